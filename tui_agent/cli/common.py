@@ -1,0 +1,76 @@
+"""Shared pieces of the command line: options, opening the database, user errors."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import sqlite_utils
+
+from tui_agent.core.dates import parse_date
+from tui_agent.paths import resolve_db_path
+from tui_agent.store.db import DatabaseError, connect
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(click.ClickException):
+    """A data or environment error: one line on stderr, exit code 1, no traceback."""
+
+    exit_code = 1
+
+
+def db_option(fn: F) -> F:
+    """``--db PATH`` on a subcommand (falls back to the group's ``--db``, then the env var)."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Shop database file (default: $TUI_AGENT_DB, else the user data dir).",
+    )(fn)
+
+
+def effective_db_path(db_path: Path | None) -> Path:
+    ctx = click.get_current_context()
+    root = ctx.find_root().params.get("db_path")
+    return resolve_db_path(db_path or root)
+
+
+def open_database(db_path: Path | None, *, create: bool = True) -> sqlite_utils.Database:
+    path = effective_db_path(db_path)
+    try:
+        return connect(path, create=create)
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror or exc}") from None
+
+
+def default_agent() -> str:
+    try:
+        return os.environ.get("TUI_AGENT_AGENT") or getpass.getuser()
+    except Exception:
+        return "agent"
+
+
+class DateType(click.ParamType):
+    """A ``YYYY-MM-DD`` date on the command line."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+DATE = DateType()

@@ -1,0 +1,287 @@
+"""Opening the shop database: pragmas, schema version, forward migrations, write transactions.
+
+This module and its siblings in ``store`` are the only code that speaks SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
+
+
+class DatabaseError(Exception):
+    """A database that cannot be used: not SQLite, newer schema, read-only, ..."""
+
+
+# Each migration takes the database from version N-1 to N. Append, never edit.
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE customers (
+        customer_id TEXT PRIMARY KEY,
+        name TEXT,
+        phone TEXT,
+        email TEXT,
+        wechat TEXT,
+        birthday TEXT,            -- YYYY-MM-DD (year may be 0000 when unknown)
+        birth_md TEXT,            -- MM-DD, indexed for the birthday rule
+        tier TEXT,
+        points INTEGER,
+        opt_out INTEGER NOT NULL DEFAULT 0,
+        tags TEXT,                -- comma separated
+        language TEXT NOT NULL DEFAULT 'zh',
+        order_count INTEGER NOT NULL DEFAULT 0,
+        total_spent REAL NOT NULL DEFAULT 0,
+        first_order_at TEXT,
+        last_order_at TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%S', 'now'))
+    );
+    CREATE INDEX idx_customers_last_order ON customers(last_order_at);
+    CREATE INDEX idx_customers_birth_md ON customers(birth_md);
+
+    CREATE TABLE products (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        category TEXT,
+        cycle_days INTEGER,       -- repurchase cycle; NULL = category default
+        related_sku TEXT
+    );
+
+    CREATE TABLE orders (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        ordered_at TEXT NOT NULL,
+        shipped_at TEXT,
+        delivered_at TEXT,
+        amount REAL NOT NULL DEFAULT 0,   -- sum of the lines
+        seq INTEGER NOT NULL DEFAULT 0    -- the customer's nth order, 1-based
+    );
+    CREATE INDEX idx_orders_customer ON orders(customer_id, ordered_at);
+    CREATE INDEX idx_orders_delivered ON orders(delivered_at);
+    CREATE INDEX idx_orders_ordered ON orders(ordered_at);
+
+    CREATE TABLE order_lines (
+        order_id TEXT NOT NULL REFERENCES orders(order_id),
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
+    CREATE INDEX idx_order_lines_sku ON order_lines(sku);
+
+    CREATE TABLE follow_ups (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        stage TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        suggested_tags TEXT NOT NULL DEFAULT '',   -- comma separated
+        due_date TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'done', 'skipped', 'snoozed', 'cancelled')),
+        status_reason TEXT,
+        snoozed_until TEXT,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        order_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX idx_follow_ups_status_due ON follow_ups(status, due_date);
+    CREATE INDEX idx_follow_ups_customer ON follow_ups(customer_id, status);
+
+    CREATE TABLE follow_up_reasons (
+        key TEXT PRIMARY KEY,       -- one rule occurrence; makes generation idempotent
+        follow_up_id INTEGER NOT NULL REFERENCES follow_ups(id),
+        rule TEXT NOT NULL,
+        text TEXT NOT NULL,
+        order_id TEXT
+    );
+    CREATE INDEX idx_follow_up_reasons_fu ON follow_up_reasons(follow_up_id);
+
+    CREATE TABLE touches (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        follow_up_id INTEGER REFERENCES follow_ups(id),
+        phrase_id TEXT,
+        stage TEXT,
+        text TEXT NOT NULL,
+        channel TEXT NOT NULL DEFAULT 'clipboard',
+        at TEXT NOT NULL,
+        outcome TEXT
+    );
+    CREATE INDEX idx_touches_customer_at ON touches(customer_id, at);
+    CREATE INDEX idx_touches_at ON touches(at);
+    CREATE INDEX idx_touches_agent_phrase ON touches(agent, phrase_id, at);
+    -- Touches are append-only: a correction is a new row.
+    CREATE TRIGGER touches_no_update BEFORE UPDATE ON touches
+        BEGIN SELECT RAISE(ABORT, 'touches are append-only'); END;
+    CREATE TRIGGER touches_no_delete BEFORE DELETE ON touches
+        BEGIN SELECT RAISE(ABORT, 'touches are append-only'); END;
+
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+    """,
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty file readable by its owner only (customer data)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def connect(path: Path | str, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (and if needed create and migrate) the shop database.
+
+    The connection runs in autocommit mode; writes go through :func:`write_tx`.
+    """
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise DatabaseError(f"{path}: no such database")
+        _create_private_file(path)
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: not a tui-agent database ({exc})") from None
+    if mode.lower() != "wal" and not os.access(path, os.W_OK):
+        conn.close()
+        raise DatabaseError(f"{path}: database is read-only")
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise DatabaseError(
+            f"{path}: schema version {version} is newer than this tui-agent understands "
+            f"({SCHEMA_VERSION}); upgrade tui-agent"
+        )
+    db = sqlite_utils.Database(conn)
+    if migrate and version < SCHEMA_VERSION:
+        _migrate(db, version)
+    return db
+
+
+def _migrate(db: sqlite_utils.Database, version: int) -> None:
+    try:
+        with write_tx(db):
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            # Another process may have migrated while we waited for the write lock.
+            for target in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _split(MIGRATIONS[target - 1]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+    except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            raise DatabaseError("database is read-only") from None
+        raise
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (triggers contain ';')."""
+    statements: list[str] = []
+    buf = ""
+    for line in script.splitlines():
+        if line.strip().startswith("--") and not buf:
+            continue
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    msg = str(exc)
+    return "locked" in msg or "busy" in msg
+
+
+@contextmanager
+def write_tx(db: sqlite_utils.Database, *, retries: int = 8) -> Iterator[sqlite_utils.Database]:
+    """One write transaction (``BEGIN IMMEDIATE``), retried with backoff while SQLite is busy.
+
+    Either everything inside commits or nothing does. Only taking the lock is retried; the body
+    runs once, after the lock is held, so it never sees a half-applied state.
+    """
+    conn = db.conn
+    delay = 0.01
+    for attempt in range(retries + 1):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or attempt == retries:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        for attempt in range(retries + 1):
+            try:
+                conn.execute("COMMIT")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == retries:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                time.sleep(delay)
+
+
+def retry_busy(fn: Callable[[], T], retries: int = 8) -> T:
+    """Run a read (or autocommit write) again with backoff while SQLite reports busy."""
+    delay = 0.01
+    for attempt in range(retries + 1):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or attempt == retries:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Set a meta value; call inside :func:`write_tx`."""
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
