@@ -59,7 +59,7 @@ def default_agent() -> str:
         return "agent"
 
 
-class DateType(click.ParamType):
+class DateType(click.ParamType[date]):
     """A ``YYYY-MM-DD`` date on the command line."""
 
     name = "DATE"

@@ -150,7 +150,9 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def connect(path: Path | str, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
+def connect(
+    path: Path | str, *, create: bool = True, migrate: bool = True
+) -> sqlite_utils.Database:
     """Open (and if needed create and migrate) the shop database.
 
     The connection runs in autocommit mode; writes go through :func:`write_tx`.
