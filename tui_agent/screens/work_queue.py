@@ -60,6 +60,8 @@ class WorkQueueScreen(Screen[None]):
         self.supplied: dict[str, str] = {}
         self._first_load = True
         self._note = ""  # the last write's outcome, kept on the status line
+        self._auto = False  # the open in progress was picked by the console, not the agent
+        self._retry = False  # re-pick after the next refresh (an automatic pick lost its claim)
         self._opening: int | None = None  # the follow-up whose open worker is running
 
     @property
@@ -112,7 +114,12 @@ class WorkQueueScreen(Screen[None]):
             self._first_load = False
             self._status(f"{len(state.items)} follow-ups due · enter copies the phrase and logs it")
         current = self.opened.follow_up.id if self.opened else None
-        if current is None or current not in table.items:
+        if self._retry and self.opened is not None and current in table.items:
+            # An automatic pick lost the race for its claim: with fresh claims, pick again.
+            self._retry = False
+            self.opened = None
+            self._select_from(table.order.index(current))
+        elif current is None or current not in table.items:
             # The worked one has left the list: the row now at its place is the next one.
             self._select_from(min(before_index, max(0, len(table.order) - 1)))
         elif table.current_id() != current:
@@ -124,7 +131,7 @@ class WorkQueueScreen(Screen[None]):
         order = table.order
         for fid in order[index:] + order[:index]:
             if not self.session.held_by_other(table.items[fid]):
-                self._open(fid)
+                self._open(fid, auto=True)
                 table.select_id(fid)
                 return
         self.opened = None
@@ -141,7 +148,8 @@ class WorkQueueScreen(Screen[None]):
         if fid != self._opening and (self.opened is None or self.opened.follow_up.id != fid):
             self._open(fid)
 
-    def _open(self, follow_up_id: int) -> None:
+    def _open(self, follow_up_id: int, *, auto: bool = False) -> None:
+        self._auto = auto
         self._opening = follow_up_id
         self.open_follow_up(follow_up_id)
 
@@ -158,6 +166,10 @@ class WorkQueueScreen(Screen[None]):
             return  # the cursor moved on meanwhile; that follow-up's worker will report
         self._opening = None
         self.opened = opened
+        if not opened.claimed:
+            # Our list was stale: refresh it; an automatic pick then moves on by itself.
+            self._retry = self._auto
+            self.load_queue()
         self.supplied = {}
         self.query_one(CustomerCardView).card = opened.card
         item = opened.follow_up
