@@ -7,7 +7,7 @@ import sqlite_utils
 
 def add_customer(db: sqlite_utils.Database, cid: str, **fields: object) -> None:
     row = {"customer_id": cid, "name": fields.pop("name", f"客户{cid}"), **fields}
-    if "birthday" in row and row["birthday"]:
+    if row.get("birthday"):
         row.setdefault("birth_md", str(row["birthday"])[5:10])
     cols = ",".join(row)
     db.execute(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tui_agent.core import lifecycle as lc
-from tui_agent.core.rules import RuleSet, RulesError, load_rules, parse_rules
+from tui_agent.core.rules import RulesError, RuleSet, load_rules, parse_rules
 
 RULES = load_rules(Path(__file__).parents[2] / "tui_agent" / "data" / "rules.toml")
 

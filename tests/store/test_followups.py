@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from tests.helpers import add_customer, add_order
 from tui_agent.core.rules import RuleSet, load_rules
 from tui_agent.paths import rules_path
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect
-
-from tests.helpers import add_customer, add_order
 
 RULES: RuleSet = load_rules(rules_path())
 D = date(2026, 3, 10)
