@@ -25,7 +25,6 @@ from pathlib import Path
 
 from tui_agent.paths import config_file
 
-
 DEFAULT_SHOP_NAME = "本店"
 
 

@@ -34,3 +34,12 @@ def main(
         from tui_agent.cli.console import run_console
 
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
+
+
+def _register() -> None:
+    from tui_agent.cli.due import due
+
+    main.add_command(due)
+
+
+_register()
