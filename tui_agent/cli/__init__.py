@@ -37,9 +37,11 @@ def main(
 
 
 def _register() -> None:
+    from tui_agent.cli.demo import demo
     from tui_agent.cli.due import due
 
     main.add_command(due)
+    main.add_command(demo)
 
 
 _register()
