@@ -62,16 +62,20 @@ def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None
         return
     console = Console()
     table = Table(title=f"Due {day.isoformat()}: {len(queue)} follow-ups", title_justify="left")
-    for col in ("#", "due", "stage", "customer", "reasons", "claimed"):
-        table.add_column(col, overflow="fold")
+    table.add_column("#", justify="right")
+    table.add_column("due", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("customer")
+    table.add_column("why", overflow="fold")
+    table.add_column("claimed")
     for f in queue:
         overdue = f.overdue_days(day)
         table.add_row(
             str(f.id),
-            f.due_date.isoformat() + (f" (+{overdue}d)" if overdue else ""),
+            f.due_date.isoformat()[5:] + (f" +{overdue}d" if overdue else ""),
             f.stage.label_zh,
             f"{f.customer_name or ''} {f.customer_id}",
-            "\n".join(r.text for r in f.reasons),
+            " + ".join(dict.fromkeys(r.rule for r in f.reasons)),
             f.claimed_by or "",
         )
     console.print(table)
