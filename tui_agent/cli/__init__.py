@@ -36,12 +36,11 @@ def main(
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
 
 
-def _register() -> None:
-    from tui_agent.cli.demo import demo
-    from tui_agent.cli.due import due
+# Commands, one module each (imported here, after `main` exists).
+from tui_agent.cli.demo import demo  # noqa: E402
+from tui_agent.cli.due import due  # noqa: E402
+from tui_agent.cli.info import paths  # noqa: E402
 
-    main.add_command(due)
-    main.add_command(demo)
-
-
-_register()
+main.add_command(due)
+main.add_command(demo)
+main.add_command(paths)
