@@ -25,6 +25,8 @@ from pathlib import Path
 
 from tui_agent.paths import config_file
 
+DEFAULT_SHOP_NAME = "本店"
+
 
 class ConfigError(ValueError):
     """A config file that cannot be read; the message names the file."""
@@ -32,7 +34,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    shop_name: str = "本店"
+    shop_name: str = DEFAULT_SHOP_NAME
     coupon: str | None = None
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
@@ -56,7 +58,7 @@ def load_config(path: Path | None = None) -> Config:
     if not all(isinstance(v, str) for v in keymap.values()):
         raise ConfigError(f"{path}: [keymap] values must be strings of keys")
     return Config(
-        shop_name=str(shop.get("name", Config.shop_name)),
+        shop_name=str(shop.get("name", DEFAULT_SHOP_NAME)),
         coupon=shop.get("coupon"),
         agent=agent.get("name"),
         keymap={str(k): str(v) for k, v in keymap.items()},
