@@ -34,3 +34,9 @@ def main(
         from tui_agent.cli.console import run_console
 
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
+
+
+from tui_agent.cli.phrases import phrases_group, render_cmd  # noqa: E402
+
+main.add_command(phrases_group)
+main.add_command(render_cmd)

@@ -204,7 +204,7 @@ def _shortcut_clashes(library: Library) -> list[Problem]:
 
 
 _TOML_LINE = re.compile(r"at line (\d+)")
-_HEADER = re.compile(r"^\s*\[\[\s*phrase\s*\]\]", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*phrase[ \t]*\]\]", re.MULTILINE)
 
 
 def load_file(path: Path) -> tuple[list[tuple[Phrase, int]], list[Problem]]:
@@ -234,7 +234,7 @@ def load_file(path: Path) -> tuple[list[tuple[Phrase, int]], list[Problem]]:
         try:
             phrase = phrase_from_dict(item)
         except PhraseError as exc:
-            line = _find_key(lines, start, end, exc.key) if exc.key else start
+            line = _find_key(lines, start, end, exc.key.rstrip(".")) if exc.key else start
             problems.append(Problem(path, line, str(exc)))
             continue
         result.append((phrase, start))
@@ -242,9 +242,23 @@ def load_file(path: Path) -> tuple[list[tuple[Phrase, int]], list[Problem]]:
 
 
 def _find_key(lines: list[str], start: int, end: int, key: str) -> int:
-    """The line (1-based) in [start, end) where ``key =`` or ``[...key]`` appears, else start."""
-    pattern = re.compile(rf"^\s*({re.escape(key)}\s*=|\[[^\]]*\b{re.escape(key)}\b)")
-    for n in range(start, min(end, len(lines) + 1)):
+    """The line (1-based) in [start, end) where ``key =`` is set, else ``start``.
+
+    ``variants.en.body`` looks for ``body =`` after the ``[phrase.variants.en]`` header.
+    """
+    end = min(end, len(lines) + 1)
+    parts = key.split(".")
+    if parts[0] == "variants" and len(parts) >= 2:
+        header = re.compile(rf"^\s*\[\s*phrase\.variants\.{re.escape(parts[1])}\s*\]")
+        for n in range(start, end):
+            if header.match(lines[n - 1]):
+                start = n
+                break
+        if len(parts) == 2:
+            return start
+        key = parts[2]
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for n in range(start, end):
         if pattern.match(lines[n - 1]):
             return n
     return start
@@ -269,12 +283,12 @@ class PhraseError(ValueError):
         self.key = key
 
 
-def _text(item: dict[str, Any], key: str, where: str) -> str:
+def _text(item: dict[str, Any], key: str, where: str, section: str = "") -> str:
     value = item.get(key)
     if value is None:
-        raise PhraseError(f"{where}missing {key}", key if key != "body" else "title")
+        raise PhraseError(f"{where}missing {key}", section.rstrip(".") or None)
     if not isinstance(value, str) or not value.strip():
-        raise PhraseError(f"{where}{key} must be a non-empty string", key)
+        raise PhraseError(f"{where}{key} must be a non-empty string", section + key)
     return value
 
 
@@ -284,7 +298,7 @@ def _check_template(text: str, key: str, where: str) -> None:
     try:
         placeholders(text)
     except TemplateError as exc:
-        raise PhraseError(f"{where}{key}: {exc}", key) from None
+        raise PhraseError(f"{where}{key.rsplit('.', 1)[-1]}: {exc}", key) from None
 
 
 def phrase_from_dict(item: object) -> Phrase:
@@ -327,16 +341,18 @@ def phrase_from_dict(item: object) -> Phrase:
         raise PhraseError(f"{where}variants must be tables such as [phrase.variants.en]", "variants")
     for lang, v in extra.items():
         vwhere = f"{where}variant {lang!r}: "
+        section = f"variants.{lang}."
         if not LANGUAGE_RE.match(lang) or lang == language:
-            raise PhraseError(f"{vwhere}not a language code, or the main language again", "variants")
+            raise PhraseError(f"{vwhere}not a language code, or the main language again", section)
         if not isinstance(v, dict):
-            raise PhraseError(f"{vwhere}must be a table with title and body", "variants")
+            raise PhraseError(f"{vwhere}must be a table with title and body", section)
         unknown = set(v) - VARIANT_KEYS
         if unknown:
-            raise PhraseError(f"{vwhere}unknown key {sorted(unknown)[0]!r}", "variants")
-        vtitle = _text(v, "title", vwhere)
-        vbody = _text(v, "body", vwhere)
-        _check_template(vbody, "body", vwhere)
+            key = sorted(unknown)[0]
+            raise PhraseError(f"{vwhere}unknown key {key!r}", section + key)
+        vtitle = _text(v, "title", vwhere, section)
+        vbody = _text(v, "body", vwhere, section)
+        _check_template(vbody, section + "body", vwhere)
         variants.append(Variant(lang, vtitle, vbody))
     return Phrase(
         id=raw_id,

@@ -5,7 +5,8 @@ matched against each phrase variant's title, body, tags and shortcut, and agains
 title's full pinyin (``buhuotixing``) and initials (``bhtx``).
 
 Ranking: an exact shortcut first, then a shortcut prefix, then text score (substring hits
-score 100, typos a little less, via rapidfuzz). With the same text score, phrases this agent
+score 100, typos a little less, via rapidfuzz; body hits count 0.9; a title or title pinyin
+that starts with the query gets +5, one that equals it +10). With the same text score, phrases this agent
 used more often and more recently come first (``usage``, read from the touch log by
 ``store.usage``).
 
@@ -37,6 +38,8 @@ Span = tuple[int, int]
 PinyinFn = Callable[[str], list[str]]
 _HAN = re.compile(r"[\u3400-\u9fff]")
 CACHE_VERSION = 1
+PREFIX_BONUS = 5.0
+EXACT_BONUS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +330,20 @@ class PhraseIndex:
         ):
             i = idx[pos]
             scores[i] = max(scores.get(i, 0.0), score * 0.9)
+        # Among full hits, a title (or its pinyin) that starts with or equals the query is
+        # the better answer: 补货提醒 before 食品饮料补货提醒 for "bhtx".
+        squeezed = text.replace(" ", "")
+        for i, score in scores.items():
+            if score >= 100.0:
+                e = self._entries[i]
+                if squeezed in (e.title, e.initials, e.pinyin_full):
+                    scores[i] = score + EXACT_BONUS
+                elif (
+                    e.title.startswith(text)
+                    or (e.initials and e.initials.startswith(squeezed))
+                    or (e.pinyin_full and e.pinyin_full.startswith(squeezed))
+                ):
+                    scores[i] = score + PREFIX_BONUS
         shortcut = text.lstrip("/")
         tiers: dict[int, int] = {}
         if shortcut and " " not in shortcut:
@@ -340,7 +357,7 @@ class PhraseIndex:
                     continue
                 scores.setdefault(i, 100.0)
         ranked = sorted(
-            scores,
+            (i for i, score in scores.items() if score >= cutoff),
             key=lambda i: (
                 -tiers.get(i, 1),
                 -math.floor(scores[i]),
@@ -482,3 +499,15 @@ def _merge(spans: list[Span]) -> list[Span]:
 def pinyin_cache_path(cache_dir: Path) -> Path:
     """Where :class:`PinyinCache` lives inside the user cache dir."""
     return cache_dir / "pinyin-titles.json"
+
+
+def build_index(
+    phrases: Iterable[Phrase],
+    cache_dir: Path | None,
+    *,
+    usage: Mapping[str, PhraseUsage] | None = None,
+    now: datetime | None = None,
+) -> PhraseIndex:
+    """A search index whose title pinyin is cached under ``cache_dir`` (None: no disk cache)."""
+    cache = PinyinCache(pinyin_cache_path(cache_dir) if cache_dir is not None else None)
+    return PhraseIndex(phrases, cache=cache, usage=usage, now=now)

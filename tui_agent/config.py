@@ -1,0 +1,60 @@
+"""The user's ``config.toml``: shop name and agent name (the lead may extend this)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_agent.paths import config_file
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be read or has a wrong value; the message names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings read from ``config.toml``; ``None`` means "not set, use the default"."""
+
+    shop_name: str | None = None
+    agent: str | None = None
+
+    def shop_name_for(self, language: str) -> str:
+        """The shop name, or a neutral default in the customer's language."""
+        if self.shop_name:
+            return self.shop_name
+        return "本店" if language.startswith("zh") else "our shop"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read ``[shop] name`` and ``[agent] name`` from the config file; missing file = defaults."""
+    path = path or config_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return Config(
+        shop_name=_str(data, "shop", "name", path),
+        agent=_str(data, "agent", "name", path),
+    )
+
+
+def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:
+    section = data.get(table)
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{table}] must be a table")
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: {table}.{key} must be a string")
+    return value.strip() or None
