@@ -42,7 +42,9 @@ def _order(delivered: datetime | None = datetime(2026, 3, 5, 14, 0)) -> Order:
     )
 
 
-def _ctx(customer: Customer | None = None, order: Order | None = None, **kw: object) -> dict[str, object]:
+def _ctx(
+    customer: Customer | None = None, order: Order | None = None, **kw: object
+) -> dict[str, object]:
     return build_context(
         customer or _customer(),
         order if order is not None else _order(),
@@ -54,7 +56,9 @@ def _ctx(customer: Customer | None = None, order: Order | None = None, **kw: obj
 
 
 def test_fills_from_customer_and_latest_order() -> None:
-    r = render("{name}您好，{product}已送达{days_since_delivery}天，{shop_name}{agent_name}", _ctx())
+    r = render(
+        "{name}您好，{product}已送达{days_since_delivery}天，{shop_name}{agent_name}", _ctx()
+    )
     assert r.text == "王丽您好，玻尿酸精华已送达15天，小满家阿青"
     assert r.missing == ()
     assert r.complete
@@ -65,7 +69,10 @@ def test_computed_fields() -> None:
     assert ctx["category"] == "beauty"
     assert ctx["days_since_order"] == 18
     assert ctx["tier"] == "金卡"
-    assert render("{related_product}/{coupon}/{points}/{amount}", ctx).text == "修护面霜/满100减20/320/198"
+    assert (
+        render("{related_product}/{coupon}/{points}/{amount}", ctx).text
+        == "修护面霜/满100减20/320/198"
+    )
 
 
 def test_fallback_used_only_when_value_missing() -> None:

@@ -159,7 +159,9 @@ def check_cmd(directory: Path | None, phrases_dir: Path | None) -> None:
 @click.option("--tag", "tags", multiple=True, help="Only phrases with this tag (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @phrases_option
-def list_cmd(stage: str | None, tags: tuple[str, ...], as_json: bool, phrases_dir: Path | None) -> None:
+def list_cmd(
+    stage: str | None, tags: tuple[str, ...], as_json: bool, phrases_dir: Path | None
+) -> None:
     """List the phrases: id, shortcut, stage, languages, title."""
     result = _load(phrases_dir)
     chosen = [
@@ -197,7 +199,9 @@ def show_cmd(phrase_id: str, as_json: bool, phrases_dir: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(_phrase_json(p, source), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{p.id}  stage={p.stage.value}  tags={','.join(p.tags)}  shortcut={p.shortcut or '-'}")
+    click.echo(
+        f"{p.id}  stage={p.stage.value}  tags={','.join(p.tags)}  shortcut={p.shortcut or '-'}"
+    )
     click.echo(f"source: {source}")
     for v in p.variants:
         click.echo(f"\n[{v.language}] {v.title}\n{v.body}")
@@ -387,8 +391,11 @@ def edit_cmd(
 @click.option("--language", default=None, help="Variant language (default: the customer's).")
 @click.option("--set", "values", multiple=True, metavar="NAME=VALUE", help="Fill a placeholder.")
 @click.option("--coupon", default=None, help="Coupon for {coupon}.")
-@click.option("--related", default=None, help="Product for {related_product} (default: "
-              "the related product of the order's main item).")
+@click.option(
+    "--related",
+    default=None,
+    help="Product for {related_product} (default: the related product of the order's main item).",
+)
 @click.option("--today", "today_opt", type=DATE, default=None, help="Pretend today is DATE.")
 @db_option
 @phrases_option

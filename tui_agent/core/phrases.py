@@ -172,7 +172,11 @@ def load_library(dirs: Iterable[Path]) -> LoadResult:
             for phrase, line in phrases:
                 if phrase.id in seen_here:
                     problems.append(
-                        Problem(path, line, f"duplicate id {phrase.id!r} (also in {seen_here[phrase.id]})")
+                        Problem(
+                            path,
+                            line,
+                            f"duplicate id {phrase.id!r} (also in {seen_here[phrase.id]})",
+                        )
                     )
                     continue
                 seen_here[phrase.id] = path
@@ -317,7 +321,7 @@ def phrase_from_dict(item: object) -> Phrase:
         raise PhraseError(f"{where}unknown key {key!r}", key)
     stage_raw = item.get("stage")
     try:
-        stage = Stage(stage_raw)
+        stage = Stage(str(stage_raw))
     except ValueError:
         choices = ", ".join(s.value for s in Stage)
         raise PhraseError(f"{where}stage must be one of {choices}", "stage") from None
@@ -338,7 +342,9 @@ def phrase_from_dict(item: object) -> Phrase:
     variants = [Variant(language, title, body)]
     extra = item.get("variants", {})
     if not isinstance(extra, dict):
-        raise PhraseError(f"{where}variants must be tables such as [phrase.variants.en]", "variants")
+        raise PhraseError(
+            f"{where}variants must be tables such as [phrase.variants.en]", "variants"
+        )
     for lang, v in extra.items():
         vwhere = f"{where}variant {lang!r}: "
         section = f"variants.{lang}."
@@ -375,7 +381,9 @@ def phrase_to_dict(phrase: Phrase) -> dict[str, Any]:
     out["title"] = main.title
     out["body"] = main.body
     if len(phrase.variants) > 1:
-        out["variants"] = {v.language: {"title": v.title, "body": v.body} for v in phrase.variants[1:]}
+        out["variants"] = {
+            v.language: {"title": v.title, "body": v.body} for v in phrase.variants[1:]
+        }
     return out
 
 

@@ -162,7 +162,9 @@ def _parse_field(inner: str, start: int, end: int) -> Field:
         if not fmt or len(fmt) > MAX_FORMAT_LEN:
             raise TemplateError(f"{shown}: date format must be 1-{MAX_FORMAT_LEN} characters")
         if "%" in _DATE_DIRECTIVE.sub("", fmt):
-            raise TemplateError(f"{shown}: unsupported date directive (use %Y %y %m %d %-m %-d %H %M)")
+            raise TemplateError(
+                f"{shown}: unsupported date directive (use %Y %y %m %d %-m %-d %H %M)"
+            )
     return Field(name, fmt if colon else None, fallback if bar else None, start, end)
 
 

@@ -6,9 +6,9 @@ title's full pinyin (``buhuotixing``) and initials (``bhtx``).
 
 Ranking: an exact shortcut first, then a shortcut prefix, then text score (substring hits
 score 100, typos a little less, via rapidfuzz; body hits count 0.9; a title or title pinyin
-that starts with the query gets +5, one that equals it +10). With the same text score, phrases this agent
-used more often and more recently come first (``usage``, read from the touch log by
-``store.usage``).
+that starts with the query gets +5, one that equals it +10). With the same text score,
+phrases this agent used more often and more recently come first (``usage``, read from the
+touch log by ``store.usage``).
 
 Speed: a character index (one bitset per character over all variants) keeps only the
 variants that contain nearly every character of the query before rapidfuzz scores them.
@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -105,18 +106,21 @@ def parse_query(raw: str) -> Query:
     return Query(" ".join(words), tuple(tags), stage, language)
 
 
+def _split_chars(chunk: str) -> list[str]:
+    return list(chunk)
+
+
 def default_pinyin(text: str) -> list[str]:
     """One lowercase syllable per character of ``text`` (non-Han characters map to themselves)."""
     if not _HAN.search(text):
         return [c.lower() for c in text]
     from pypinyin import lazy_pinyin  # imported late: loading its dictionaries is slow
 
-    out: list[str] = []
-    for item in lazy_pinyin(text, errors=lambda s: list(s)):
-        out.append(item.lower())
-    if len(out) != len(text):  # defensive: keep the alignment the span mapping relies on
-        out = [lazy_pinyin(c, errors=lambda s: list(s))[0].lower() if _HAN.match(c) else c.lower()
-               for c in text]
+    # Non-Han runs come back one item per character, keeping the alignment spans rely on.
+    keep: Any = _split_chars
+    out = [s.lower() for s in lazy_pinyin(text, errors=keep)]
+    if len(out) != len(text):  # defensive: fall back to one call per character
+        out = [(lazy_pinyin(c, errors=keep) or [c])[0].lower() for c in text]
     return out
 
 
@@ -301,9 +305,7 @@ class PhraseIndex:
             at_least[0] |= bits
         return at_least[need - 1]
 
-    def search(
-        self, raw_query: str, *, limit: int = 20, language: str | None = None
-    ) -> list[Hit]:
+    def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
         """The best phrases for a query, one hit per phrase (its best-matching variant).
 
         ``language`` breaks ties in favour of that variant (the customer's language).
