@@ -126,7 +126,7 @@ class Session:
             customer,
             latest,
             today=self.today,
-            shop_name=self.config.shop_name,
+            shop_name=self.config.shop_name_for(customer.language),
             agent_name=self.agent,
             coupon=self.config.coupon,
             related_product=related,
