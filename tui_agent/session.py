@@ -19,6 +19,7 @@ from tui_agent.phrasing import PhraseBook, make_context
 from tui_agent.store import followups as fu
 from tui_agent.store import queries, worklog
 from tui_agent.store.db import connect
+from tui_agent.store.usage import phrase_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ class Session:
         """Log the touch and close the follow-up in one transaction (raises ClaimLost)."""
         with self._lock:
             self._closed(item.id)
-            return fu.log_touch(
+            touch_id = fu.log_touch(
                 self._db,
                 agent=self.agent,
                 customer_id=item.customer_id,
@@ -174,6 +175,14 @@ class Session:
                 expire_minutes=self.expire,
                 now=self.now(),
             )
+        self.load_usage()
+        return touch_id
+
+    def load_usage(self) -> None:
+        """Rank this agent's often and recently used phrases first in search."""
+        with self._lock:
+            usage = phrase_usage(self._db, self.agent)
+        self.phrases.set_usage(usage)
 
     def snooze(self, item: FollowUp, until: date) -> None:
         with self._lock:

@@ -15,8 +15,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from tui_agent.core import clipboard
+from tui_agent.core.phrases import Phrase
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
-from tui_agent.phrasing import Filled, PhraseView
+from tui_agent.phrasing import Filled
 from tui_agent.screens.modals import (
     ConfirmOptOut,
     EditText,
@@ -55,7 +56,7 @@ class WorkQueueScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.opened: Opened | None = None
-        self.phrase: PhraseView | None = None
+        self.phrase: Phrase | None = None
         self.filled: Filled | None = None
         self.supplied: dict[str, str] = {}
         self._first_load = True
@@ -98,6 +99,7 @@ class WorkQueueScreen(Screen[None]):
         state = self.session.queue()
         self.app.call_from_thread(self._apply_queue, state)
         if generate:
+            self.session.load_usage()
             result = self.session.generate()
             if result.created or result.unsnoozed or result.merged:
                 self.app.call_from_thread(self._apply_queue, self.session.queue())
@@ -176,7 +178,9 @@ class WorkQueueScreen(Screen[None]):
         language = opened.card.customer.language
         suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
         self.phrase = suggested
-        self.query_one(PhraseSearch).preselect(suggested)
+        search = self.query_one(PhraseSearch)
+        search.language = language
+        search.preselect(suggested)
         self._refill()
         note, self._note = self._note, ""
         holder = "me" if opened.claimed else (opened.holder or "")
@@ -201,7 +205,9 @@ class WorkQueueScreen(Screen[None]):
         if self.opened is None or self.phrase is None:
             self.filled = None
         else:
-            self.filled = self.session.phrases.fill(self.phrase, self.opened.context, self.supplied)
+            self.filled = self.session.phrases.fill(
+                self.phrase, self.opened.context, self.supplied, self.opened.card.customer.language
+            )
         self.query_one(Preview).show(self.filled)
 
     @on(PhraseChosen)
@@ -233,7 +239,7 @@ class WorkQueueScreen(Screen[None]):
             helps = self.session.phrases.placeholder_help()
             self.app.push_screen(MissingValuesForm(self.filled.missing, helps), self._got_values)
             return
-        self.send(self.opened, self.filled.text, self.phrase.id)  # type: ignore[union-attr]
+        self.send(self.opened, self.filled.text, self.phrase.id)
 
     def _got_values(self, values: object) -> None:
         if isinstance(values, dict):
