@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-
 from textual.widgets import Input
 
 from tests.ui.conftest import MakeApp

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
 REFRESH_SECONDS = 5.0
+SHOP_WIDE = frozenset({"coupon", "shop_name", "agent_name"})
 
 
 class WorkQueueScreen(Screen[None]):
@@ -58,7 +59,8 @@ class WorkQueueScreen(Screen[None]):
         self.opened: Opened | None = None
         self.phrase: Phrase | None = None
         self.filled: Filled | None = None
-        self.supplied: dict[str, str] = {}
+        self.supplied: dict[str, str] = {}  # values typed for this follow-up
+        self.remembered: dict[str, str] = {}  # shop-wide values typed earlier today
         self._first_load = True
         self._note = ""  # the last write's outcome, kept on the status line
         self._auto = False  # the open in progress was picked by the console, not the agent
@@ -78,6 +80,7 @@ class WorkQueueScreen(Screen[None]):
         with Horizontal(id="work"):
             card = CustomerCardView(id="card")
             card.today = self.session.today
+            card.phrase_title = self._phrase_title
             yield card
             with Vertical(id="phrase-pane"):
                 yield PhraseSearch(self.session.phrases, id="phrase-search")
@@ -90,6 +93,10 @@ class WorkQueueScreen(Screen[None]):
         self.query_one(DueList).focus()
         self.load_queue(generate=True)
         self.set_interval(REFRESH_SECONDS, self.load_queue)
+
+    def _phrase_title(self, phrase_id: str) -> str | None:
+        phrase = self.session.phrases.get(phrase_id)
+        return phrase.title if phrase else None
 
     # --- loading --------------------------------------------------------------------------
 
@@ -237,13 +244,16 @@ class WorkQueueScreen(Screen[None]):
             return
         if self.filled.missing:
             helps = self.session.phrases.placeholder_help()
-            self.app.push_screen(MissingValuesForm(self.filled.missing, helps), self._got_values)
+            form = MissingValuesForm(self.filled.missing, helps, self.remembered)
+            self.app.push_screen(form, self._got_values)
             return
         self.send(self.opened, self.filled.text, self.phrase.id)
 
     def _got_values(self, values: object) -> None:
         if isinstance(values, dict):
             self.supplied.update(values)
+            # Shop-wide values are offered again for the next customer (still confirmed).
+            self.remembered.update({k: v for k, v in values.items() if k in SHOP_WIDE})
             self._refill()
             self.action_copy_and_log()
 

@@ -97,17 +97,18 @@ class PhraseSearch(Vertical):
 
     def _show(self, matches: list[Match]) -> None:
         want = self._want
-        if want is not None and all(m.phrase.id != want.id for m in matches):
-            # The suggestion leads even when browsing would not list it.
-            matches = [Match(want, want.variant(self.language).title), *matches]
+        if want is not None:
+            # The suggestion leads the list (browsing might not even list it).
+            matches = [
+                Match(want, want.variant(self.language).title),
+                *(m for m in matches if m.phrase.id != want.id),
+            ]
         self.matches = matches
         results = self.query_one(PhraseResults)
         results.clear_options()
         results.add_options(Option(match_prompt(m), id=m.phrase.id) for m in matches)
         index = 0
-        if want is not None:
-            index = next(i for i, m in enumerate(matches) if m.phrase.id == want.id)
-            self._want = None
+        self._want = None
         if matches:
             results.highlighted = index
             self.post_message(PhraseHighlighted(matches[index].phrase))
