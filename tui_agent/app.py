@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -54,7 +54,10 @@ class ConsoleApp(App[None]):
             self.theme = self.theme_name
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
-        self.push_screen(self.work_screen)
+
+    def get_default_screen(self) -> Screen[Any]:
+        # The work queue is the base screen: no blank screen is painted first.
+        return self.work_screen
 
     def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
         """Every binding with an id, grouped by where it applies (for the help screen)."""
