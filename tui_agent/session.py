@@ -7,10 +7,13 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+import sqlite_utils
 
 from tui_agent.config import Config
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
@@ -68,6 +71,9 @@ class Session:
         self._lock = threading.Lock()
         self._db = connect(db_path)
         self._held: int | None = None  # the one follow-up this session has claimed
+        # Slow figures (segments) use their own connection, so they never hold up claims.
+        self._slow_lock = threading.Lock()
+        self._slow_db: sqlite_utils.Database | None = None
 
     @property
     def expire(self) -> int:
@@ -81,6 +87,9 @@ class Session:
     def close(self) -> None:
         with self._lock:
             self._db.conn.close()
+        with self._slow_lock:
+            if self._slow_db is not None:
+                self._slow_db.conn.close()
 
     def generate(self) -> fu.GenerateResult:
         """Create today's follow-ups (idempotent)."""
@@ -145,6 +154,18 @@ class Session:
                         if related:
                             return related.name
         return None
+
+    def segment(self, customer_id: str) -> str | None:
+        """The customer's RFM segment, when the analytics module is installed (slow at first)."""
+        try:
+            analytics = importlib.import_module("tui_agent.store.analytics")
+        except ImportError:
+            return None
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            found: dict[str, str] = analytics.segments_for(self._slow_db, [customer_id], self.today)
+        return found.get(customer_id)
 
     def release_held(self) -> None:
         """Give back the claim this session holds (on quit)."""

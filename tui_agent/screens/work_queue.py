@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -181,6 +182,7 @@ class WorkQueueScreen(Screen[None]):
             self.load_queue()
         self.supplied = {}
         self.query_one(CustomerCardView).card = opened.card
+        self.load_segment(opened.card.customer.customer_id)
         item = opened.follow_up
         language = opened.card.customer.language
         suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
@@ -200,6 +202,18 @@ class WorkQueueScreen(Screen[None]):
         else:
             info = f"[b red]{item.customer_name} is being worked by {opened.holder}[/] — n for the next one"
         self._status(f"{note} │ next: {info}" if note else info)
+
+    @work(thread=True, exclusive=True, group="segment")
+    def load_segment(self, customer_id: str) -> None:
+        """The segment comes from analytics (seconds on the first call): fill it in later."""
+        segment = self.session.segment(customer_id)
+        if segment and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_segment, customer_id, segment)
+
+    def _show_segment(self, customer_id: str, segment: str) -> None:
+        view = self.query_one(CustomerCardView)
+        if view.card is not None and view.card.customer.customer_id == customer_id:
+            view.card = replace(view.card, segment=segment)
 
     # --- phrase and preview ---------------------------------------------------------------
 
