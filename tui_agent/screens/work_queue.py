@@ -66,7 +66,10 @@ class WorkQueueScreen(Screen[None]):
         self._note = ""  # the last write's outcome, kept on the status line
         self._auto = False  # the open in progress was picked by the console, not the agent
         self._retry = False  # re-pick after the next refresh (an automatic pick lost its claim)
-        self._opening: int | None = None  # the follow-up whose open worker is running
+        self._opening: int | None = None
+        self._marked: int | None = (
+            None  # the row showing our claim before the next refresh  # the follow-up whose open worker is running
+        )
 
     @property
     def console(self) -> ConsoleApp:
@@ -193,9 +196,11 @@ class WorkQueueScreen(Screen[None]):
         self._refill()
         note, self._note = self._note, ""
         holder = "me" if opened.claimed else (opened.holder or "")
-        self.query_one(DueList).mark_claim(
-            item.id, Text(holder, style="green" if opened.claimed else "bold red")
-        )
+        table = self.query_one(DueList)
+        if self._marked is not None and self._marked != item.id:
+            table.mark_claim(self._marked, Text(""))  # the session gave that claim back
+        table.mark_claim(item.id, Text(holder, style="green" if opened.claimed else "bold red"))
+        self._marked = item.id if opened.claimed else None
         if opened.claimed:
             reasons = " + ".join(r.text.split(":")[0] for r in item.reasons) or item.rule
             info = f"{item.stage.label_zh} · {reasons}"
