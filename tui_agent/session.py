@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -34,6 +34,20 @@ class Opened:
     holder: str | None
     card: CustomerCard
     context: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopFigures:
+    """The analytics figures the stats screen shows (last 365 days), when analytics exists."""
+
+    repurchase_rate: float | None
+    customers: int
+    repeat_customers: int
+    ltv: float
+    average_order_value: float
+    orders_per_year: float
+    lifetime_years: float
+    segments: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +180,32 @@ class Session:
                 self._slow_db = connect(self.db_path)
             found: dict[str, str] = analytics.segments_for(self._slow_db, [customer_id], self.today)
         return found.get(customer_id)
+
+    def shop_figures(self) -> ShopFigures | None:
+        """Repurchase rate, LTV and segment sizes from the analytics module, if installed."""
+        try:
+            analytics = importlib.import_module("tui_agent.store.analytics")
+        except ImportError:
+            return None
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            start = self.today - timedelta(days=364)
+            stats = analytics.shop_stats(self._slow_db, start, self.today, self.today)
+        segments = tuple(
+            (str(getattr(row.segment, "label", row.segment)), int(row.customers))
+            for row in stats.by_segment
+        )
+        return ShopFigures(
+            repurchase_rate=stats.repurchase.rate,
+            customers=stats.repurchase.customers,
+            repeat_customers=stats.repurchase.repeat_customers,
+            ltv=stats.ltv.value,
+            average_order_value=stats.ltv.average_order_value,
+            orders_per_year=stats.ltv.orders_per_year,
+            lifetime_years=stats.ltv.lifetime_years,
+            segments=segments,
+        )
 
     def release_held(self) -> None:
         """Give back the claim this session holds (on quit)."""
