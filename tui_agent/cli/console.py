@@ -26,7 +26,6 @@ def _demo_database(today: date, rules: RuleSet) -> Path:
         build_demo(path, today=today, rules=rules)
     except (DemoError, DatabaseError) as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"demo database: {path} (open it again with --db)", err=True)
     return path
 
 
@@ -62,6 +61,8 @@ def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bo
         app.run()
     finally:
         app.session.close()
+    if demo:
+        click.echo(f"The demo database stays at {app.session.db_path} (open it with --db).")
 
 
 @click.command("console")
