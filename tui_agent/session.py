@@ -21,7 +21,7 @@ from tui_agent.core.rules import RuleSet
 from tui_agent.phrasing import PhraseBook, make_context
 from tui_agent.store import followups as fu
 from tui_agent.store import queries, worklog
-from tui_agent.store.db import connect
+from tui_agent.store.db import connect, get_meta
 from tui_agent.store.usage import phrase_usage
 
 
@@ -71,7 +71,7 @@ class Session:
         rules: RuleSet,
         config: Config,
         phrases: PhraseBook,
-        queue_limit: int = 500,
+        queue_limit: int = 200,
         clock: type[datetime] = datetime,
     ) -> None:
         self.db_path = db_path
@@ -105,10 +105,21 @@ class Session:
             if self._slow_db is not None:
                 self._slow_db.conn.close()
 
-    def generate(self) -> fu.GenerateResult:
-        """Create today's follow-ups (idempotent)."""
+    def generate(self, *, force: bool = False) -> fu.GenerateResult | None:
+        """Create today's follow-ups unless that already happened today (or ``force``).
+
+        Runs on a connection of its own: on a big shop it takes seconds, and the queue and
+        cards keep loading meanwhile (claims wait for its write transaction to commit).
+        """
         with self._lock:
-            return fu.generate(self._db, self.today, self.rules, now=self.now())
+            done = get_meta(self._db, "last_generated") == self.today.isoformat()
+        if done and not force:
+            return None
+        db = connect(self.db_path)
+        try:
+            return fu.generate(db, self.today, self.rules, now=self.now())
+        finally:
+            db.conn.close()
 
     def queue(self) -> QueueState:
         with self._lock:
@@ -208,11 +219,19 @@ class Session:
         )
 
     def release_held(self) -> None:
-        """Give back the claim this session holds (on quit)."""
-        with self._lock:
-            if self._held is not None:
-                fu.release(self._db, self._held, self.agent)
-                self._held = None
+        """Give back the claim this session holds (on quit).
+
+        Uses a short connection of its own, so quitting never waits for slow work holding
+        the session's connection.
+        """
+        held, self._held = self._held, None
+        if held is None:
+            return
+        db = connect(self.db_path, migrate=False)
+        try:
+            fu.release(db, held, self.agent)
+        finally:
+            db.conn.close()
 
     def _closed(self, follow_up_id: int) -> None:
         if self._held == follow_up_id:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests.ui.conftest import Clipboard, MakeApp
 from tests.ui.pilot import current_customer, keys, rows, run, settle, status_text, type_text
+from tests.ui.seed import build_shop
 
 
 def follow_up(shop: Path, customer_id: str) -> tuple[str, str | None, str | None]:
@@ -142,5 +143,21 @@ def test_next_moves_the_claim_and_help_and_stats_open(make_app: MakeApp, shop: P
             assert type(app.screen).__name__ == "StatsScreen"
             await keys(pilot, "escape")
             assert app.screen is app.work_screen
+
+    run(body)
+
+
+def test_the_console_generates_the_day_when_nobody_has(make_app: MakeApp, shop: Path) -> None:
+    shop.unlink()
+    build_shop(shop, generated=False)
+    assert rows(shop, "SELECT count(*) FROM follow_ups") == [(0,)]
+
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert rows(shop, "SELECT count(*) FROM follow_ups WHERE status='pending'") == [(7,)]
+            assert current_customer(app) == "C006"
+            assert app.work_screen.sub_title == "今日进度 done 0 / 7"
 
     run(body)

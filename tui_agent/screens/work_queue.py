@@ -112,7 +112,7 @@ class WorkQueueScreen(Screen[None]):
         if generate:
             self.session.load_usage()
             result = self.session.generate()
-            if result.created or result.unsnoozed or result.merged:
+            if result is not None and (result.created or result.unsnoozed or result.merged):
                 self.app.call_from_thread(self._apply_queue, self.session.queue())
 
     def _apply_queue(self, state: QueueState) -> None:
