@@ -34,3 +34,9 @@ def main(
         from tui_agent.cli.console import run_console
 
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
+
+
+from tui_agent.cli.stats import export_cmd, stats_cmd  # noqa: E402
+
+main.add_command(stats_cmd)
+main.add_command(export_cmd)
