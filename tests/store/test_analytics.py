@@ -63,7 +63,9 @@ def test_cohorts_by_first_order_month(shop: sqlite_utils.Database) -> None:
 
 
 def test_categories_count_orders_not_lines(shop: sqlite_utils.Database) -> None:
-    s = an.shop_stats(shop, START, TODAY, TODAY)
+    s = an.shop_stats(shop, START, TODAY, TODAY, categories=True)
+    assert s.by_category is not None
+    assert an.shop_stats(shop, START, TODAY, TODAY).by_category is None  # opt-in
     cats = {c.category: c for c in s.by_category}
     # food: A (o1, o2), C (o6), D (o7); A again after 15 days.
     assert (cats["food"].customers, cats["food"].repeat_customers) == (3, 1)
@@ -209,14 +211,22 @@ def test_export_rows(shop: sqlite_utils.Database) -> None:
         an.export_rows(shop, "nope", TODAY)
 
 
-def test_stats_queries_use_indexes(shop: sqlite_utils.Database) -> None:
-    """The per-customer query reads orders through an index, never a bare table scan."""
-    steps = [
-        str(r[3])
-        for r in shop.execute(
-            "EXPLAIN QUERY PLAN " + an._CUSTOMER_SQL,
-            {"lo": "", "hi": "2025", "today_hi": "2025", "cut": "2025"},
-        )
-    ]
-    assert any("idx_orders_customer" in s for s in steps)
-    assert all("INDEX" in s for s in steps if s.startswith("SCAN"))
+@pytest.mark.parametrize("start", [None, START])
+def test_stats_pass_reads_only_the_covering_index(
+    shop: sqlite_utils.Database, start: date | None
+) -> None:
+    """The per-customer pass reads orders from one index and never touches the table."""
+    w = an._windows(shop, start, TODAY, TODAY)
+    params = {
+        "lo": w.lo,
+        "hi": w.hi,
+        "today_hi": w.today_hi,
+        "end_hi": w.end_hi,
+        "year_lo": w.year_lo,
+        "base_lo": w.base_lo,
+        "mid": w.mid,
+    }
+    sql = an._customer_pass_sql(w, start is None)
+    steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    assert "SCAN o USING COVERING INDEX idx_orders_customer_amount" in steps
+    assert all("COVERING INDEX" in s for s in steps if s.startswith(("SCAN", "SEARCH")))
