@@ -230,3 +230,16 @@ def test_stats_pass_reads_only_the_covering_index(
     steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert "SCAN o USING COVERING INDEX idx_orders_customer_amount" in steps
     assert all("COVERING INDEX" in s for s in steps if s.startswith(("SCAN", "SEARCH")))
+
+
+def test_parallel_pass_gives_the_same_figures(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = an.shop_stats(shop, START, TODAY, TODAY)
+    monkeypatch.setattr(an, "PARALLEL_MIN_ORDERS", 0)
+    monkeypatch.setattr(an.os, "cpu_count", lambda: 3)
+    parts = an._split_customers(shop)
+    # Orders by customer: A A A B C C D. Offsets 7 * 1 // 3 = 2 and 7 * 2 // 3 = 4 are A and C;
+    # a cut is a customer id, so a customer's orders are never split between two ranges.
+    assert parts == [(None, "A"), ("A", "C"), ("C", None)]
+    assert an.shop_stats(shop, START, TODAY, TODAY) == serial
