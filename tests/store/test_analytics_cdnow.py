@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib.metadata import distribution
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def lines() -> Lines:
         next(fh)  # header
         for raw in fh:
             cid, day, cds, dollars = raw.split()
-            out.append((cid, datetime.strptime(day, "%Y%m%d").date(), int(cds), float(dollars)))
+            d = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+            out.append((cid, d, int(cds), float(dollars)))
     assert len(out) == 69659
     return out
 
@@ -130,7 +132,7 @@ def test_period_figures_agree(
         inside = sorted((d, a) for d, a in days.items() if lo <= d <= end)
         if inside:
             per[cid] = inside
-    gaps = [(b[0] - a[0]).days for ds in per.values() for a, b in zip(ds, ds[1:], strict=False)]
+    gaps = [(b[0] - a[0]).days for ds in per.values() for a, b in pairwise(ds)]
     s = an.shop_stats(shop, start, end, TODAY)
     assert s.customers == len(per)
     assert s.orders == sum(len(v) for v in per.values())
@@ -169,11 +171,7 @@ def test_categories_agree(shop: sqlite_utils.Database, lines: Lines) -> None:
     for cat, per in days.items():
         assert got[cat].customers == len(per)
         assert got[cat].repeat_customers == sum(1 for d in per.values() if len(d) >= 2)
-        gaps = [
-            (b - a).days
-            for d in per.values()
-            for a, b in zip(sorted(d), sorted(d)[1:], strict=False)
-        ]
+        gaps = [(b - a).days for d in per.values() for a, b in pairwise(sorted(d))]
         assert got[cat].avg_gap_days == pytest.approx(sum(gaps) / len(gaps))
 
 
