@@ -243,3 +243,12 @@ def test_parallel_pass_gives_the_same_figures(
     # a cut is a customer id, so a customer's orders are never split between two ranges.
     assert parts == [(None, "A"), ("A", "C"), ("C", None)]
     assert an.shop_stats(shop, START, TODAY, TODAY) == serial
+
+
+def test_segments_cache_sees_new_orders(shop: sqlite_utils.Database) -> None:
+    assert an.segment_of(shop, "D", TODAY) == "hibernating"
+    # D buys again today: now the most recent (3 smaller -> R = 1 + 15 // 4 = 4); 2 orders tie
+    # with C (1 smaller -> F = 2); 70 spent is the least (M = 1): 421 = potential loyal.
+    add_order(shop, "o8", "D", "2024-03-31 09:00:00", 10.0)
+    assert an.segment_of(shop, "D", TODAY) == "potential_loyal"
+    assert an.segment_of(shop, "D", date(2024, 3, 30)) == "hibernating"  # another day

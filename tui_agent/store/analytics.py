@@ -229,13 +229,29 @@ def segments_for(
 ) -> dict[str, str]:
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
-    RFM scores are relative to the whole customer base, so this scores everyone (about 0.3 s
-    per 100k customers): call it once for a screenful of customers, not once per customer.
+    RFM scores are relative to the whole customer base, so the first call scores everyone
+    (about a second per 200k customers); the result is kept until ``today`` or the orders
+    change (their count, highest rowid or total amount), so the customer card can ask for one
+    customer at a time.
     """
-    wanted = set(customer_ids)
-    return {
-        r.customer_id: r.segment.value for r in rfm_scores(db, today) if r.customer_id in wanted
-    }
+    key = (_db_file(db) or str(id(db.conn)), today, _orders_fingerprint(db))
+    table = _SEGMENT_CACHE.get(key)
+    if table is None:
+        table = {r.customer_id: r.segment.value for r in rfm_scores(db, today)}
+        _SEGMENT_CACHE.clear()  # one shop, one day: keep only the latest
+        _SEGMENT_CACHE[key] = table
+    return {cid: table[cid] for cid in customer_ids if cid in table}
+
+
+_SEGMENT_CACHE: dict[tuple[str, date, tuple[Any, ...]], dict[str, str]] = {}
+
+
+def _orders_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
+    row = db.execute(
+        "SELECT count(*), max(rowid), total(amount) FROM orders "
+        "INDEXED BY idx_orders_customer_amount"
+    ).fetchone()
+    return tuple(row)
 
 
 def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str | None:
