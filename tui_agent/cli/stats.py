@@ -118,14 +118,12 @@ def _print_tables(s: mt.ShopStats) -> None:
     console.print(t)
 
     seg = Table(title="RFM segments (as of today)")
-    for col in ("segment", "客群", "customers", "repurchase in period", "what to do"):
-        seg.add_column(
-            col, justify="right" if col in ("customers", "repurchase in period") else "left"
-        )
+    seg.add_column("segment")
+    seg.add_column("客群")
+    seg.add_column("customers", justify="right")
+    seg.add_column("repurchase in period", justify="right")
     for g in s.by_segment:
-        seg.add_row(
-            g.segment.label, g.segment.label_zh, f"{g.customers:,}", _pct(g.rate), g.segment.advice
-        )
+        seg.add_row(g.segment.label, g.segment.label_zh, f"{g.customers:,}", _pct(g.rate))
     console.print(seg)
 
     if s.cohorts:
