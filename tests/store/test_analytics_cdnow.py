@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from tui_agent.core.metrics import ShopStats
 from tui_agent.core.segments import Segment, segment_for
 from tui_agent.store import analytics as an
 from tui_agent.store.db import connect, write_tx
@@ -111,6 +112,12 @@ def shop(lines: Lines, tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils
     return db
 
 
+@pytest.fixture(scope="module")
+def whole(shop: sqlite_utils.Database) -> ShopStats:
+    """The figures over all history (computed once for the tests that share them)."""
+    return an.shop_stats(shop, None, END, TODAY)
+
+
 def _orders_by_customer(lines: Lines) -> dict[str, dict[date, float]]:
     """customer -> {order day: amount}."""
     out: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
@@ -144,7 +151,7 @@ def test_period_figures_agree(
     assert s.orders > 10_000  # "several tens of thousands" over the whole history
 
 
-def test_cohorts_agree(shop: sqlite_utils.Database, lines: Lines) -> None:
+def test_cohorts_agree(whole: ShopStats, lines: Lines) -> None:
     n: dict[str, int] = defaultdict(int)
     rep: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for days in _orders_by_customer(lines).values():
@@ -154,7 +161,7 @@ def test_cohorts_agree(shop: sqlite_utils.Database, lines: Lines) -> None:
         if len(ds) >= 2:
             for i, limit in enumerate((30, 60, 90)):
                 rep[month][i] += (ds[1] - ds[0]).days <= limit
-    s = an.shop_stats(shop, None, END, TODAY)
+    s = whole
     assert [c.month for c in s.cohorts] == ["1997-01", "1997-02", "1997-03"]  # CDNOW's design
     for c in s.cohorts:
         assert c.customers == n[c.month]
@@ -175,7 +182,7 @@ def test_categories_agree(shop: sqlite_utils.Database, lines: Lines) -> None:
         assert got[cat].avg_gap_days == pytest.approx(sum(gaps) / len(gaps))
 
 
-def test_rfm_agrees(shop: sqlite_utils.Database, lines: Lines) -> None:
+def test_rfm_agrees(shop: sqlite_utils.Database, whole: ShopStats, lines: Lines) -> None:
     by_c = _orders_by_customer(lines)
     rec = {c: (TODAY - max(d)).days for c, d in by_c.items()}
     freq = {c: len(d) for c, d in by_c.items()}
@@ -198,15 +205,15 @@ def test_rfm_agrees(shop: sqlite_utils.Database, lines: Lines) -> None:
     counts: dict[Segment, int] = defaultdict(int)
     for c in by_c:
         counts[segment_for(r[c], f[c], m[c])] += 1
-    s = an.shop_stats(shop, None, END, TODAY)
+    s = whole
     assert {g.segment: g.customers for g in s.by_segment if g.customers} == dict(counts)
 
 
-def test_ltv_agrees(shop: sqlite_utils.Database, lines: Lines) -> None:
+def test_ltv_agrees(whole: ShopStats, lines: Lines) -> None:
     by_c = _orders_by_customer(lines)
     w0 = END - timedelta(days=364)
     year = [(c, a) for c, d in by_c.items() for day, a in d.items() if w0 <= day <= END]
-    ltv = an.ltv_figures(shop, END)
+    ltv = whole.ltv
     assert ltv.average_order_value == pytest.approx(sum(a for _, a in year) / len(year))
     assert ltv.orders_per_year == pytest.approx(len(year) / len({c for c, _ in year}))
     # History 1997-01-01 .. 1998-06-30 = 546 days -> two windows of 273 days.
