@@ -7,6 +7,7 @@ property of the table itself (tested over all 125 triples), not of the order rul
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -138,16 +139,13 @@ def quintile_scores(values: Sequence[K]) -> list[int]:
     values that sort will do (numbers, ISO date text).
     """
     n = len(values)
+    counts = Counter(values)  # few distinct values on real data: sort those, not every value
     score: dict[K, int] = {}
-    previous: object = _NOTHING
-    for i, v in enumerate(sorted(values)):
-        if v != previous:  # first of a run of equal values: i values are smaller
-            score[v] = 1 + (5 * i) // n
-            previous = v
+    smaller = 0
+    for v in sorted(counts):
+        score[v] = 1 + (5 * smaller) // n
+        smaller += counts[v]
     return [score[v] for v in values]
-
-
-_NOTHING = object()
 
 
 @dataclass(frozen=True, slots=True)
