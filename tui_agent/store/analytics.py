@@ -416,7 +416,6 @@ def shop_stats(
     """
     w, rows = _customer_pass(db, start, end, today)
     whole = start is None and end >= today
-    n_col, m_col = (_N, _M) if whole else (_NP, _MP)
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
     f_scores = quintile_scores([r[_N] for r in rows])
@@ -426,42 +425,45 @@ def shop_stats(
     revenue = span = 0.0
     gaps = year_orders = year_customers = base = retained = 0
     year_revenue = 0.0
-    in_cohort = w.lo, w.hi
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
     seg_acc: dict[Segment, list[float]] = {s: [0, 0, 0, 0.0] for s in Segment}
     # One accumulator per score triple, looked up without a function call (200k customers).
     by_code = {code: seg_acc[segment_for(*code)] for code in product(range(1, 6), repeat=3)}
-    for r, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+    lo, hi = w.lo, w.hi
+    cohort_days = mt.COHORT_DAYS
+    # Unpacking each row once (not r[_X] lookups) matters: this loop runs once per customer.
+    for row, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+        _, n, m, first, _, n_p, m_p, span_p, second, n_y, m_y, in_base, later = row
+        if whole:
+            n_p, m_p = n, m
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += r[_M]
-        n_p = r[n_col]
+        acc[3] += m
         if n_p:
             customers += 1
             orders += n_p
-            revenue += r[m_col]
+            revenue += m_p
             acc[1] += 1
             if n_p >= 2:
                 repeat += 1
-                span += r[_SPANP]
+                span += span_p
                 gaps += n_p - 1
                 acc[2] += 1
-        if r[_NY]:
-            year_orders += r[_NY]
-            year_revenue += r[_MY]
+        if n_y:
+            year_orders += n_y
+            year_revenue += m_y
             year_customers += 1
-        if r[_BASE]:
+        if in_base:
             base += 1
-            retained += r[_LATER]
-        if in_cohort[0] <= r[_FIRST] < in_cohort[1]:
-            month = r[_FIRST][:7]
+            retained += later
+        if lo <= first < hi:
+            month = first[:7]
             cohort_n[month] += 1
-            days = r[_SECOND]
-            if days is not None:
+            if second is not None:
                 counts = cohort_rep[month]
-                for i, limit in enumerate(mt.COHORT_DAYS):
-                    if days <= limit:
+                for i, limit in enumerate(cohort_days):
+                    if second <= limit:
                         counts[i] += 1
 
     cohorts = []
