@@ -374,7 +374,7 @@ def attribution(
             follow_ups=len(rows),
             capped=sum(1 for r in rows if r[1]),
             converted=sum(1 for r in rows if r[2] > 0),
-            revenue=sum(r[3] for r in rows),
+            revenue=float(sum(r[3] for r in rows)),
         )
 
     overall = baseline_of(base_rows)
