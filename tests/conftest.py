@@ -9,7 +9,9 @@ from tui_agent.store.db import connect
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads or writes the real user's config, data or phrase directories."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("TUI_AGENT_CONFIG_DIR", str(home / "config"))

@@ -7,7 +7,6 @@ callers that write make the parent themselves.
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -47,10 +46,11 @@ def shipped_phrases_dir() -> Path:
     In a source checkout that is the top-level ``phrases/`` directory; an installed wheel
     carries the same files as the ``tui_agent.shipped_phrases`` package.
     """
-    checkout = Path(__file__).resolve().parent.parent / "phrases"
-    if checkout.is_dir():
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "phrases"
+    if checkout.is_dir() and (here.parent / "pyproject.toml").is_file():
         return checkout
-    return Path(str(resources.files("tui_agent.shipped_phrases")))
+    return here / "shipped_phrases"
 
 
 def phrase_dirs(flag: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -80,7 +80,7 @@ def rules_path() -> Path:
     user = config_dir() / "rules.toml"
     if user.is_file():
         return user
-    return Path(str(resources.files("tui_agent") / "data" / "rules.toml"))
+    return Path(__file__).resolve().parent / "data" / "rules.toml"
 
 
 def config_file() -> Path:

@@ -13,7 +13,8 @@ import click
 import sqlite_utils
 
 from tui_agent.core.dates import parse_date
-from tui_agent.paths import resolve_db_path
+from tui_agent.core.rules import RulesError, RuleSet, load_rules
+from tui_agent.paths import resolve_db_path, rules_path
 from tui_agent.store.db import DatabaseError, connect
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,7 +60,7 @@ def default_agent() -> str:
         return "agent"
 
 
-class DateType(click.ParamType):
+class DateType(click.ParamType[date]):
     """A ``YYYY-MM-DD`` date on the command line."""
 
     name = "DATE"
@@ -74,3 +75,11 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+def load_ruleset() -> RuleSet:
+    """The lifecycle rules (user copy in the config dir, else the shipped default)."""
+    try:
+        return load_rules(rules_path())
+    except RulesError as exc:
+        raise UserError(str(exc)) from None

@@ -1,0 +1,86 @@
+"""``tui-agent due``: generate (idempotently) and print the day's follow-up queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
+from tui_agent.core.models import FollowUp
+from tui_agent.store.followups import due_queue, generate
+
+
+def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
+    return {
+        "id": f.id,
+        "customer_id": f.customer_id,
+        "customer_name": f.customer_name,
+        "stage": f.stage.value,
+        "rule": f.rule,
+        "reasons": [r.text for r in f.reasons],
+        "reason_rules": [r.rule for r in f.reasons],
+        "due_date": f.due_date.isoformat(),
+        "overdue_days": f.overdue_days(today),
+        "status": f.status.value,
+        "claimed_by": f.claimed_by,
+        "suggested_tags": list(f.suggested_tags),
+    }
+
+
+@click.command()
+@click.option("--date", "day", type=DATE, default=None, help="The day to list (default: today).")
+@click.option(
+    "--agent",
+    default=None,
+    help="Leave out follow-ups another agent holds a live claim on.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (stable, for scripts).")
+@db_option
+def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None) -> None:
+    """Generate today's follow-ups (idempotent) and print the queue, overdue first."""
+    day = day or date.today()
+    rules = load_ruleset()
+    db = open_database(db_path)
+    result = generate(db, day, rules)
+    queue = due_queue(db, day)
+    if agent:
+        expiry = datetime.now() - timedelta(minutes=rules.claim_expire_minutes)
+        queue = [
+            f
+            for f in queue
+            if f.claimed_by in (None, agent) or (f.claimed_at is not None and f.claimed_at < expiry)
+        ]
+    if as_json:
+        click.echo(
+            json.dumps([follow_up_json(f, day) for f in queue], ensure_ascii=False, indent=2)
+        )
+        return
+    console = Console()
+    table = Table(title=f"Due {day.isoformat()}: {len(queue)} follow-ups", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("due", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("customer")
+    table.add_column("why", overflow="fold")
+    table.add_column("claimed")
+    for f in queue:
+        overdue = f.overdue_days(day)
+        table.add_row(
+            str(f.id),
+            f.due_date.isoformat()[5:] + (f" +{overdue}d" if overdue else ""),
+            f.stage.label_zh,
+            f"{f.customer_name or ''} {f.customer_id}",
+            " + ".join(dict.fromkeys(r.rule for r in f.reasons)),
+            f.claimed_by or "",
+        )
+    console.print(table)
+    console.print(
+        f"generated: {result.created} new, {result.merged} merged, {result.capped} capped, "
+        f"{result.cancelled} cancelled",
+        style="dim",
+    )

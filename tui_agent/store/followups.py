@@ -1,0 +1,641 @@
+"""Follow-ups and touches: generating the day's queue, claims, logging touches.
+
+Every write is one transaction (``write_tx``); claims are single atomic UPDATEs, so two agents
+on one database file never hold the same follow-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from tui_agent.core import lifecycle as lc
+from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
+from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
+from tui_agent.core.rules import RuleSet
+from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
+
+OPEN = ("pending", "snoozed")
+_CHUNK = 500
+
+
+class ClaimLost(Exception):
+    """The follow-up is held by another agent or no longer pending."""
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateResult:
+    created: int
+    merged: int
+    capped: int
+    cancelled: int
+    unsnoozed: int
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _day_start(d: date) -> str:
+    return f"{d.isoformat()} 00:00:00"
+
+
+def _dt(text: str) -> datetime:
+    value = from_db_datetime(text)
+    assert value is not None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation
+
+
+def _orders_in_windows(
+    db: sqlite_utils.Database, rules: RuleSet, today: date
+) -> list[lc.OrderFact]:
+    found: dict[str, lc.OrderFact] = {}
+    assumed = timedelta(days=rules.assumed_delivery_days)
+    for _k, first, last in lc.delivery_windows(rules, today):
+        rows = db.execute(
+            "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
+            "WHERE delivered_at >= ? AND delivered_at < ? "
+            "UNION ALL "
+            "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
+            "WHERE ordered_at >= ? AND ordered_at < ? AND delivered_at IS NULL",
+            [
+                _day_start(first),
+                _day_start(last + timedelta(days=1)),
+                _day_start(first - assumed),
+                _day_start(last - assumed + timedelta(days=1)),
+            ],
+        ).fetchall()
+        for oid, cid, ordered, delivered, seq in rows:
+            found[oid] = lc.OrderFact(oid, cid, _dt(ordered), from_db_datetime(delivered), seq)
+    return list(found.values())
+
+
+def _lines_in_windows(db: sqlite_utils.Database, rules: RuleSet, today: date) -> list[lc.LineFact]:
+    if not rules.of_kind("replenish"):
+        return []
+    cycles = {
+        int(r[0])
+        for r in db.execute("SELECT DISTINCT cycle_days FROM products WHERE cycle_days > 0")
+    }
+    cycles |= set(rules.category_cycle_days.values())
+    found: dict[tuple[str, int], lc.LineFact] = {}
+    assumed = timedelta(days=rules.assumed_delivery_days)
+    select = (
+        "SELECT l.order_id, o.customer_id, l.line_no, l.product, l.category, p.cycle_days, "
+        "o.ordered_at, o.delivered_at FROM orders o "
+        "JOIN order_lines l ON l.order_id = o.order_id "
+        "LEFT JOIN products p ON p.sku = l.sku "
+    )
+    for _c, first, last in lc.replenish_windows(rules, cycles, today):
+        rows = db.execute(
+            select
+            + "WHERE o.delivered_at >= ? AND o.delivered_at < ? UNION ALL "
+            + select
+            + "WHERE o.ordered_at >= ? AND o.ordered_at < ? AND o.delivered_at IS NULL",
+            [
+                _day_start(first),
+                _day_start(last + timedelta(days=1)),
+                _day_start(first - assumed),
+                _day_start(last - assumed + timedelta(days=1)),
+            ],
+        ).fetchall()
+        for oid, cid, line_no, product, category, cycle, ordered, delivered in rows:
+            found[(oid, line_no)] = lc.LineFact(
+                oid,
+                cid,
+                line_no,
+                product,
+                category,
+                cycle,
+                _dt(ordered),
+                from_db_datetime(delivered),
+            )
+    return list(found.values())
+
+
+def _customer_fact(row: Sequence[Any]) -> lc.CustomerFact:
+    cid, opt_out, last_order_at, birthday = row[:4]
+    bday = None
+    if birthday and not str(birthday).startswith("0000"):
+        try:
+            bday = from_db_date(birthday)
+        except ValueError:
+            bday = None
+    return lc.CustomerFact(cid, bool(opt_out), from_db_datetime(last_order_at), bday)
+
+
+_CUSTOMER_FACT_SQL = "SELECT customer_id, opt_out, last_order_at, birthday FROM customers"
+
+
+def _birthday_customers(
+    db: sqlite_utils.Database, rules: RuleSet, today: date
+) -> list[lc.CustomerFact]:
+    days = sorted(lc.birthday_month_days(rules, today))
+    if not days:
+        return []
+    marks = ",".join("?" * len(days))
+    rows = db.execute(f"{_CUSTOMER_FACT_SQL} WHERE birth_md IN ({marks})", days).fetchall()
+    return [_customer_fact(r) for r in rows]
+
+
+def avg_gap_days(db: sqlite_utils.Database) -> float | None:
+    """The shop's average days between a customer's orders, as kept by the importer."""
+    value = get_meta(db, "avg_gap_days")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _winback_customers(
+    db: sqlite_utils.Database, rules: RuleSet, today: date, gap: float | None
+) -> list[lc.CustomerFact]:
+    result: list[lc.CustomerFact] = []
+    for rule in rules.of_kind("winback"):
+        days = lc.winback_days(rule, gap)
+        first = today - timedelta(days=days + rules.catch_up_days)
+        last = today - timedelta(days=days)
+        rows = db.execute(
+            "SELECT c.customer_id, c.opt_out, c.last_order_at, c.birthday, "
+            "(SELECT order_id FROM orders o WHERE o.customer_id = c.customer_id "
+            " ORDER BY o.ordered_at DESC LIMIT 1) "
+            "FROM customers c WHERE c.last_order_at >= ? AND c.last_order_at < ?",
+            [_day_start(first), _day_start(last + timedelta(days=1))],
+        ).fetchall()
+        for r in rows:
+            f = _customer_fact(r)
+            result.append(
+                lc.CustomerFact(f.customer_id, f.opt_out, f.last_order_at, f.birthday, r[4])
+            )
+    return result
+
+
+def _facts_for(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, lc.CustomerFact]:
+    out: dict[str, lc.CustomerFact] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"{_CUSTOMER_FACT_SQL} WHERE customer_id IN ({marks})", list(chunk)):
+            out[r[0]] = _customer_fact(r)
+    return out
+
+
+def _existing_keys(db: sqlite_utils.Database, keys: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT key FROM follow_up_reasons WHERE key IN ({marks})", list(chunk)
+            )
+        )
+    return out
+
+
+def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for cid, fid in db.execute(
+            f"SELECT customer_id, min(id) FROM follow_ups WHERE status IN ('pending', 'snoozed') "
+            f"AND customer_id IN ({marks}) GROUP BY customer_id",
+            list(chunk),
+        ):
+            out[cid] = fid
+    return out
+
+
+def touch_counts(
+    db: sqlite_utils.Database, ids: Sequence[str], now: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Touches per customer in the 24 hours and the 7 days before ``now`` (and after it)."""
+    t24 = to_db(now - timedelta(hours=24))
+    t7 = to_db(now - timedelta(days=7))
+    c24: dict[str, int] = {}
+    c7: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for cid, n24, n7 in db.execute(
+            f"SELECT customer_id, sum(at >= ?), count(*) FROM touches "
+            f"WHERE customer_id IN ({marks}) AND at >= ? GROUP BY customer_id",
+            [t24, *chunk, t7],
+        ):
+            c24[cid] = n24
+            c7[cid] = n7
+    return c24, c7
+
+
+def generate(
+    db: sqlite_utils.Database, today: date, rules: RuleSet, *, now: datetime | None = None
+) -> GenerateResult:
+    """Create the follow-ups due on ``today``. Idempotent: a second run creates nothing new."""
+    stamp = to_db(now or datetime.now())
+    with write_tx(db):
+        unsnoozed = db.execute(
+            "UPDATE follow_ups SET status = 'pending', snoozed_until = NULL, updated_at = ? "
+            "WHERE status = 'snoozed' AND snoozed_until <= ?",
+            [stamp, today.isoformat()],
+        ).rowcount
+        gap = avg_gap_days(db)
+        occurrences = lc.after_delivery_occurrences(
+            rules, _orders_in_windows(db, rules, today), today
+        )
+        occurrences += lc.replenish_occurrences(rules, _lines_in_windows(db, rules, today), today)
+        occurrences += lc.birthday_occurrences(rules, _birthday_customers(db, rules, today), today)
+        occurrences += lc.winback_occurrences(
+            rules, _winback_customers(db, rules, today, gap), today, gap
+        )
+
+        ids = sorted({o.customer_id for o in occurrences})
+        c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
+        plan = lc.plan_day(
+            occurrences,
+            customers=_facts_for(db, ids),
+            existing_keys=_existing_keys(db, [o.key for o in occurrences]),
+            pending=_open_follow_ups(db, ids),
+            touches_24h=c24,
+            touches_7d=c7,
+            cap=rules.cap,
+        )
+        capped = 0
+        for new in plan.new:
+            status = "skipped" if new.capped else "pending"
+            capped += bool(new.capped)
+            fid = db.execute(
+                "INSERT INTO follow_ups (customer_id, stage, rule, suggested_tags, due_date, status, "
+                "status_reason, order_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    new.customer_id,
+                    new.stage.value,
+                    new.rule.id,
+                    ",".join(new.tags),
+                    new.due.isoformat(),
+                    status,
+                    new.capped,
+                    new.order_id,
+                    stamp,
+                    stamp,
+                ],
+            ).lastrowid
+            _insert_reasons(db, fid, new.occurrences)
+        for merge in plan.merges:
+            _merge_into(db, merge, rules, stamp)
+        cancelled = _cancel_stale(db, rules, stamp)
+        set_meta(db, "last_generated", today.isoformat())
+    return GenerateResult(len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed)
+
+
+def _insert_reasons(
+    db: sqlite_utils.Database, fid: int | None, occs: Iterable[lc.Occurrence]
+) -> None:
+    db.conn.executemany(
+        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id) VALUES (?,?,?,?,?)",
+        [(o.key, fid, o.rule.id, o.text, o.order_id) for o in occs],
+    )
+
+
+def _merge_into(
+    db: sqlite_utils.Database, merge: lc.Merge, rules: RuleSet, stamp: str | None
+) -> None:
+    row = db.execute(
+        "SELECT rule, suggested_tags, due_date FROM follow_ups WHERE id = ?", [merge.follow_up_id]
+    ).fetchone()
+    current = rules.by_id(row[0])
+    tags = [t for t in row[1].split(",") if t]
+    lead = merge.occurrences[0]
+    for o in merge.occurrences:
+        tags.extend(t for t in o.rule.tags if t not in tags)
+    if current is None or lead.rule.priority > current.priority:
+        db.execute(
+            "UPDATE follow_ups SET rule = ?, stage = ?, order_id = ?, suggested_tags = ?, updated_at = ? WHERE id = ?",
+            [
+                lead.rule.id,
+                lead.rule.stage.value,
+                lead.order_id,
+                ",".join(tags),
+                stamp,
+                merge.follow_up_id,
+            ],
+        )
+    else:
+        db.execute(
+            "UPDATE follow_ups SET suggested_tags = ?, updated_at = ? WHERE id = ?",
+            [",".join(tags), stamp, merge.follow_up_id],
+        )
+    _insert_reasons(db, merge.follow_up_id, merge.occurrences)
+
+
+def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None) -> int:
+    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order."""
+    rows = db.execute(
+        "SELECT f.id, f.rule, o.ordered_at, c.last_order_at, c.opt_out FROM follow_ups f "
+        "JOIN customers c ON c.customer_id = f.customer_id "
+        "LEFT JOIN orders o ON o.order_id = f.order_id "
+        "WHERE f.status IN ('pending', 'snoozed')"
+    ).fetchall()
+    cancels: list[tuple[str, str | None, int]] = []
+    for fid, rule_id, anchor, last, opt_out in rows:
+        rule = rules.by_id(rule_id)
+        if opt_out:
+            cancels.append(("customer opted out", stamp, fid))
+        elif rule and lc.stopped_by_repurchase(
+            rule, from_db_datetime(anchor), from_db_datetime(last)
+        ):
+            cancels.append((f"ordered again on {str(last)[:10]}", stamp, fid))
+    db.conn.executemany(
+        "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, updated_at = ?, "
+        "claimed_by = NULL WHERE id = ?",
+        cancels,
+    )
+    return len(cancels)
+
+
+# ---------------------------------------------------------------------------------------------
+# The day's queue
+
+
+_QUEUE_SQL = (
+    "SELECT f.*, c.name AS customer_name, c.total_spent AS value FROM follow_ups f "
+    "JOIN customers c ON c.customer_id = f.customer_id "
+)
+
+
+def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[FollowUp]:
+    reasons: dict[int, list[Reason]] = {r["id"]: [] for r in rows}
+    ids = [str(i) for i in reasons]
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for key, fid, rule, text, oid in db.execute(
+            f"SELECT key, follow_up_id, rule, text, order_id FROM follow_up_reasons "
+            f"WHERE follow_up_id IN ({marks}) ORDER BY rowid",
+            [int(i) for i in chunk],
+        ):
+            reasons[fid].append(Reason(rule=rule, key=key, text=text, order_id=oid))
+    out = []
+    for r in rows:
+        due = from_db_date(r["due_date"])
+        assert due is not None
+        out.append(
+            FollowUp(
+                id=r["id"],
+                customer_id=r["customer_id"],
+                customer_name=r["customer_name"],
+                stage=Stage(r["stage"]),
+                rule=r["rule"],
+                reasons=tuple(reasons[r["id"]]),
+                suggested_tags=tuple(t for t in r["suggested_tags"].split(",") if t),
+                due_date=due,
+                status=FollowUpStatus(r["status"]),
+                status_reason=r["status_reason"],
+                snoozed_until=from_db_date(r["snoozed_until"]),
+                claimed_by=r["claimed_by"],
+                claimed_at=from_db_datetime(r["claimed_at"]),
+                order_id=r["order_id"],
+                priority=r["value"] or 0.0,
+            )
+        )
+    return out
+
+
+def due_queue(
+    db: sqlite_utils.Database, today: date, *, limit: int | None = None
+) -> list[FollowUp]:
+    """Pending follow-ups due on or before ``today``: overdue first, then by customer value."""
+    sql = (
+        _QUEUE_SQL + "WHERE f.status = 'pending' AND f.due_date <= ? "
+        "ORDER BY f.due_date < ? DESC, c.total_spent DESC, f.due_date, f.id"
+    )
+    params: list[Any] = [today.isoformat(), today.isoformat()]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = retry_busy(lambda: list(db.query(sql, params)))
+    return _follow_ups_from_rows(db, rows)
+
+
+def get_follow_up(db: sqlite_utils.Database, follow_up_id: int) -> FollowUp | None:
+    rows = list(db.query(_QUEUE_SQL + "WHERE f.id = ?", [follow_up_id]))
+    found = _follow_ups_from_rows(db, rows)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class DayProgress:
+    done: int  # worked today: touched, skipped or snoozed by an agent
+    remaining: int  # still pending and due
+
+    @property
+    def total(self) -> int:
+        return self.done + self.remaining
+
+
+def day_progress(db: sqlite_utils.Database, today: date) -> DayProgress:
+    start = _day_start(today)
+    end = _day_start(today + timedelta(days=1))
+    done = db.execute(
+        "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped', 'snoozed') "
+        "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%'",
+        [start, end],
+    ).fetchone()[0]
+    remaining = db.execute(
+        "SELECT count(*) FROM follow_ups WHERE status = 'pending' AND due_date <= ?",
+        [today.isoformat()],
+    ).fetchone()[0]
+    return DayProgress(done, remaining)
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims and actions
+
+
+def claim(
+    db: sqlite_utils.Database,
+    follow_up_id: int,
+    agent: str,
+    *,
+    expire_minutes: int = 30,
+    now: datetime | None = None,
+) -> bool:
+    """Claim a pending follow-up for ``agent`` with one atomic UPDATE.
+
+    Succeeds when it is unclaimed, already ours, or the other claim has expired.
+    """
+    now = now or datetime.now()
+    expiry = to_db(now - timedelta(minutes=expire_minutes))
+    stamp = to_db(now)
+    cur = retry_busy(
+        lambda: db.execute(
+            "UPDATE follow_ups SET claimed_by = ?, claimed_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = 'pending' "
+            "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < ?)",
+            [agent, stamp, stamp, follow_up_id, agent, expiry],
+        )
+    )
+    return cur.rowcount == 1
+
+
+def release(db: sqlite_utils.Database, follow_up_id: int, agent: str) -> None:
+    retry_busy(
+        lambda: db.execute(
+            "UPDATE follow_ups SET claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?",
+            [follow_up_id, agent],
+        )
+    )
+
+
+def _check_held(
+    db: sqlite_utils.Database, follow_up_id: int, agent: str, expire_minutes: int, now: datetime
+) -> None:
+    row = db.execute(
+        "SELECT status, claimed_by, claimed_at FROM follow_ups WHERE id = ?", [follow_up_id]
+    ).fetchone()
+    if row is None:
+        raise ClaimLost(f"follow-up {follow_up_id} does not exist")
+    status, holder, claimed_at = row
+    if status != "pending":
+        raise ClaimLost(f"follow-up {follow_up_id} is already {status}")
+    expired = claimed_at is not None and _dt(claimed_at) < now - timedelta(minutes=expire_minutes)
+    if holder not in (None, agent) and not expired:
+        raise ClaimLost(f"follow-up {follow_up_id} is being worked by {holder}")
+
+
+def log_touch(
+    db: sqlite_utils.Database,
+    *,
+    agent: str,
+    customer_id: str,
+    text: str,
+    follow_up_id: int | None = None,
+    phrase_id: str | None = None,
+    stage: str | None = None,
+    channel: str = "clipboard",
+    outcome: str | None = None,
+    expire_minutes: int = 30,
+    now: datetime | None = None,
+) -> int:
+    """Log one touch and close its follow-up, in one transaction. Returns the touch id.
+
+    Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
+    longer pending, so a customer is never contacted twice for one follow-up.
+    """
+    now = now or datetime.now()
+    stamp = to_db(now)
+    with write_tx(db):
+        if follow_up_id is not None:
+            _check_held(db, follow_up_id, agent, expire_minutes, now)
+        touch_id = db.execute(
+            "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, channel, at, outcome) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            [agent, customer_id, follow_up_id, phrase_id, stage, text, channel, stamp, outcome],
+        ).lastrowid
+        if follow_up_id is not None:
+            db.execute(
+                "UPDATE follow_ups SET status = 'done', status_reason = NULL, claimed_by = ?, "
+                "claimed_at = ?, updated_at = ? WHERE id = ?",
+                [agent, stamp, stamp, follow_up_id],
+            )
+    assert touch_id is not None
+    return touch_id
+
+
+def _close(
+    db: sqlite_utils.Database,
+    follow_up_id: int,
+    agent: str,
+    status: str,
+    reason: str | None,
+    snoozed_until: date | None,
+    expire_minutes: int,
+    now: datetime | None,
+) -> None:
+    now = now or datetime.now()
+    with write_tx(db):
+        _check_held(db, follow_up_id, agent, expire_minutes, now)
+        db.execute(
+            "UPDATE follow_ups SET status = ?, status_reason = ?, snoozed_until = ?, claimed_by = NULL, "
+            "claimed_at = NULL, updated_at = ? WHERE id = ?",
+            [status, reason, to_db(snoozed_until), to_db(now), follow_up_id],
+        )
+
+
+def snooze(
+    db: sqlite_utils.Database,
+    follow_up_id: int,
+    agent: str,
+    until: date,
+    *,
+    expire_minutes: int = 30,
+    now: datetime | None = None,
+) -> None:
+    """Put a follow-up away until ``until``; it comes back as pending on that day."""
+    _close(db, follow_up_id, agent, "snoozed", f"snoozed by {agent}", until, expire_minutes, now)
+
+
+def skip(
+    db: sqlite_utils.Database,
+    follow_up_id: int,
+    agent: str,
+    reason: str,
+    *,
+    expire_minutes: int = 30,
+    now: datetime | None = None,
+) -> None:
+    _close(
+        db,
+        follow_up_id,
+        agent,
+        "skipped",
+        f"skipped by {agent}: {reason}",
+        None,
+        expire_minutes,
+        now,
+    )
+
+
+def opt_out(
+    db: sqlite_utils.Database, customer_id: str, agent: str, *, now: datetime | None = None
+) -> int:
+    """Mark the customer "do not contact" and cancel their open follow-ups. Returns how many."""
+    stamp = to_db(now or datetime.now())
+    with write_tx(db):
+        db.execute("UPDATE customers SET opt_out = 1 WHERE customer_id = ?", [customer_id])
+        n: int = db.execute(
+            "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, claimed_by = NULL, "
+            "updated_at = ? WHERE customer_id = ? AND status IN ('pending', 'snoozed')",
+            [f"customer opted out (recorded by {agent})", stamp, customer_id],
+        ).rowcount
+    return n
+
+
+def touches_for_customer(
+    db: sqlite_utils.Database, customer_id: str, limit: int = 5
+) -> list[Touch]:
+    rows = db.execute(
+        "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, outcome, stage "
+        "FROM touches WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        [customer_id, limit],
+    ).fetchall()
+    return [
+        Touch(
+            id=r[0],
+            agent=r[1],
+            customer_id=r[2],
+            follow_up_id=r[3],
+            phrase_id=r[4],
+            text=r[5],
+            channel=r[6],
+            at=_dt(r[7]),
+            outcome=r[8],
+            stage=r[9],
+        )
+        for r in rows
+    ]
