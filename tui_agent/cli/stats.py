@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+
 from tui_agent.cli.common import DATE, UserError, db_option, open_database
 from tui_agent.core import metrics as mt
 from tui_agent.core.export import safe_cell
