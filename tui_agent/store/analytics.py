@@ -169,8 +169,9 @@ def _customer_pass(
 
 
 # The per-customer pass is split by customer id over this many read connections in threads
-# (SQLite releases the GIL while it steps; WAL lets readers run side by side). Below
-# PARALLEL_MIN_ORDERS orders one connection is faster than starting threads.
+# (SQLite releases the GIL while it steps; WAL lets readers run side by side). Each part reads
+# its own snapshot, so a write landing between them shows in one part only: fine for figures.
+# Below PARALLEL_MIN_ORDERS orders one connection is faster than starting threads.
 PARALLEL_MIN_ORDERS = 300_000
 
 
@@ -230,7 +231,7 @@ def segments_for(
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
     RFM scores are relative to the whole customer base, so the first call scores everyone
-    (about a second per 200k customers); the result is kept until ``today`` or the orders
+    (about 2 s of CPU for 200k customers / 1M orders); the result is kept until ``today`` or the orders
     change (their count, highest rowid or total amount), so the customer card can ask for one
     customer at a time.
     """
