@@ -10,16 +10,18 @@ range ``[start, end + 1 day)``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise, product
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -27,6 +29,39 @@ from tui_agent.core import metrics as mt
 from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
 
 NONE_KEY = "(none)"
+
+
+# Reading the database through a memory map instead of read() calls makes the big scans about
+# 3x cheaper in CPU (the category join most). Only for the duration of one figure: the previous
+# setting is restored, so the console's own connection keeps whatever it had.
+MMAP_BYTES = 1 << 30
+
+
+@contextmanager
+def _mapped(db: sqlite_utils.Database) -> Iterator[None]:
+    previous = db.execute("PRAGMA mmap_size").fetchone()[0]
+    db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA mmap_size = {int(previous)}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _scan(
+    fn: Callable[Concatenate[sqlite_utils.Database, P], R],
+) -> Callable[Concatenate[sqlite_utils.Database, P], R]:
+    """Run a figure that scans the whole shop with the database memory-mapped."""
+
+    @functools.wraps(fn)
+    def wrapper(db: sqlite_utils.Database, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with _mapped(db):
+            return fn(db, *args, **kwargs)
+
+    return wrapper
 
 
 def _lo(start: date | None) -> str:
@@ -158,6 +193,7 @@ def _customer_pass(
         lo, hi = bounds
         conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
         try:
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             sql = _customer_pass_sql(w, whole, lo is not None, hi is not None)
             return conn.execute(sql, {**params, "c_lo": lo, "c_hi": hi}).fetchall()
         finally:
@@ -203,6 +239,7 @@ def _split_customers(db: sqlite_utils.Database) -> list[tuple[str | None, str | 
     return list(pairwise(bounds))
 
 
+@_scan
 def rfm_scores(
     db: sqlite_utils.Database, today: date, only: Iterable[str] | None = None
 ) -> list[Rfm]:
@@ -260,6 +297,7 @@ def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str 
     return segments_for(db, [customer_id], today).get(customer_id)
 
 
+@_scan
 def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | None:
     """Shop-wide average days between a customer's consecutive orders (all history).
 
@@ -279,6 +317,7 @@ def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | 
     return mt.gap_days(span, int(gaps))
 
 
+@_scan
 def category_stats(
     db: sqlite_utils.Database, start: date | None, end: date
 ) -> list[mt.CategoryRow]:
@@ -397,6 +436,7 @@ def attribution(
     )
 
 
+@_scan
 def shop_stats(
     db: sqlite_utils.Database,
     start: date | None,
