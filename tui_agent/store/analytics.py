@@ -164,8 +164,8 @@ def _customer_pass_sql(
     """
 
 
-# Columns of a pass row.
-_CID, _N, _M, _FIRST, _LAST, _NP, _MP, _SPANP, _SECOND, _NY, _MY, _BASE, _LATER = range(13)
+# Columns of a pass row (shop_stats unpacks them in this order).
+_N, _M, _LAST = 1, 2, 4
 
 
 def _customer_pass(
