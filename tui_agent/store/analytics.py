@@ -452,9 +452,9 @@ def shop_stats(
 
     Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
     orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
-    dated after ``today`` are ignored everywhere. ``categories=False`` leaves out the
-    per-category breakdown, the one figure that must join every order line (the slowest part
-    on big shops).
+    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
+    order line (the slowest figure on big shops), so ``by_category`` is None unless
+    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
     """
     w, rows = _customer_pass(db, start, end, today)
     whole = start is None and end >= today
