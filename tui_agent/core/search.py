@@ -219,7 +219,6 @@ _ASCII_BIGRAM = re.compile(r"(?=([a-z0-9]{2}))")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 MAX_FEATURES = 24
 FUZZY_MAX = 800  # at most this many entries (roughly) go to rapidfuzz per query
-SEP = "\x00"  # joins all keys (bodies) into one corpus searched with str.find
 
 
 def _features(text: str) -> set[str]:
@@ -234,10 +233,12 @@ def _features(text: str) -> set[str]:
 class PhraseIndex:
     """Everything needed to search a library quickly; build once, query many times.
 
-    Entries are phrase variants. A query runs in two steps: an exact step (``str.find`` over
-    one joined corpus of keys and one of bodies, at C speed) and, only when that finds fewer
-    phrases than asked for, a fuzzy step (rapidfuzz) over the entries that share enough
-    characters or letter pairs with the query.
+    Entries are phrase variants. A query runs in two steps: an exact step (entries holding
+    every feature of the query, by bitset AND, then a substring check) and, only when that
+    finds fewer phrases than asked for, a fuzzy step (rapidfuzz ``partial_ratio``) over at
+    most about FUZZY_MAX entries sharing the most features with the query.
+
+    Not thread-safe: feature bitsets are built lazily; search from one worker at a time.
     """
 
     FUZZY_CUTOFF = 70.0
@@ -274,22 +275,11 @@ class PhraseIndex:
         self._pids = [e.phrase.id for e in self._entries]
         self._keys = [e.key for e in self._entries]
         self._bodies = [e.body for e in self._entries]
-        self._key_corpus, self._key_starts = self._join(self._keys)
-        self._body_corpus, self._body_starts = self._join(self._bodies)
         self._size = len(self._entries)
         self._all = (1 << self._size) - 1
         self._cache.save()
         self._frecency: dict[str, float] = {}
         self.set_usage(usage or {}, now)
-
-    @staticmethod
-    def _join(texts: list[str]) -> tuple[str, list[int]]:
-        starts: list[int] = []
-        pos = 0
-        for t in texts:
-            starts.append(pos)
-            pos += len(t) + 1
-        return SEP.join(texts), starts
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -330,13 +320,12 @@ class PhraseIndex:
             variant=variant,
             title=title,
             body=variant.body.lower(),
-            key="  ".join(f.replace(SEP, " ") for f in fields if f),
+            key="  ".join(f for f in fields if f),
             pinyin_full=full,
             pinyin_starts=starts,
             initials=initials_text,
             initial_chars=initial_chars,
         )
-        entry.body = entry.body.replace(SEP, " ")
         n = len(self._entries)
         self._entries.append(entry)
         postings = self._postings
