@@ -18,6 +18,7 @@ title text: an unchanged library never recomputes it; a changed title recomputes
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import json
@@ -26,6 +27,7 @@ import os
 import re
 import tempfile
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,7 +220,7 @@ def _indices_to_bits(indices: Iterable[int], size: int) -> int:
 _ASCII_BIGRAM = re.compile(r"(?=([a-z0-9]{2}))")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 MAX_FEATURES = 24
-FUZZY_MAX = 800  # at most this many entries (roughly) go to rapidfuzz per query
+FUZZY_MAX = 500  # at most this many entries (roughly) go to rapidfuzz per query
 
 
 def _features(text: str) -> set[str]:
@@ -258,10 +260,18 @@ class PhraseIndex:
         self._bits: dict[str, int] = {}  # posting lists turned into bitsets on first use
         self._shortcuts: dict[str, list[int]] = {}
         max_variants = 1
-        for phrase in phrases:
-            max_variants = max(max_variants, len(phrase.variants))
-            for variant in phrase.variants:
-                self._add(phrase, variant)
+        # Millions of small lists: the cyclic GC would rescan them over and over while they
+        # are built (it made a 100k library take ten times as long), and none form cycles.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for phrase in phrases:
+                max_variants = max(max_variants, len(phrase.variants))
+                for variant in phrase.variants:
+                    self._add(phrase, variant)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         self._max_variants = max_variants
         self._shortcut_list = sorted(self._shortcuts)
         # (title or pinyin or initials, entry) sorted, for the prefix bonus by bisection
@@ -404,10 +414,7 @@ class PhraseIndex:
             idx = range(self._size)
         keys, bodies = self._keys, self._bodies
         idx = list(idx)
-        in_key = {i for i in idx if word in keys[i]}
-        if len(word) == 1:  # one letter anywhere in a body is noise, not a match
-            return in_key, set()
-        return in_key, {i for i in idx if word in bodies[i]}
+        return {i for i in idx if word in keys[i]}, {i for i in idx if word in bodies[i]}
 
     def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
         """The best phrases for a query, one hit per phrase (its best-matching variant).
@@ -435,12 +442,23 @@ class PhraseIndex:
         cutoff = 100.0 if len(text) <= 2 else self.FUZZY_CUTOFF
         entries = self._entries
         ef, langs, floor = self._entry_frecency, self._langs, math.floor
+        want = limit * self._max_variants
+        if len(scores) > 4 * want:
+            # Many hits (a common word): only the best score buckets can make the list, so
+            # find the lowest bucket needed and skip building sort keys for the rest.
+            counts = Counter(map(floor, scores.values()))
+            total = 0
+            for bucket in sorted(counts, reverse=True):
+                total += counts[bucket]
+                if total >= want:
+                    break
+            cutoff = max(cutoff, float(bucket))
         keyed = [
             (-tiers.get(i, 1), -floor(sc), -ef[i], langs[i] != language, i)
             for i, sc in scores.items()
             if sc >= cutoff or i in tiers
         ]
-        ranked = [k[-1] for k in heapq.nsmallest(limit * self._max_variants, keyed)]
+        ranked = [k[-1] for k in heapq.nsmallest(want, keyed)]
         hits: list[Hit] = []
         seen: set[str] = set()
         for i in ranked:
@@ -467,8 +485,18 @@ class PhraseIndex:
         """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
 
         With several words, an entry holding every word (anywhere) counts as a hit too.
+        A single letter only matches the start of a title, its pinyin or its initials
+        (``x`` finds 新品, 箱...): anywhere else it is noise.
         """
         body_score = 100.0 * self.BODY_WEIGHT
+        if len(text) == 1 and text.isascii():
+            lo = bisect_left(self._prefixes, (text, -1))
+            hits: dict[int, float] = {}
+            for value, i in self._prefixes[lo:]:
+                if not value.startswith(text):
+                    break
+                hits[i] = 100.0
+            return hits
         in_key, in_body = self._containing(text)
         scores = dict.fromkeys(in_body, body_score)
         scores.update(dict.fromkeys(in_key, 100.0))
