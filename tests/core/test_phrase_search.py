@@ -198,3 +198,16 @@ def test_default_pinyin_is_aligned() -> None:
     syl = default_pinyin(text)
     assert len(syl) == len(text)
     assert syl[:2] == ["bu", "huo"] and syl[2] == "a"
+
+
+def test_single_letter_matches_title_starts_only() -> None:
+    idx = PhraseIndex([_p("a", "新品上架", "body with x inside"), _p("b", "补货提醒", "xxx")])
+    assert _ids(idx, "x") == ["a"]  # xinpin..., not the body that happens to hold an x
+
+
+def test_many_equal_hits_still_rank_by_usage() -> None:
+    phrases = [_p(f"p{i:03d}", f"补货提醒{i}") for i in range(300)]
+    idx = PhraseIndex(phrases, now=NOW)
+    idx.set_usage({"p250": PhraseUsage(3, NOW)}, NOW)
+    ids = _ids(idx, "补货", limit=5)
+    assert ids[0] == "p250" and len(ids) == 5

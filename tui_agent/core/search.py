@@ -432,7 +432,12 @@ class PhraseIndex:
         scores = self._exact_scores(text)
         if allowed is not None:
             scores = {i: sc for i, sc in scores.items() if i in allowed}
-        full_hits = {self._entries[i].phrase.id for i, sc in scores.items() if sc >= 100.0}
+        full_hits: set[str] = set()
+        for i, sc in scores.items():
+            if sc >= 100.0:
+                full_hits.add(self._pids[i])
+                if len(full_hits) >= limit:
+                    break
         if len(full_hits) < limit and len(text) > 2:
             self._fuzzy_scores(text, filtered, scores)
         self._bonus(text, scores)
