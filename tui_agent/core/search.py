@@ -403,22 +403,17 @@ class PhraseIndex:
                 break
         return chosen
 
-    def _containing(self, word: str) -> tuple[set[int], set[int]]:
-        """Entries whose key, and whose body, contain ``word`` as a substring.
+    def _containing(self, word: str, filtered: int) -> tuple[set[int], set[int]]:
+        """Entries (among ``filtered``) whose key, and whose body, contain ``word``.
 
         Only entries holding every feature of the word can contain it, so the bitset AND
         narrows the set before the (C speed) substring checks.
         """
-        features = _features(word)
-        if features:
-            bits = self._all
-            for f in features:
-                bits &= self._feature_bits(f)
-            idx: Iterable[int] = _bits_to_indices(bits)
-        else:
-            idx = range(self._size)
+        bits = filtered
+        for f in _features(word):
+            bits &= self._feature_bits(f)
+        idx = _bits_to_indices(bits)
         keys, bodies = self._keys, self._bodies
-        idx = list(idx)
         return {i for i in idx if word in keys[i]}, {i for i in idx if word in bodies[i]}
 
     def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
@@ -431,12 +426,7 @@ class PhraseIndex:
         filtered = self._filter_bits(query)
         if not text:
             return self._browse(filtered, limit, language)
-        allowed: set[int] | None = (
-            None if filtered == self._all else set(_bits_to_indices(filtered))
-        )
-        scores = self._exact_scores(text)
-        if allowed is not None:
-            scores = {i: sc for i, sc in scores.items() if i in allowed}
+        scores = self._exact_scores(text, filtered)
         full_hits: set[str] = set()
         for i, sc in scores.items():
             if sc >= 100.0:
@@ -446,7 +436,7 @@ class PhraseIndex:
         if len(full_hits) < limit and len(text) > 2:
             self._fuzzy_scores(text, filtered, scores)
         self._bonus(text, scores)
-        tiers = self._shortcut_tiers(text, allowed)
+        tiers = self._shortcut_tiers(text, filtered)
         for i in tiers:
             scores.setdefault(i, 100.0)
         cutoff = 100.0 if len(text) <= 2 else self.FUZZY_CUTOFF
@@ -491,35 +481,32 @@ class PhraseIndex:
                 break
         return hits
 
-    def _exact_scores(self, text: str) -> dict[int, float]:
+    def _exact_scores(self, text: str, filtered: int) -> dict[int, float]:
         """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
 
-        With several words, an entry holding every word (anywhere) counts as a hit too.
-        A single letter only matches the start of a title, its pinyin or its initials
-        (``x`` finds 新品, 箱...): anywhere else it is noise.
+        With several words, an entry holding every word (anywhere) counts as a hit: 100 when
+        all are in its key, else 90 (``bu huo`` in the key also means ``buhuo`` is there or
+        nearly). A single letter only matches the start of a title, its pinyin or its
+        initials (``x`` finds 新品, 箱...): anywhere else it is noise.
         """
         body_score = 100.0 * self.BODY_WEIGHT
         if len(text) == 1 and text.isascii():
             lo = bisect_left(self._prefixes, (text, -1))
-            hits: dict[int, float] = {}
-            for value, i in self._prefixes[lo:]:
-                if not value.startswith(text):
-                    break
-                hits[i] = 100.0
-            return hits
-        in_key, in_body = self._containing(text)
-        scores = dict.fromkeys(in_body, body_score)
-        scores.update(dict.fromkeys(in_key, 100.0))
+            hi = bisect_left(self._prefixes, (text + "\U0010ffff", -1), lo)
+            hit_ids = {i for _, i in self._prefixes[lo:hi]}
+            if filtered != self._all:
+                hit_ids.intersection_update(_bits_to_indices(filtered))
+            return dict.fromkeys(hit_ids, 100.0)
         words = text.split()
-        if len(words) > 1:
-            squeezed = "".join(words)  # "bu huo" is the pinyin "buhuo"
-            scores.update(dict.fromkeys(self._containing(squeezed)[0], 100.0))
-            found = [self._containing(w) for w in words]
-            all_key = set.intersection(*(k for k, _ in found))
-            anywhere = set.intersection(*(k | b for k, b in found))
-            for i in anywhere:
-                scores[i] = max(scores.get(i, 0.0), 100.0 if i in all_key else body_score)
-        return scores
+        if len(words) == 1:
+            in_key, in_body = self._containing(text, filtered)
+            scores = dict.fromkeys(in_body, body_score)
+            scores.update(dict.fromkeys(in_key, 100.0))
+            return scores
+        found = [self._containing(w, filtered) for w in words]
+        all_key = set.intersection(*(k for k, _ in found))
+        anywhere = set.intersection(*(k | b for k, b in found))
+        return {i: 100.0 if i in all_key else body_score for i in anywhere}
 
     def _fuzzy_scores(self, text: str, filtered: int, scores: dict[int, float]) -> None:
         """rapidfuzz partial_ratio over the prefiltered entries not already full hits."""
@@ -575,7 +562,7 @@ class PhraseIndex:
             if scores.get(i, 0.0) >= 100.0:
                 scores[i] += bonus
 
-    def _shortcut_tiers(self, text: str, allowed: set[int] | None) -> dict[int, int]:
+    def _shortcut_tiers(self, text: str, filtered: int) -> dict[int, int]:
         """3 for entries whose shortcut is the query, 2 for a shortcut the query starts."""
         code = text.lstrip("/")
         tiers: dict[int, int] = {}
@@ -586,7 +573,7 @@ class PhraseIndex:
             if not sc.startswith(code):
                 break
             for i in self._shortcuts[sc]:
-                if allowed is None or i in allowed:
+                if filtered >> i & 1:  # a handful of shortcuts: a bit test each is fine
                     tiers[i] = 3 if sc == code else 2
         return tiers
 
