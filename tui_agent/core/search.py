@@ -229,6 +229,9 @@ _ASCII_BIGRAM = re.compile(r"(?=([a-z0-9]{2}))")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 MAX_FEATURES = 24
 FUZZY_MAX = 500  # at most this many entries (roughly) go to rapidfuzz per query
+BIG_EXACT = 3000  # above this many candidates, the exact step stops once the list is full
+CHUNK = 4096
+CHUNK_MASK = (1 << CHUNK) - 1
 
 
 def _features(text: str) -> set[str]:
@@ -314,6 +317,7 @@ class PhraseIndex:
             if u.count > 0
         }
         self._entry_frecency = [self._frecency.get(e.phrase.id, 0.0) for e in self._entries]
+        self._used_entries = [i for i, f in enumerate(self._entry_frecency) if f > 0.0]
 
     def _add(self, phrase: Phrase, variant: Variant) -> None:
         title = variant.title.lower()
@@ -429,7 +433,8 @@ class PhraseIndex:
         filtered = self._filter_bits(query)
         if not text:
             return self._browse(filtered, limit, language)
-        scores = self._exact_scores(text, filtered)
+        want = limit * self._max_variants
+        scores = self._exact_scores(text, filtered, want, language)
         full_hits: set[str] = set()
         for i, sc in scores.items():
             if sc >= 100.0:
@@ -445,7 +450,6 @@ class PhraseIndex:
         cutoff = 100.0 if len(text) <= 2 else self.FUZZY_CUTOFF
         entries = self._entries
         ef, langs, floor = self._entry_frecency, self._langs, math.floor
-        want = limit * self._max_variants
         if len(scores) > 4 * want:
             # Many hits (a common word): only the best score buckets can make the list, so
             # find the lowest bucket needed and skip building sort keys for the rest.
@@ -484,7 +488,9 @@ class PhraseIndex:
                 break
         return hits
 
-    def _exact_scores(self, text: str, filtered: int) -> dict[int, float]:
+    def _exact_scores(
+        self, text: str, filtered: int, want: int, language: str | None
+    ) -> dict[int, float]:
         """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
 
         With several words, an entry holding every word (anywhere) counts as a hit: 100 when
@@ -502,14 +508,64 @@ class PhraseIndex:
             return dict.fromkeys(hit_ids, 100.0)
         words = text.split()
         if len(words) == 1:
-            in_key, in_body = self._containing(text, filtered)
-            scores = dict.fromkeys(in_body, body_score)
-            scores.update(dict.fromkeys(in_key, 100.0))
-            return scores
+            return self._exact_word(text, filtered, want, language)
         found = [self._containing(w, filtered) for w in words]
         all_key = set.intersection(*(k for k, _ in found))
         anywhere = set.intersection(*(k | b for k, b in found))
         return {i: 100.0 if i in all_key else body_score for i in anywhere}
+
+    def _exact_word(
+        self, word: str, filtered: int, want: int, language: str | None
+    ) -> dict[int, float]:
+        """Exact hits of one word; on a common word, only the ones that can make the list.
+
+        When thousands of entries hold the word, most tie at 100 and the list is decided by
+        usage, the title-start bonus, the language and library order. So the used entries and
+        the titles starting with the word are checked, then the rest in ranking order
+        (preferred language first, library order) until ``want`` key hits are found.
+        """
+        body_score = 100.0 * self.BODY_WEIGHT
+        bits = filtered
+        for f in _features(word):
+            bits &= self._feature_bits(f)
+        keys, bodies = self._keys, self._bodies
+        if bits.bit_count() <= BIG_EXACT:
+            idx = _bits_to_indices(bits)
+            scores = {i: body_score for i in idx if word in bodies[i]}
+            scores.update((i, 100.0) for i in idx if word in keys[i])
+            return scores
+        flags = bits.to_bytes((self._size + 7) // 8, "little")
+        lo = bisect_left(self._prefixes, (word, -1))
+        hi = bisect_left(self._prefixes, (word + "\U0010ffff", -1), lo)
+        special = set(self._used_entries)
+        special.update(i for _, i in self._prefixes[lo:hi])
+        scores = {}
+        for i in special:
+            if flags[i >> 3] >> (i & 7) & 1:
+                if word in keys[i]:
+                    scores[i] = 100.0
+                elif word in bodies[i]:
+                    scores[i] = body_score
+        passes = [bits]
+        if language is not None:
+            preferred = bits & self._feature_bits(f"\x01lang:{language}")
+            passes = [preferred, bits & ~preferred]
+        found = 0
+        for part in passes:
+            for start in range(0, self._size, CHUNK):
+                chunk = (part >> start) & CHUNK_MASK
+                if not chunk:
+                    continue
+                for j in _bits_to_indices(chunk):
+                    i = start + j
+                    if word in keys[i]:
+                        scores[i] = 100.0
+                        found += 1
+                    elif word in bodies[i]:
+                        scores.setdefault(i, body_score)
+                if found >= want:
+                    return scores
+        return scores
 
     def _fuzzy_scores(self, text: str, filtered: int, scores: dict[int, float]) -> None:
         """rapidfuzz partial_ratio over the prefiltered entries not already full hits."""
