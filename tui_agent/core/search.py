@@ -410,19 +410,6 @@ class PhraseIndex:
                 break
         return chosen
 
-    def _containing(self, word: str, filtered: int) -> tuple[set[int], set[int]]:
-        """Entries (among ``filtered``) whose key, and whose body, contain ``word``.
-
-        Only entries holding every feature of the word can contain it, so the bitset AND
-        narrows the set before the (C speed) substring checks.
-        """
-        bits = filtered
-        for f in _features(word):
-            bits &= self._feature_bits(f)
-        idx = _bits_to_indices(bits)
-        keys, bodies = self._keys, self._bodies
-        return {i for i in idx if word in keys[i]}, {i for i in idx if word in bodies[i]}
-
     def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
         """The best phrases for a query, one hit per phrase (its best-matching variant).
 
@@ -494,11 +481,10 @@ class PhraseIndex:
         """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
 
         With several words, an entry holding every word (anywhere) counts as a hit: 100 when
-        all are in its key, else 90 (``bu huo`` in the key also means ``buhuo`` is there or
-        nearly). A single letter only matches the start of a title, its pinyin or its
-        initials (``x`` finds 新品, 箱...): anywhere else it is noise.
+        all are in its key, else 90 (so ``bu huo`` finds the pinyin ``buhuo``). A single
+        letter only matches the start of a title, its pinyin or its initials (``x`` finds
+        新品, 箱...): anywhere else it is noise.
         """
-        body_score = 100.0 * self.BODY_WEIGHT
         if len(text) == 1 and text.isascii():
             lo = bisect_left(self._prefixes, (text, -1))
             hi = bisect_left(self._prefixes, (text + "\U0010ffff", -1), lo)
@@ -506,46 +492,60 @@ class PhraseIndex:
             if filtered != self._all:
                 hit_ids.intersection_update(_bits_to_indices(filtered))
             return dict.fromkeys(hit_ids, 100.0)
-        words = text.split()
-        if len(words) == 1:
-            return self._exact_word(text, filtered, want, language)
-        found = [self._containing(w, filtered) for w in words]
-        all_key = set.intersection(*(k for k, _ in found))
-        anywhere = set.intersection(*(k | b for k, b in found))
-        return {i: 100.0 if i in all_key else body_score for i in anywhere}
+        return self._exact_words(text.split(), filtered, want, language)
 
-    def _exact_word(
-        self, word: str, filtered: int, want: int, language: str | None
+    def _exact_words(
+        self, words: list[str], filtered: int, want: int, language: str | None
     ) -> dict[int, float]:
-        """Exact hits of one word; on a common word, only the ones that can make the list.
+        """Exact hits; on common words, only the ones that can make the list.
 
-        When thousands of entries hold the word, most tie at 100 and the list is decided by
-        usage, the title-start bonus, the language and library order. So the used entries and
-        the titles starting with the word are checked, then the rest in ranking order
-        (preferred language first, library order) until ``want`` key hits are found.
+        An entry scores 100 when its key holds every word, 90 when each word is in its key
+        or its body. When thousands of entries qualify, most tie at 100 and the list is
+        decided by usage, the title-start bonus, the language and library order. So the used
+        entries and the titles starting with the query are checked, then the rest in ranking
+        order (preferred language first, then library order) until ``want`` key hits.
         """
         body_score = 100.0 * self.BODY_WEIGHT
         bits = filtered
-        for f in _features(word):
-            bits &= self._feature_bits(f)
+        for w in words:
+            for f in _features(w):
+                bits &= self._feature_bits(f)
         keys, bodies = self._keys, self._bodies
+        if len(words) == 1:
+            word = words[0]
+
+            def score(i: int) -> float:
+                if word in keys[i]:
+                    return 100.0
+                return body_score if word in bodies[i] else 0.0
+        else:
+
+            def score(i: int) -> float:
+                key = keys[i]
+                missing = [w for w in words if w not in key]
+                if not missing:
+                    return 100.0
+                body = bodies[i]
+                return body_score if all(w in body for w in missing) else 0.0
+
+        scores: dict[int, float] = {}
         if bits.bit_count() <= BIG_EXACT:
-            idx = _bits_to_indices(bits)
-            scores = {i: body_score for i in idx if word in bodies[i]}
-            scores.update((i, 100.0) for i in idx if word in keys[i])
+            for i in _bits_to_indices(bits):
+                sc = score(i)
+                if sc:
+                    scores[i] = sc
             return scores
         flags = bits.to_bytes((self._size + 7) // 8, "little")
-        lo = bisect_left(self._prefixes, (word, -1))
-        hi = bisect_left(self._prefixes, (word + "\U0010ffff", -1), lo)
+        text = " ".join(words)
+        lo = bisect_left(self._prefixes, (text, -1))
+        hi = bisect_left(self._prefixes, (text + "\U0010ffff", -1), lo)
         special = set(self._used_entries)
         special.update(i for _, i in self._prefixes[lo:hi])
-        scores = {}
         for i in special:
             if flags[i >> 3] >> (i & 7) & 1:
-                if word in keys[i]:
-                    scores[i] = 100.0
-                elif word in bodies[i]:
-                    scores[i] = body_score
+                sc = score(i)
+                if sc:
+                    scores[i] = sc
         passes = [bits]
         if language is not None:
             preferred = bits & self._feature_bits(f"\x01lang:{language}")
@@ -558,11 +558,12 @@ class PhraseIndex:
                     continue
                 for j in _bits_to_indices(chunk):
                     i = start + j
-                    if word in keys[i]:
-                        scores[i] = 100.0
+                    sc = score(i)
+                    if sc == 100.0:
+                        scores[i] = sc
                         found += 1
-                    elif word in bodies[i]:
-                        scores.setdefault(i, body_score)
+                    elif sc:
+                        scores.setdefault(i, sc)
                 if found >= want:
                     return scores
         return scores
