@@ -416,8 +416,9 @@ class PhraseIndex:
         ``language`` breaks ties in favour of that variant (the customer's language).
         """
         query = parse_query(raw_query)
-        text = query.text
         filtered = self._filter_bits(query)
+        # "/bh" is a shortcut query; keys hold shortcuts without the slash.
+        text = query.text[1:] if query.text.startswith("/") else query.text
         if not text:
             return self._browse(filtered, limit, language)
         want = limit * self._max_variants
