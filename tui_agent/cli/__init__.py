@@ -34,3 +34,8 @@ def main(
         from tui_agent.cli.console import run_console
 
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
+
+
+from tui_agent.cli.importing import import_group  # noqa: E402
+
+main.add_command(import_group)
