@@ -38,6 +38,7 @@ from tui_agent.store.db import set_meta, write_tx
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 BATCH = 5000
 PROGRESS_EVERY = 16384  # rows
+IMPORT_CACHE_KB = 65536
 
 __all__ = [
     "BadRowsError",
@@ -86,6 +87,17 @@ def _normalise_encoding(encoding: str | None, path: Path) -> str:
 Records = Iterator[tuple[int, list[str]]]
 
 
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The physical line of the first undecodable byte (the text layer reads ahead in chunks)."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
 @contextmanager
 def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
     """Yield (start line, cells) for every non-blank record; the header comes first."""
@@ -104,9 +116,10 @@ def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[R
                 except StopIteration:
                     break
                 except UnicodeDecodeError:
+                    shown = "utf-8" if encoding == "utf-8-sig" else encoding
                     raise CsvFileError(
-                        f"cannot be read as {encoding} (try --encoding utf-8 or gbk)",
-                        line=prev + 1,
+                        f"cannot be read as {shown} (try --encoding utf-8 or gbk)",
+                        line=_first_bad_line(path, encoding),
                     ) from None
                 except csv.Error as exc:
                     raise CsvFileError(f"broken CSV: {exc}", line=prev + 1) from None
@@ -245,6 +258,9 @@ def _run(
         raise CsvFileError("no such file")
     enc = _normalise_encoding(encoding, path)
     result = ImportResult(kind=kind, path=path, encoding=enc)
+    # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
+    old_cache = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KB}")
     try:
         with write_tx(db):
             _create_staging(db, kind)
@@ -261,6 +277,7 @@ def _run(
         # After a rollback the temp tables are gone with it; this is for a failure outside it.
         if not db.conn.in_transaction:
             _drop_temp(db)
+        db.execute(f"PRAGMA cache_size = {old_cache}")
     return result
 
 
@@ -379,6 +396,7 @@ def _merge_orders(
     # Lines of one order must agree on who ordered and when; the first line sets the order.
     # The same sku twice in one order is taken for a duplicated row (two concatenated
     # exports, a copy-paste) rather than a second line: it would double the order's amount.
+    # The window query is costly, so it only runs over orders a cheap GROUP BY finds suspect.
     db.execute(
         """
         CREATE TEMP TABLE _chk AS
@@ -389,7 +407,12 @@ def _merge_orders(
                    first_value(ordered_at) OVER w AS t0,
                    CASE WHEN sku IS NULL THEN line ELSE first_value(line) OVER
                         (PARTITION BY order_id, sku ORDER BY line) END AS ls
-            FROM _stage WINDOW w AS (PARTITION BY order_id ORDER BY line))
+            FROM _stage
+            WHERE order_id IN (
+                SELECT order_id FROM _stage GROUP BY order_id
+                HAVING count(DISTINCT customer_id) > 1 OR count(DISTINCT ordered_at) > 1
+                    OR count(sku) > count(DISTINCT sku))
+            WINDOW w AS (PARTITION BY order_id ORDER BY line))
         WHERE customer_id IS NOT c0 OR ordered_at IS NOT t0 OR ls != line
         """
     )
@@ -432,13 +455,15 @@ def _merge_orders(
     db.execute(
         """
         CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
-                                   shipped_at TEXT, delivered_at TEXT, n INTEGER)
+                                   shipped_at TEXT, delivered_at TEXT, n INTEGER,
+                                   amount REAL)
         """
     )
-    # A split shipment is delivered when its last part arrives.
+    # A split shipment is delivered when its last part arrives. The file holds every line of
+    # the orders it names (stale lines are removed below), so the amount is final here.
     db.execute(
         "INSERT INTO _orders SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), "
-        "max(delivered_at), count(*) FROM _stage GROUP BY order_id"
+        "max(delivered_at), count(*), round(sum(amount), 2) FROM _stage GROUP BY order_id"
     )
     db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
     db.execute(
@@ -458,16 +483,22 @@ def _merge_orders(
 
     # A known shipping/delivery date is never erased by an export that leaves the cell empty.
     date_cols = [c for c in ("shipped_at", "delivered_at") if c in present]
-    sets = ["customer_id = excluded.customer_id", "ordered_at = excluded.ordered_at"] + [
+    sets = [
+        "customer_id = excluded.customer_id",
+        "ordered_at = excluded.ordered_at",
+        "amount = excluded.amount",
+    ] + [
         f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols
     ]
     changed = [
         "orders.customer_id IS NOT excluded.customer_id",
         "orders.ordered_at IS NOT excluded.ordered_at",
+        "orders.amount IS NOT excluded.amount",
     ] + [f"(excluded.{c} IS NOT NULL AND orders.{c} IS NOT excluded.{c})" for c in date_cols]
     db.execute(
-        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at) "
-        "SELECT order_id, customer_id, ordered_at, shipped_at, delivered_at FROM _orders WHERE 1 "
+        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at, amount) "
+        "SELECT order_id, customer_id, ordered_at, shipped_at, delivered_at, amount "
+        "FROM _orders WHERE 1 "
         f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
     )
 
@@ -502,7 +533,7 @@ def _merge_orders(
         "AND line_no > (SELECT n FROM _orders s WHERE s.order_id = order_lines.order_id)"
     )
     result.removed = cur.rowcount
-    _refresh(db, "_affected")
+    _refresh(db, "_affected", amounts=False)
 
 
 def _products_from_lines(db: sqlite_utils.Database) -> None:
@@ -553,19 +584,12 @@ def refresh_derived(db: sqlite_utils.Database, customer_ids: Iterable[str] | Non
         db.execute("DROP TABLE IF EXISTS temp._derived_ids")
 
 
-def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
+def _refresh(db: sqlite_utils.Database, ids_table: str | None, *, amounts: bool = True) -> None:
     def only(col: str) -> str:
         return f"{col} IN (SELECT customer_id FROM {ids_table})" if ids_table else "1"
 
-    db.execute(
-        f"""
-        UPDATE orders SET amount = s.total
-        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
-              FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
-              WHERE {only("o.customer_id")} GROUP BY o.order_id) AS s
-        WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
-        """
-    )
+    if amounts:
+        _refresh_amounts(db, only("o.customer_id"))
     db.execute(
         f"""
         UPDATE orders SET seq = s.rn
@@ -602,6 +626,18 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
         set_meta(db, "avg_gap_days", f"{days / gaps:.2f}")
     else:
         db.execute("DELETE FROM meta WHERE key = 'avg_gap_days'")
+
+
+def _refresh_amounts(db: sqlite_utils.Database, where: str) -> None:
+    db.execute(
+        f"""
+        UPDATE orders SET amount = s.total
+        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
+              FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
+              WHERE {where} GROUP BY o.order_id) AS s
+        WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
+        """
+    )
 
 
 # --- public API --------------------------------------------------------------------------------
