@@ -54,8 +54,18 @@ def generate(out: Path, lines: int, customers: int, seed: int) -> None:
     with open(out / "customers.csv", "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(
-            ["customer_id", "name", "phone", "email", "wechat", "birthday", "tier", "points",
-             "opt_out", "tags"]
+            [
+                "customer_id",
+                "name",
+                "phone",
+                "email",
+                "wechat",
+                "birthday",
+                "tier",
+                "points",
+                "opt_out",
+                "tags",
+            ]
         )
         for c in range(customers):
             if rng.random() < 0.08:
@@ -64,20 +74,39 @@ def generate(out: Path, lines: int, customers: int, seed: int) -> None:
                 name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2)))
             birthday = ""
             if rng.random() < 0.6:
-                birthday = f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                birthday = (
+                    f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                )
             w.writerow(
-                [f"C{c:07d}", name, f"1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d}",
-                 "", f"wx_{c}" if rng.random() < 0.5 else "", birthday, rng.choice(TIERS),
-                 rng.randint(0, 5000), 1 if rng.random() < 0.03 else 0,
-                 "回头客" if rng.random() < 0.2 else ""]
+                [
+                    f"C{c:07d}",
+                    name,
+                    f"1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d}",
+                    "",
+                    f"wx_{c}" if rng.random() < 0.5 else "",
+                    birthday,
+                    rng.choice(TIERS),
+                    rng.randint(0, 5000),
+                    1 if rng.random() < 0.03 else 0,
+                    "回头客" if rng.random() < 0.2 else "",
+                ]
             )
     start = datetime(2024, 1, 1)
     span_minutes = 2 * 365 * 24 * 60
     with open(out / "orders.csv", "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(
-            ["order_id", "customer_id", "ordered_at", "delivered_at", "sku", "product",
-             "category", "quantity", "amount"]
+            [
+                "order_id",
+                "customer_id",
+                "ordered_at",
+                "delivered_at",
+                "sku",
+                "product",
+                "category",
+                "quantity",
+                "amount",
+            ]
         )
         written = 0
         order = 0
@@ -92,8 +121,17 @@ def generate(out: Path, lines: int, customers: int, seed: int) -> None:
             for sku, name, cat, lo, hi, _cycle in rng.sample(products, n):
                 qty = rng.randint(1, 3)
                 w.writerow(
-                    [f"O{order:08d}", cust, at.strftime("%Y-%m-%d %H:%M:%S"), delivered, sku,
-                     name, cat, qty, f"{qty * rng.uniform(lo, hi):.2f}"]
+                    [
+                        f"O{order:08d}",
+                        cust,
+                        at.strftime("%Y-%m-%d %H:%M:%S"),
+                        delivered,
+                        sku,
+                        name,
+                        cat,
+                        qty,
+                        f"{qty * rng.uniform(lo, hi):.2f}",
+                    ]
                 )
             written += n
 

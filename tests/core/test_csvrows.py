@@ -106,9 +106,7 @@ def test_formula_looking_cells_are_kept_as_text(orders_plan: Plan) -> None:
 def test_amount_tolerates_currency_and_grouping(orders_plan: Plan) -> None:
     record, _ = convert_row(orders_plan, order_row(amount="¥1,234.50"), 2)
     assert record is not None and record[-1] == pytest.approx(1234.5)
-    assert reasons(orders_plan, order_row(amount="12,5")) == [
-        ("amount", "'12,5' is not a number")
-    ]
+    assert reasons(orders_plan, order_row(amount="12,5")) == [("amount", "'12,5' is not a number")]
 
 
 def test_customer_fields() -> None:

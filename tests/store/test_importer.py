@@ -90,9 +90,13 @@ def test_reimport_changes_nothing(db: sqlite_utils.Database, orders_csv: Path) -
     assert db.execute("SELECT * FROM writes").fetchall() == []
 
 
-def test_changed_line_and_stale_line(db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path) -> None:
+def test_changed_line_and_stale_line(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
     import_orders(db, orders_csv)
-    fixed = write(tmp_path, "fix.csv", ORDERS_HEAD + "O1,C1,2026-01-01,2026-01-03,S1,豆浆粉,food,2,28\n")
+    fixed = write(
+        tmp_path, "fix.csv", ORDERS_HEAD + "O1,C1,2026-01-01,2026-01-03,S1,豆浆粉,food,2,28\n"
+    )
     result = import_orders(db, fixed)
     assert (result.inserted, result.updated, result.unchanged, result.removed) == (0, 1, 0, 1)
     assert one(db, "SELECT count(*) FROM order_lines WHERE order_id = 'O1'") == 1
@@ -100,7 +104,9 @@ def test_changed_line_and_stale_line(db: sqlite_utils.Database, orders_csv: Path
     assert one(db, "SELECT total_spent FROM customers WHERE customer_id = 'C1'") == 58.05
 
 
-def test_moving_an_order_refreshes_the_old_owner(db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path) -> None:
+def test_moving_an_order_refreshes_the_old_owner(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
     import_orders(db, orders_csv)
     moved = write(tmp_path, "m.csv", ORDERS_HEAD + "O6,C2,2026-02-28,,,,,,5\n")
     import_orders(db, moved)
@@ -123,7 +129,9 @@ def test_bad_rows_write_nothing_and_report_lines(db: sqlite_utils.Database, tmp_
     assert [(e.line, e.column) for e in result.errors] == [(4, "ordered_at"), (6, "amount")]
     assert result.rejected == 2 and result.rows_read == 3
     assert dump(db) == {t: [] for t in ("customers", "orders", "order_lines", "products", "meta")}
-    assert "_stage" not in db.execute("SELECT group_concat(name) FROM temp.sqlite_master").fetchone()
+    assert (
+        "_stage" not in db.execute("SELECT group_concat(name) FROM temp.sqlite_master").fetchone()
+    )
 
 
 def test_line_numbers_after_multiline_record(db: sqlite_utils.Database, tmp_path: Path) -> None:
@@ -162,7 +170,11 @@ def test_duplicate_customer_and_product_ids(db: sqlite_utils.Database, tmp_path:
     with pytest.raises(BadRowsError) as info:
         import_customers(db, c)
     [err] = info.value.result.errors
-    assert (err.line, err.column, err.reason) == (4, "customer_id", "duplicate customer_id C1 (first on line 2)")
+    assert (err.line, err.column, err.reason) == (
+        4,
+        "customer_id",
+        "duplicate customer_id C1 (first on line 2)",
+    )
     p = write(tmp_path, "p.csv", "sku,name\nS1,a\nS1,b\n")
     with pytest.raises(BadRowsError, match="1 bad rows"):
         import_products(db, p)
@@ -229,7 +241,9 @@ def test_customers_update_only_present_columns_and_never_clear_opt_out(
     assert import_customers(db, second).unchanged == 1
 
 
-def test_products_keep_cycle_when_orders_name_them(db: sqlite_utils.Database, tmp_path: Path) -> None:
+def test_products_keep_cycle_when_orders_name_them(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
     p = write(tmp_path, "p.csv", "sku,name,category,cycle_days,related_sku\nS1,豆浆粉,food,20,S2\n")
     assert import_products(db, p).inserted == 1
     o = write(tmp_path, "o.csv", ORDERS_HEAD + "O1,C1,2026-01-01,,S1,豆浆粉 新包装,,1,10\n")
@@ -240,7 +254,12 @@ def test_products_keep_cycle_when_orders_name_them(db: sqlite_utils.Database, tm
 
 def test_mapping_through_the_api(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = write(tmp_path, "t.csv", "订单号,买家,下单时间,实付\nT1,B1,2026-05-05 10:00,88\n")
-    mapping = {"订单号": "order_id", "买家": "customer_id", "下单时间": "ordered_at", "实付": "amount"}
+    mapping = {
+        "订单号": "order_id",
+        "买家": "customer_id",
+        "下单时间": "ordered_at",
+        "实付": "amount",
+    }
     result = import_orders(db, path, mapping=mapping)
     assert result.inserted == 1
     assert one(db, "SELECT total_spent FROM customers WHERE customer_id = 'B1'") == 88
@@ -254,7 +273,9 @@ def test_mapping_through_the_api(db: sqlite_utils.Database, tmp_path: Path) -> N
         ("name\nx\n", "missing required column customer_id"),
     ],
 )
-def test_file_level_errors(db: sqlite_utils.Database, tmp_path: Path, text: str, message: str | None) -> None:
+def test_file_level_errors(
+    db: sqlite_utils.Database, tmp_path: Path, text: str, message: str | None
+) -> None:
     path = write(tmp_path, "c.csv", text)
     if message is None:
         assert import_customers(db, path).rows_read == 0

@@ -487,9 +487,7 @@ def _merge_orders(
         "customer_id = excluded.customer_id",
         "ordered_at = excluded.ordered_at",
         "amount = excluded.amount",
-    ] + [
-        f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols
-    ]
+    ] + [f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols]
     changed = [
         "orders.customer_id IS NOT excluded.customer_id",
         "orders.ordered_at IS NOT excluded.ordered_at",
