@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_agent.core.csvrows import (
     CsvFileError,
     Kind,
     Plan,
+    _convert_fast,
     convert_row,
+    convert_rows,
     field_names,
     parse_mapping_items,
     parse_mapping_text,
@@ -178,3 +182,76 @@ def test_mapping_parsers() -> None:
     }
     with pytest.raises(ValueError, match="must map to a field name"):
         parse_mapping_text("a = 1\n")
+
+
+# --- the batch fast path must agree with convert_row ----------------------------------------
+
+POOLS = {
+    "order_id": ["O1", "O2", "", " O3", "1.2E+15", "=1+1"],
+    "customer_id": ["C1", "C2", "@c", "x" * 201],
+    "ordered_at": ["2026-01-31", "2026-02-01 10:00", "2026-02-01T10:00:05", "2026-02-30", ""],
+    "shipped_at": ["", "2026-02-02"],
+    "delivered_at": ["", "2026-02-03 08:00:00", "2026-01-01", "soon"],
+    "sku": ["S1", "", "-S2"],
+    "product": ["豆浆粉", "", "a\nb", "长" * 1001, " padded "],
+    "category": ["food", ""],
+    "quantity": ["", "1", "3", "-1", "2.0", "007"],
+    "amount": ["19.90", "0", "5", "-1", "¥1,200", "abc", "", "1e3", "1_0"],
+}
+
+
+def _reference(plan: Plan, rows: list[list[str]], lines: list[int]) -> tuple[list, list]:
+    good, errors = [], []
+    for row, line in zip(rows, lines, strict=True):
+        record, errs = convert_row(plan, row, line)
+        if record is None:
+            errors.extend(errs)
+        else:
+            good.append((line, *record))
+    return good, errors
+
+
+def test_clean_batch_takes_the_fast_path(orders_plan: Plan) -> None:
+    rows = [order_row(order_id=f"O{i}", quantity=str(i % 3)) for i in range(50)]
+    lines = list(range(2, 52))
+    fast = _convert_fast(orders_plan, rows, lines)  # raises _Slow if it could not
+    assert fast == _reference(orders_plan, rows, lines)[0]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_batches_match_row_by_row(data: st.DataObject) -> None:
+    header = data.draw(st.permutations(ORDER_HEADER))
+    plan = plan_header(Kind.ORDERS, list(header))
+    n = data.draw(st.integers(1, 6))
+    rows = [[data.draw(st.sampled_from(POOLS[h])) for h in header] for _ in range(n)]
+    lines = list(range(2, 2 + n))
+    assert convert_rows(plan, rows, lines) == _reference(plan, rows, lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_customer_and_product_batches_match(data: st.DataObject) -> None:
+    pools = {
+        "customer_id": ["C1", "C2", " C3"],
+        "name": ["王芳", "", "x\ny"],
+        "birthday": ["", "1990-02-28", "02-29", "02-30"],
+        "points": ["", "0", "12", "-3", "1.5"],
+        "opt_out": ["", "0", "1", "是", "maybe"],
+        "tags": ["", "a,b", "回头客；新客"],
+        "sku": ["S1", "S2", ""],
+        "cycle_days": ["", "30", "0", "4000"],
+    }
+    kind = data.draw(st.sampled_from([Kind.CUSTOMERS, Kind.PRODUCTS]))
+    header = [h for h in field_names(kind) if h in pools or h == "name"]
+    plan = plan_header(kind, header)
+    n = data.draw(st.integers(1, 5))
+    rows = [[data.draw(st.sampled_from(pools[h])) for h in header] for _ in range(n)]
+    lines = list(range(2, 2 + n))
+    assert convert_rows(plan, rows, lines) == _reference(plan, rows, lines)
+
+
+def test_whitespace_list_is_what_str_isspace_accepts() -> None:
+    from tui_agent.core.csvrows import WHITESPACE
+
+    assert {chr(i) for i in range(0x110000) if chr(i).isspace()} == WHITESPACE

@@ -29,7 +29,7 @@ from tui_agent.core.csvrows import (
     Kind,
     Plan,
     RowError,
-    convert_row,
+    convert_rows,
     field_names,
     plan_header,
 )
@@ -177,28 +177,37 @@ def _load(
             raise CsvFileError("the file is empty (no header row)")
         plan = plan_header(kind, first[1], mapping)
         key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-        good: list[tuple[object, ...]] = []
-        bad: list[tuple[int, str, str, str | None]] = []
+        batch: list[list[str]] = []
+        lines: list[int] = []
         rows = 0
+
+        def flush() -> None:
+            good, errors = convert_rows(plan, batch, lines)
+            db.conn.executemany(insert, good)
+            if errors:
+                by_line = dict(zip(lines, batch, strict=True))
+                db.conn.executemany(
+                    reject,
+                    [(e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors],
+                )
+            batch.clear()
+            lines.clear()
+
         for line, row in records:
             rows += 1
-            record, errors = convert_row(plan, row, line)
-            if record is not None:
-                good.append((line, *record))
-                if len(good) >= BATCH:
-                    db.conn.executemany(insert, good)
-                    good.clear()
-            else:
-                key = row[key_col].strip() if key_col is not None and key_col < len(row) else None
-                bad.extend((e.line, e.column, e.reason, key) for e in errors)
-                if len(bad) >= BATCH:
-                    db.conn.executemany(reject, bad)
-                    bad.clear()
-        db.conn.executemany(insert, good)
-        db.conn.executemany(reject, bad)
+            batch.append(row)
+            lines.append(line)
+            if len(batch) >= BATCH:
+                flush()
+        flush()
     result.rows_read = rows
     result.ignored_columns = plan.ignored
     return plan
+
+
+def _key(row: list[str], col: int | None) -> str | None:
+    """The order id of a bad row, so its order's other lines can be rejected with it."""
+    return row[col].strip() if col is not None and col < len(row) else None
 
 
 def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
@@ -259,8 +268,10 @@ def _run(
     enc = _normalise_encoding(encoding, path)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
-    old_cache = db.execute("PRAGMA cache_size").fetchone()[0]
-    db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KB}")
+    old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
+    old_temp = db.execute("PRAGMA temp.cache_size").fetchone()[0]
+    db.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KB}")
+    db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KB}")
     try:
         with write_tx(db):
             _create_staging(db, kind)
@@ -277,7 +288,8 @@ def _run(
         # After a rollback the temp tables are gone with it; this is for a failure outside it.
         if not db.conn.in_transaction:
             _drop_temp(db)
-        db.execute(f"PRAGMA cache_size = {old_cache}")
+        db.execute(f"PRAGMA main.cache_size = {old_cache}")
+        db.execute(f"PRAGMA temp.cache_size = {old_temp}")
     return result
 
 
@@ -564,9 +576,10 @@ def refresh_derived(db: sqlite_utils.Database, customer_ids: Iterable[str] | Non
 
     customers: order_count, total_spent, first_order_at, last_order_at, birth_md (MM-DD);
     orders: amount (sum of its lines, rounded to cents) and seq (the customer's nth order by
-    ordered_at, ties by order_id); meta ``avg_gap_days``: the shop's mean days between two
-    consecutive orders of one customer, over customers with 2+ orders (removed when there are
-    none). ``customer_ids=None`` refreshes every customer. Call inside :func:`write_tx`.
+    ordered_at; two orders in the same second keep the order they were imported in);
+    meta ``avg_gap_days``: the shop's mean days between two consecutive orders of one
+    customer, over customers with 2+ orders (removed when there are none).
+    ``customer_ids=None`` refreshes every customer. Call inside :func:`write_tx`.
     """
     if customer_ids is None:
         _refresh(db, None)
@@ -591,10 +604,10 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None, *, amounts: bool 
     db.execute(
         f"""
         UPDATE orders SET seq = s.rn
-        FROM (SELECT order_id, row_number() OVER
-                     (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS rn
+        FROM (SELECT rowid AS rid, row_number() OVER
+                     (PARTITION BY customer_id ORDER BY ordered_at, rowid) AS rn
               FROM orders WHERE {only("customer_id")}) AS s
-        WHERE orders.order_id = s.order_id AND orders.seq IS NOT s.rn
+        WHERE orders.rowid = s.rid AND orders.seq IS NOT s.rn
         """
     )
     db.execute(
