@@ -303,3 +303,24 @@ def test_progress_reports_bytes(db: sqlite_utils.Database, orders_csv: Path) -> 
     import_orders(db, orders_csv, progress=lambda done, total: seen.append((done, total)))
     size = orders_csv.stat().st_size
     assert seen[-1] == (size, size)
+
+
+def test_other_agents_can_write_while_the_file_is_read(
+    db: sqlite_utils.Database, db_path: Path, orders_csv: Path
+) -> None:
+    import sqlite3
+
+    wrote: list[bool] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # fails at once if the importer held the write lock
+        other.execute("INSERT INTO meta VALUES ('agent', 'was here')")
+        other.execute("COMMIT")
+        other.close()
+        wrote.append(True)
+
+    import_orders(db, orders_csv, progress=meanwhile)
+    assert wrote
+    assert get_meta(db, "agent") == "was here"
+    assert one(db, "SELECT count(*) FROM orders") == 6

@@ -273,9 +273,13 @@ def _run(
     db.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KB}")
     db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KB}")
     try:
+        # Parsing and staging touch only this connection's temp tables, so they run before the
+        # write lock is taken: agents keep logging touches while a big file is being read.
+        _create_staging(db, kind)
+        db.execute("BEGIN")
+        plan = _load(db, kind, path, enc, mapping, progress, result)
+        db.execute("COMMIT")
         with write_tx(db):
-            _create_staging(db, kind)
-            plan = _load(db, kind, path, enc, mapping, progress, result)
             merge(db, plan, result, skip_bad)
             if result.rejected and not skip_bad:
                 raise BadRowsError(result)
@@ -283,11 +287,10 @@ def _run(
                 out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
                 _write_rejects(db, path, enc, out)
                 result.rejects_path = out
-            _drop_temp(db)
     finally:
-        # After a rollback the temp tables are gone with it; this is for a failure outside it.
-        if not db.conn.in_transaction:
-            _drop_temp(db)
+        if db.conn.in_transaction:  # an error while staging
+            db.execute("ROLLBACK")
+        _drop_temp(db)
         db.execute(f"PRAGMA main.cache_size = {old_cache}")
         db.execute(f"PRAGMA temp.cache_size = {old_temp}")
     return result
