@@ -324,3 +324,28 @@ def test_other_agents_can_write_while_the_file_is_read(
     assert wrote
     assert get_meta(db, "agent") == "was here"
     assert one(db, "SELECT count(*) FROM orders") == 6
+
+
+def _log_writes(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS writes (t TEXT)")
+    for table in ("customers", "orders", "order_lines", "products", "meta"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS log_{table}_{event} AFTER {event} "
+                f"ON main.{table} BEGIN INSERT INTO writes VALUES ('{table} {event}'); END"
+            )
+
+
+def test_importer_and_refresh_derived_agree(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
+    import_orders(db, orders_csv)
+    # An earlier order for C1 arrives later: C1's existing orders move up one.
+    early = write(tmp_path, "early.csv", ORDERS_HEAD + "O0,C1,2025-12-24,,S9,x,,1,1\n")
+    import_orders(db, early)
+    seqs = db.execute("SELECT order_id, seq FROM orders WHERE customer_id = 'C1' ORDER BY seq")
+    assert seqs.fetchall() == [("O0", 1), ("O1", 2), ("O2", 3), ("O3", 4)]
+    _log_writes(db)
+    with write_tx(db):
+        refresh_derived(db)
+    assert db.execute("SELECT * FROM writes").fetchall() == []
