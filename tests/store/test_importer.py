@@ -349,3 +349,25 @@ def test_importer_and_refresh_derived_agree(
     with write_tx(db):
         refresh_derived(db)
     assert db.execute("SELECT * FROM writes").fetchall() == []
+
+
+def test_bulk_path_rebuilds_the_same_indexes(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from tui_agent.store import importer
+    from tui_agent.store.db import connect
+
+    def indexes(d: sqlite_utils.Database) -> list[tuple[str, str]]:
+        return d.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        ).fetchall()
+
+    before = indexes(db)
+    plain = connect(tmp_path / "plain.db")
+    import_orders(plain, orders_csv)
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)
+    import_orders(db, orders_csv)
+    assert indexes(db) == before
+    assert dump(db)["orders"] == dump(plain)["orders"]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -40,6 +40,7 @@ Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 BATCH = 5000
 PROGRESS_EVERY = 16384  # rows
 IMPORT_CACHE_KB = 65536
+BULK_MIN_ROWS = 50_000  # orders in one file before indexes are rebuilt rather than updated
 
 __all__ = [
     "BadRowsError",
@@ -367,11 +368,12 @@ def _merge_customers(
     conflict = (
         f"DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}" if sets else "DO NOTHING"
     )
-    db.execute(
-        f"INSERT INTO customers ({', '.join(all_cols)}) "
-        f"SELECT {', '.join(all_cols)} FROM _stage WHERE 1 ORDER BY line "
-        f"ON CONFLICT(customer_id) {conflict}"
-    )
+    with _bulk_indexes(db, "customers", inserted):
+        db.execute(
+            f"INSERT INTO customers ({', '.join(all_cols)}) "
+            f"SELECT {', '.join(all_cols)} FROM _stage WHERE 1 ORDER BY line "
+            f"ON CONFLICT(customer_id) {conflict}"
+        )
     total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
     result.inserted, result.unchanged = inserted, unchanged
     result.updated = total - inserted - unchanged
@@ -520,25 +522,27 @@ def _merge_orders(
         f"(PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) FROM _all"
     )
     before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
-    db.execute(
-        """
-        INSERT INTO customers (customer_id, order_count, total_spent, first_order_at,
-                               last_order_at)
-        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
-        FROM _affected a LEFT JOIN (
-            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
-                   min(ordered_at) AS first, max(ordered_at) AS last
-            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
-        WHERE 1
-        ON CONFLICT(customer_id) DO UPDATE SET
-            order_count = excluded.order_count, total_spent = excluded.total_spent,
-            first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at
-        WHERE customers.order_count IS NOT excluded.order_count
-           OR customers.total_spent IS NOT excluded.total_spent
-           OR customers.first_order_at IS NOT excluded.first_order_at
-           OR customers.last_order_at IS NOT excluded.last_order_at
-        """
-    )
+    n_affected = db.execute("SELECT count(*) FROM _affected").fetchone()[0]
+    with _bulk_indexes(db, "customers", n_affected):
+        db.execute(
+            """
+            INSERT INTO customers (customer_id, order_count, total_spent, first_order_at,
+                                   last_order_at)
+            SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
+            FROM _affected a LEFT JOIN (
+                SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
+                       min(ordered_at) AS first, max(ordered_at) AS last
+                FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
+            WHERE 1
+            ON CONFLICT(customer_id) DO UPDATE SET
+                order_count = excluded.order_count, total_spent = excluded.total_spent,
+                first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at
+            WHERE customers.order_count IS NOT excluded.order_count
+               OR customers.total_spent IS NOT excluded.total_spent
+               OR customers.first_order_at IS NOT excluded.first_order_at
+               OR customers.last_order_at IS NOT excluded.last_order_at
+            """
+        )
     result.customers_created = db.execute("SELECT count(*) FROM customers").fetchone()[0] - before
 
     if "sku" in plan.present:
@@ -558,13 +562,14 @@ def _merge_orders(
         "orders.amount IS NOT excluded.amount",
         "orders.seq IS NOT excluded.seq",
     ] + [f"(excluded.{c} IS NOT NULL AND orders.{c} IS NOT excluded.{c})" for c in date_cols]
-    db.execute(
-        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at, "
-        "amount, seq) "
-        "SELECT o.order_id, customer_id, ordered_at, shipped_at, delivered_at, amount, s.rn "
-        "FROM _orders o JOIN _seq s ON s.order_id = o.order_id WHERE 1 ORDER BY o.order_id "
-        f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
-    )
+    with _bulk_indexes(db, "orders", result.orders):
+        db.execute(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at, "
+            "amount, seq) "
+            "SELECT o.order_id, customer_id, ordered_at, shipped_at, delivered_at, amount, s.rn "
+            "FROM _orders o JOIN _seq s ON s.order_id = o.order_id WHERE 1 ORDER BY o.order_id "
+            f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
+        )
     # Orders not in the file move up or down when the file adds an earlier one.
     db.execute(
         "UPDATE orders SET seq = s.rn FROM _seq s "
@@ -603,6 +608,32 @@ def _merge_orders(
     )
     result.removed = cur.rowcount
     _refresh_avg_gap(db)
+
+
+@contextmanager
+def _bulk_indexes(db: sqlite_utils.Database, table: str, incoming: int) -> Iterator[None]:
+    """Drop a table's secondary indexes around a bulk insert and rebuild them after.
+
+    Building an index once from sorted data is much cheaper than inserting hundreds of
+    thousands of random keys into it (measured: about half the time of the orders insert).
+    Only done when the file is big next to the table; the definitions come from
+    sqlite_master, so the schema ends up exactly as it was. Inside the import's transaction:
+    on an error the rollback brings the indexes back, and readers never see them missing.
+    """
+    existing = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if incoming < BULK_MIN_ROWS or incoming < existing // 2:
+        yield
+        return
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL",
+        [table],
+    ).fetchall()
+    for name, _sql in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    yield
+    for _name, sql in indexes:
+        db.execute(sql)
 
 
 def _products_from_lines(db: sqlite_utils.Database) -> None:
