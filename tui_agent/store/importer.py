@@ -148,7 +148,9 @@ def _create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
     cols = ", ".join(field_names(kind))
     db.execute("DROP TABLE IF EXISTS temp._stage")
     db.execute("DROP TABLE IF EXISTS temp._rejects")
-    db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols})")
+    # Orders also stage each line's ordinal within its order (see _load).
+    extra = ", line_no INTEGER" if kind is Kind.ORDERS else ""
+    db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols}{extra})")
     db.execute(
         "CREATE TEMP TABLE _rejects (line INTEGER NOT NULL, col TEXT, reason TEXT, key TEXT)"
     )
@@ -179,8 +181,8 @@ def _load(
     result: ImportResult,
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    n_fields = len(FIELDS[kind])
-    insert = f"INSERT INTO _stage VALUES ({', '.join('?' * (n_fields + 1))})"
+    n_fields = len(FIELDS[kind]) + (2 if kind is Kind.ORDERS else 1)
+    insert = f"INSERT INTO _stage VALUES ({', '.join('?' * n_fields)})"
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
     key_field = "order_id" if kind is Kind.ORDERS else None
     with _records(path, encoding, progress) as records:
@@ -192,10 +194,24 @@ def _load(
         batch: list[list[str]] = []
         lines: list[int] = []
         rows = 0
+        # Exports list an order's lines together, so the ordinal is a counter that restarts
+        # when the order id changes. An order whose lines are scattered gets duplicate
+        # ordinals here; _merge_orders spots that (max(line_no) < count) and renumbers it.
+        state: dict[str, object] = {"order": None}
+        counter = [0]
+
+        def numbered(good: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+            prev, n = state["order"], counter[0]
+            for rec in good:
+                oid = rec[1]
+                n = n + 1 if oid == prev else 1
+                prev = oid
+                yield (*rec, n)
+            state["order"], counter[0] = prev, n
 
         def flush() -> None:
             good, errors = convert_rows(plan, batch, lines)
-            db.conn.executemany(insert, good)
+            db.conn.executemany(insert, numbered(good) if kind is Kind.ORDERS else good)
             if errors:
                 by_line = dict(zip(lines, batch, strict=True))
                 db.conn.executemany(
@@ -428,7 +444,7 @@ def _merge_orders(
         """
         CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
                                    shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
-                                   suspect INTEGER)
+                                   suspect INTEGER, scattered INTEGER)
         """
     )
     db.execute(
@@ -436,8 +452,9 @@ def _merge_orders(
         INSERT INTO _orders
         SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
                count(*), round(sum(amount), 2),
-               count(DISTINCT customer_id) > 1 OR count(DISTINCT ordered_at) > 1
-                   OR count(sku) > count(DISTINCT sku)
+               min(customer_id) != max(customer_id) OR min(ordered_at) != max(ordered_at)
+                   OR count(sku) > count(DISTINCT sku),
+               max(line_no) < count(*)
         FROM _stage GROUP BY order_id
         """
     )
@@ -497,6 +514,14 @@ def _merge_orders(
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
+    db.execute(
+        """
+        UPDATE _stage SET line_no = w.rn
+        FROM (SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS rn
+              FROM _stage WHERE order_id IN (SELECT order_id FROM _orders WHERE scattered)) AS w
+        WHERE _stage.line = w.line
+        """
+    )
 
     # Derived figures are computed here, before writing, so each row is written once with its
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
@@ -577,26 +602,19 @@ def _merge_orders(
     )
 
     # Lines are keyed by their ordinal within the order in the file; see README.
-    db.execute(
-        f"""
-        CREATE TEMP TABLE _lines AS
-        SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY line) AS line_no,
-               {", ".join(_LINE_COLS)}
-        FROM _stage
-        """
-    )
     same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
     inserted, unchanged, total = db.execute(
         f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
         f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
-        "FROM _lines s LEFT JOIN order_lines l ON l.order_id = s.order_id "
+        "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
         "AND l.line_no = s.line_no"
     ).fetchone()
     result.inserted, result.unchanged = inserted, unchanged
     result.updated = total - inserted - unchanged
     db.execute(
         f"INSERT INTO order_lines (order_id, line_no, {', '.join(_LINE_COLS)}) "
-        f"SELECT order_id, line_no, {', '.join(_LINE_COLS)} FROM _lines WHERE 1 "
+        f"SELECT order_id, line_no, {', '.join(_LINE_COLS)} FROM _stage WHERE 1 "
+        "ORDER BY order_id, line_no "
         f"ON CONFLICT(order_id, line_no) DO UPDATE SET "
         f"{', '.join(f'{c} = excluded.{c}' for c in _LINE_COLS)} "
         f"WHERE {_changed(_LINE_COLS, 'order_lines', 'excluded')}"
@@ -616,12 +634,13 @@ def _bulk_indexes(db: sqlite_utils.Database, table: str, incoming: int) -> Itera
 
     Building an index once from sorted data is much cheaper than inserting hundreds of
     thousands of random keys into it (measured: about half the time of the orders insert).
-    Only done when the file is big next to the table; the definitions come from
-    sqlite_master, so the schema ends up exactly as it was. Inside the import's transaction:
-    on an error the rollback brings the indexes back, and readers never see them missing.
+    Only done when the file brings at least twice the rows the table holds (a first load);
+    the definitions come from sqlite_master, so the schema ends up exactly as it was. Inside
+    the import's transaction: on an error the rollback brings the indexes back, and readers
+    never see them missing.
     """
     existing = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if incoming < BULK_MIN_ROWS or incoming < existing // 2:
+    if incoming < BULK_MIN_ROWS or incoming < 2 * existing:
         yield
         return
     indexes = db.execute(
