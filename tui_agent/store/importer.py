@@ -149,7 +149,7 @@ def _create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
     db.execute("DROP TABLE IF EXISTS temp._stage")
     db.execute("DROP TABLE IF EXISTS temp._rejects")
     # Orders also stage each line's ordinal within its order (see _load).
-    extra = ", line_no INTEGER" if kind is Kind.ORDERS else ""
+    extra = ", line_no INTEGER, dup_sku INTEGER" if kind is Kind.ORDERS else ""
     db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols}{extra})")
     db.execute(
         "CREATE TEMP TABLE _rejects (line INTEGER NOT NULL, col TEXT, reason TEXT, key TEXT)"
@@ -181,7 +181,7 @@ def _load(
     result: ImportResult,
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    n_fields = len(FIELDS[kind]) + (2 if kind is Kind.ORDERS else 1)
+    n_fields = len(FIELDS[kind]) + (3 if kind is Kind.ORDERS else 1)
     insert = f"INSERT INTO _stage VALUES ({', '.join('?' * n_fields)})"
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
     key_field = "order_id" if kind is Kind.ORDERS else None
@@ -195,18 +195,32 @@ def _load(
         lines: list[int] = []
         rows = 0
         # Exports list an order's lines together, so the ordinal is a counter that restarts
-        # when the order id changes. An order whose lines are scattered gets duplicate
-        # ordinals here; _merge_orders spots that (max(line_no) < count) and renumbers it.
+        # when the order id changes, and a repeated sku is spotted with the run's set of skus.
+        # An order whose lines are scattered gets duplicate ordinals here; _merge_orders spots
+        # that (max(line_no) < count) and renumbers and checks it in SQL.
+        sku_at = field_names(Kind.ORDERS).index("sku") + 1
         state: dict[str, object] = {"order": None}
         counter = [0]
+        skus: set[object] = set()
 
         def numbered(good: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
             prev, n = state["order"], counter[0]
             for rec in good:
                 oid = rec[1]
-                n = n + 1 if oid == prev else 1
-                prev = oid
-                yield (*rec, n)
+                if oid == prev:
+                    n += 1
+                else:
+                    n = 1
+                    prev = oid
+                    skus.clear()
+                sku = rec[sku_at]
+                dup = 0
+                if sku is not None:
+                    if sku in skus:
+                        dup = 1
+                    else:
+                        skus.add(sku)
+                yield (*rec, n, dup)
             state["order"], counter[0] = prev, n
 
         def flush() -> None:
@@ -453,7 +467,7 @@ def _merge_orders(
         SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
                count(*), round(sum(amount), 2),
                min(customer_id) != max(customer_id) OR min(ordered_at) != max(ordered_at)
-                   OR count(sku) > count(DISTINCT sku),
+                   OR max(dup_sku) = 1 OR max(line_no) < count(*),
                max(line_no) < count(*)
         FROM _stage GROUP BY order_id
         """
@@ -614,7 +628,7 @@ def _merge_orders(
     db.execute(
         f"INSERT INTO order_lines (order_id, line_no, {', '.join(_LINE_COLS)}) "
         f"SELECT order_id, line_no, {', '.join(_LINE_COLS)} FROM _stage WHERE 1 "
-        "ORDER BY order_id, line_no "
+        "ORDER BY order_id, line "  # the temp index's order, the same as by line_no
         f"ON CONFLICT(order_id, line_no) DO UPDATE SET "
         f"{', '.join(f'{c} = excluded.{c}' for c in _LINE_COLS)} "
         f"WHERE {_changed(_LINE_COLS, 'order_lines', 'excluded')}"
