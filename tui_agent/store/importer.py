@@ -797,6 +797,8 @@ def import_customers(
 ) -> ImportResult:
     """Upsert customers by ``customer_id``; only the file's columns are updated.
 
+    Call outside any open transaction: the import manages its own (see the module doc).
+
     Raises CsvFileError (file unusable) or BadRowsError (bad rows, ``skip_bad`` off: nothing
     written). With ``skip_bad`` the good rows are imported and the bad ones written to
     ``rejects`` (default ``NAME.rejects.csv`` next to the file).
