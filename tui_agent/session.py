@@ -181,7 +181,7 @@ class Session:
         return None
 
     def segment(self, customer_id: str) -> str | None:
-        """The customer's RFM segment with what to do about it (slow on the first call)."""
+        """The customer's RFM segment, e.g. ``忠诚客户 loyal`` (slow on the first call)."""
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
@@ -190,7 +190,7 @@ class Session:
         if value is None:
             return None
         seg = Segment(value)
-        return f"{seg.label_zh} {seg.label} · {seg.advice}"
+        return f"{seg.label_zh} {seg.label}"
 
     def shop_figures(self) -> ShopFigures:
         """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""
