@@ -154,23 +154,29 @@ class Session:
             )
             orders = queries.orders_for_customer(self._db, item.customer_id, limit=10)
             touches = fu.touches_for_customer(self._db, item.customer_id, limit=5)
-            related = self._related_product(orders)
+            # The order the follow-up is about (its anchor), else the latest one.
+            anchor = next((o for o in orders if o.order_id == item.order_id), None)
+            anchor = anchor or (orders[0] if orders else None)
+            related = self._related_product(anchor)
         card = CustomerCard(customer, tuple(orders), tuple(touches))
-        latest = orders[0] if orders else None
+        focus = item.focus
         context = make_context(
             customer,
-            latest,
+            anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
             agent_name=self.agent,
             coupon=self.config.coupon,
             related_product=related,
+            product=focus.product if focus else None,
+            category=focus.category if focus else None,
         )
         holder = item.claimed_by if not claimed else self.agent
         return Opened(item, claimed, holder, card, context)
 
-    def _related_product(self, orders: list[Order]) -> str | None:
-        for order in orders[:1]:
+    def _related_product(self, order: Order | None) -> str | None:
+        """The related or upgrade product the shop set for a product of this order."""
+        if order is not None:
             for line in order.lines:
                 if line.sku:
                     product = queries.get_product(self._db, line.sku)
