@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from tests.ui.conftest import PHRASES
@@ -54,3 +55,45 @@ def test_open_claims_one_at_a_time_and_fills_the_focus_product(tmp_path: Path) -
     assert {i.id: i for i in tom.queue().items}[other.id].claimed_by is None
     lily.close()
     tom.close()
+
+
+class _Clock(datetime):
+    """A clock the test moves by hand."""
+
+    at = datetime(2026, 11, 20, 10, 0)
+
+    @classmethod
+    def now(cls, tz: object = None) -> _Clock:  # type: ignore[override]
+        return cls.at  # type: ignore[return-value]
+
+
+def test_a_running_console_keeps_its_claim_fresh(shop: Path) -> None:
+    lily = Session(
+        shop,
+        agent="lily",
+        today=TODAY,
+        rules=load_rules(rules_path()),
+        config=Config(),
+        phrases=PhraseBook.from_phrases(PHRASES),
+        clock=_Clock,
+    )
+    tom = Session(
+        shop,
+        agent="tom",
+        today=TODAY,
+        rules=load_rules(rules_path()),
+        config=Config(),
+        phrases=PhraseBook.from_phrases(PHRASES),
+        clock=_Clock,
+    )
+    first = lily.queue().items[0]
+    _Clock.at = datetime(2026, 11, 20, 10, 0)
+    assert lily.open(first.id) is not None
+    _Clock.at = datetime(2026, 11, 20, 10, 11)
+    lily.queue()  # the 5-second refresh renews a claim older than a third of 30 minutes
+    _Clock.at = datetime(2026, 11, 20, 10, 35)  # 35 minutes after the first claim
+    held = tom.open(first.id)
+    assert held is not None and not held.claimed and held.holder == "lily"
+    _Clock.at = datetime(2026, 11, 20, 10, 45)  # lily's console died at 10:11: 34 minutes
+    taken = tom.open(first.id)
+    assert taken is not None and taken.claimed
