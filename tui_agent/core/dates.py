@@ -36,8 +36,10 @@ def to_db(value: date | datetime | None) -> str | None:
 
 
 def from_db_datetime(text: str | None) -> datetime | None:
-    return None if not text else parse_datetime(text)
+    """Text the store wrote with :func:`to_db`. ``fromisoformat`` is C and ~50x faster than
+    strptime, which matters when the scheduler reads tens of thousands of rows."""
+    return None if not text else datetime.fromisoformat(text)
 
 
 def from_db_date(text: str | None) -> date | None:
-    return None if not text else parse_date(text)
+    return None if not text else date.fromisoformat(text[:10])
