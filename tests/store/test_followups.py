@@ -279,9 +279,9 @@ def test_after_a_generated_day_only_later_days_are_read(db: sqlite_utils.Databas
     add_customer(db, "early")
     add_customer(db, "late")
     fu.generate(db, D - timedelta(days=1), RULES)  # 9 March generated, nothing due
-    # imported on the 10th: care due 8 March (before the last generated day: stale) and
-    # care due 9 March (the last generated day itself: still caught)
-    add_order(db, "o1", "early", "2026-03-01", "2026-03-07 10:00:00")
+    # imported on the 10th: care due 6 March and experience due 8 March (before the last
+    # generated day: stale) and care due 9 March (the last generated day itself: still caught)
+    add_order(db, "o1", "early", "2026-03-01", "2026-03-05 10:00:00")
     add_order(db, "o2", "late", "2026-03-01", "2026-03-08 10:00:00")
     fu.generate(db, D, RULES)
     assert [f.customer_id for f in fu.due_queue(db, D)] == ["late"]
