@@ -26,6 +26,7 @@ from tui_agent.core.metrics import ShopStats
 from tui_agent.core.segments import Segment, segment_for
 from tui_agent.store import analytics as an
 from tui_agent.store.db import connect, write_tx
+from tui_agent.store.importer import refresh_derived
 
 TODAY = date(1998, 7, 1)
 END = date(1998, 6, 30)
@@ -259,3 +260,17 @@ def test_attribution_agrees(shop: sqlite_utils.Database, lines: Lines) -> None:
     assert a.baseline.capped == base[0]
     for r in a.by_phrase:
         assert r.lift_pp == pytest.approx((r.converted / r.touches - base[1] / base[0]) * 100)
+
+
+def test_derived_columns_agree(
+    shop: sqlite_utils.Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import's refresh, the fast all-history path gives exactly the orders' figures."""
+    copy = connect(tmp_path / "copy.db")
+    shop.conn.backup(copy.conn)  # the shared fixture stays as the other tests expect it
+    with write_tx(copy):
+        refresh_derived(copy)
+    assert an._derived_current(copy, an._hi(TODAY))
+    fast = an.shop_stats(copy, None, END, TODAY)
+    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    assert fast == an.shop_stats(copy, None, END, TODAY)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise, product
 from pathlib import Path
@@ -169,10 +169,10 @@ _N, _M, _LAST = 1, 2, 4
 
 
 def _customer_pass(
-    db: sqlite_utils.Database, start: date | None, end: date, today: date
+    db: sqlite_utils.Database, start: date | None, end: date, today: date, w: _Windows | None = None
 ) -> tuple[_Windows, list[tuple[Any, ...]]]:
     """One row per customer with an order up to ``today`` (orders after today never count)."""
-    w = _windows(db, start, end, today)
+    w = w or _windows(db, start, end, today)
     whole = start is None and end >= today  # the same test shop_stats makes
     params = {
         "lo": w.lo,
@@ -437,27 +437,38 @@ def attribution(
     )
 
 
-@_scan
-def shop_stats(
-    db: sqlite_utils.Database,
-    start: date | None,
-    end: date,
-    today: date,
-    *,
-    lifetime_years: float | None = None,
-    window_days: int = mt.DEFAULT_WINDOW_DAYS,
-    categories: bool = False,
-) -> mt.ShopStats:
-    """Every figure of the period ``start..end`` (inclusive; ``start`` None = all history).
+@dataclass(slots=True)
+class _Fold:
+    """The sums one stats pass folds its per-customer rows into (see :func:`shop_stats`)."""
 
-    Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
-    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
-    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
-    order line (the slowest figure on big shops), so ``by_category`` is None unless
-    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
-    """
-    w, rows = _customer_pass(db, start, end, today)
-    whole = start is None and end >= today
+    customers: int = 0
+    repeat: int = 0
+    orders: int = 0
+    revenue: float = 0.0
+    span: float = 0.0
+    gaps: int = 0
+    year_orders: int = 0
+    year_revenue: float = 0.0
+    year_customers: int = 0
+    base: int = 0
+    retained: int = 0
+    cohort_n: dict[str, int] = field(default_factory=dict)
+    cohort_rep: dict[str, list[int]] = field(default_factory=dict)
+    seg_acc: dict[Segment, list[float]] = field(
+        default_factory=lambda: {s: [0, 0, 0, 0.0] for s in Segment}
+    )
+
+    def by_code(self) -> dict[tuple[int, ...], list[float]]:
+        """One accumulator per score triple, looked up without a function call."""
+        return {c: self.seg_acc[segment_for(*c)] for c in product(range(1, 6), repeat=3)}
+
+
+def _fold_orders(
+    db: sqlite_utils.Database, w: _Windows, whole: bool, start: date | None, end: date, today: date
+) -> _Fold:
+    """Every figure from the orders themselves: one GROUP BY pass over the covering index."""
+    _, rows = _customer_pass(db, start, end, today, w)
+    f = _Fold()
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
     f_scores = quintile_scores([r[_N] for r in rows])
@@ -469,9 +480,7 @@ def shop_stats(
     year_revenue = 0.0
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
-    seg_acc: dict[Segment, list[float]] = {s: [0, 0, 0, 0.0] for s in Segment}
-    # One accumulator per score triple, looked up without a function call (200k customers).
-    by_code = {code: seg_acc[segment_for(*code)] for code in product(range(1, 6), repeat=3)}
+    by_code = f.by_code()
     lo, hi = w.lo, w.hi
     cohort_days = mt.COHORT_DAYS
     # Unpacking each row once (not r[_X] lookups) matters: this loop runs once per customer.
@@ -507,39 +516,181 @@ def shop_stats(
                 for i, limit in enumerate(cohort_days):
                     if second <= limit:
                         counts[i] += 1
+    f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
+        customers, repeat, orders, revenue, span, gaps,
+    )  # fmt: skip
+    f.year_orders, f.year_revenue, f.year_customers = year_orders, year_revenue, year_customers
+    f.base, f.retained = base, retained
+    f.cohort_n, f.cohort_rep = dict(cohort_n), dict(cohort_rep)
+    return f
+
+
+def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
+    """Whether the customers' derived columns describe exactly the orders up to today.
+
+    They do after every import (``importer.refresh_derived``); orders written some other way,
+    or orders dated after ``today``, make them unusable for these figures. Cheap: the order
+    side comes from indexes, the customer side is one scan of a small table.
+    """
+    first, last, n = db.execute(
+        "SELECT (SELECT min(ordered_at) FROM orders), (SELECT max(ordered_at) FROM orders), "
+        "(SELECT count(*) FROM orders)"
+    ).fetchone()
+    if last is None or last >= today_hi:
+        return False
+    c_n, c_first, c_last = db.execute(
+        "SELECT total(order_count), min(first_order_at), max(last_order_at) FROM customers "
+        "WHERE order_count > 0"
+    ).fetchone()
+    return bool(int(c_n) == n and c_first == first and c_last == last)
+
+
+# Per customer with orders, in customer id order (the order the sums are added in, as in the
+# orders pass, so the floats come out the same): count, amount, last day, the span from first
+# to last order, the first month, and the days from the first order to the second.
+_DERIVED_ROWS_SQL = """
+    SELECT c.order_count, c.total_spent, substr(c.last_order_at, 1, 10),
+           CASE WHEN c.order_count >= 2
+           THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
+           substr(c.first_order_at, 1, 7),
+           CASE WHEN c.order_count >= 2 THEN julianday((
+               SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
+               WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
+               - julianday(c.first_order_at) END
+    FROM customers c WHERE c.order_count > 0 ORDER BY c.customer_id
+"""
+
+
+def _fold_derived(db: sqlite_utils.Database, w: _Windows) -> _Fold:
+    """All history up to today, from the customers' derived columns (see _derived_current).
+
+    Only the year's LTV inputs and the lifetime estimate still read orders, and only their
+    sums: no per-customer row of orders comes back to Python.
+    """
+    rows = db.execute(_DERIVED_ROWS_SQL).fetchall()
+    f = _Fold()
+    r_scores = quintile_scores([r[2] for r in rows])
+    f_scores = quintile_scores([r[0] for r in rows])
+    m_scores = quintile_scores([r[1] for r in rows])
+    by_code = f.by_code()
+    repeat = orders = gaps = 0
+    revenue = span = 0.0
+    cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
+    cohort_days = mt.COHORT_DAYS
+    for (n, m, _, span_c, month, second), rs, fs, ms in zip(
+        rows, r_scores, f_scores, m_scores, strict=True
+    ):
+        acc = by_code[rs, fs, ms]
+        acc[0] += 1
+        acc[1] += 1
+        acc[3] += m
+        orders += n
+        revenue += m
+        if n >= 2:
+            repeat += 1
+            span += span_c
+            gaps += n - 1
+            acc[2] += 1
+            counts = cohort_rep[month]
+            for i, limit in enumerate(cohort_days):
+                if second <= limit:
+                    counts[i] += 1
+    f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
+        len(rows), repeat, orders, revenue, span, gaps,
+    )  # fmt: skip
+    f.cohort_n = dict(Counter(r[4] for r in rows))
+    f.cohort_rep = dict(cohort_rep)
+    _year_sums(db, w, f)
+    return f
+
+
+def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
+    """The LTV year's orders, revenue and customers, and the retention of the estimate.
+
+    Summed per customer first, then over customers in customer id order, like the orders pass.
+    """
+    est = w.mid is not None
+    lo = min(w.year_lo, w.base_lo) if w.base_lo is not None else w.year_lo
+    in_y = "o.ordered_at >= :year_lo"
+    sql = f"""
+        SELECT count(n), total(n), total(m), {"count(b), total(b * l)" if est else "0, 0"}
+        FROM (
+            SELECT nullif(sum({in_y}), 0) AS n, total(o.amount) FILTER (WHERE {in_y}) AS m
+                   {
+        ", nullif(max(o.ordered_at < :mid), 0) AS b, max(o.ordered_at >= :mid) AS l" if est else ""
+    }
+            FROM orders o INDEXED BY idx_orders_customer_amount
+            WHERE o.ordered_at >= :lo AND o.ordered_at < :end_hi
+            GROUP BY o.customer_id)
+    """
+    row = db.execute(
+        sql, {"year_lo": w.year_lo, "mid": w.mid, "lo": lo, "end_hi": w.end_hi}
+    ).fetchone()
+    f.year_customers, f.year_orders, f.year_revenue = int(row[0]), int(row[1]), float(row[2])
+    f.base, f.retained = int(row[3]), int(row[4])
+
+
+@_scan
+def shop_stats(
+    db: sqlite_utils.Database,
+    start: date | None,
+    end: date,
+    today: date,
+    *,
+    lifetime_years: float | None = None,
+    window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    categories: bool = False,
+) -> mt.ShopStats:
+    """Every figure of the period ``start..end`` (inclusive; ``start`` None = all history).
+
+    Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
+    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
+    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
+    order line (the slowest figure on big shops), so ``by_category`` is None unless
+    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
+
+    All history up to today (the default of ``tui-agent stats``) is read from the customers'
+    derived columns when they are current, which is several times cheaper than the orders.
+    """
+    w = _windows(db, start, end, today)
+    whole = start is None and end >= today
+    if whole and _derived_current(db, w.today_hi):
+        f = _fold_derived(db, w)
+    else:
+        f = _fold_orders(db, w, whole, start, end, today)
 
     cohorts = []
-    for month in sorted(cohort_n):
-        reps = tuple(cohort_rep.get(month, [0] * len(mt.COHORT_DAYS)))
+    for month in sorted(f.cohort_n):
+        reps = tuple(f.cohort_rep.get(month, [0] * len(mt.COHORT_DAYS)))
         mature_after = _month_end(month)
         rates = tuple(
-            mt.ratio(reps[i], cohort_n[month])
+            mt.ratio(reps[i], f.cohort_n[month])
             if mature_after + timedelta(days=limit) <= today
             else None
             for i, limit in enumerate(mt.COHORT_DAYS)
         )
-        cohorts.append(mt.CohortRow(month, cohort_n[month], reps, rates))
+        cohorts.append(mt.CohortRow(month, f.cohort_n[month], reps, rates))
 
     ltv = mt.ltv_figures(
         date.fromisoformat(w.year_lo),
         end,
-        year_orders,
-        year_revenue,
-        year_customers,
-        (base, retained, w.estimate_days) if w.mid else None,
+        f.year_orders,
+        f.year_revenue,
+        f.year_customers,
+        (f.base, f.retained, w.estimate_days) if w.mid else None,
         lifetime_years,
     )
     by_segment = tuple(
-        mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in seg_acc.items()
+        mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
     )
     return mt.ShopStats(
         period=mt.Period(start, end),
         today=today,
-        customers=customers,
-        orders=orders,
-        revenue=revenue,
-        repurchase=mt.Repurchase(customers, repeat),
-        avg_gap_days=mt.gap_days(span, gaps),
+        customers=f.customers,
+        orders=f.orders,
+        revenue=f.revenue,
+        repurchase=mt.Repurchase(f.customers, f.repeat),
+        avg_gap_days=mt.gap_days(f.span, f.gaps),
         ltv=ltv,
         cohorts=tuple(cohorts),
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
