@@ -300,9 +300,12 @@ def test_derived_columns_give_the_same_figures(
     add_order(shop, "o0", "F", "2023-01-02 10:00:00", 33.3)
     add_order(shop, "o9", "F", "2023-01-20 10:00:00", 0.1)
     add_order(shop, "o10", "B", "2024-01-10 09:00:00", 0.2)  # same moment as o4
-    if today > date(2024, 12, 31):  # the later estimate window: one retained, one new
+    if today > date(2024, 12, 31):  # the later estimate window: two retained, one new
         add_order(shop, "o11", "A", "2024-08-01 10:00:00", 40.0)
-        add_order(shop, "o12", "F", "2024-09-01 10:00:00", 40.0)
+        add_order(shop, "o12", "F", "2024-09-01 10:00:00", 40.0)  # not in the earlier one
+        add_customer(shop, "G")  # first and last outside the earlier window, one order in it
+        for i, day in enumerate(["2023-01-05", "2024-01-15", "2025-02-01"]):
+            add_order(shop, f"g{i}", "G", f"{day} 10:00:00", 12.5)
     _refreshed(shop)
     calls: list[str] = []
     fast_fold = an._fold_derived
@@ -313,4 +316,4 @@ def test_derived_columns_give_the_same_figures(
     assert fast == slow
     assert calls == (["fast"] if start is None and end >= today else [])
     if today > date(2024, 12, 31):
-        assert (fast.ltv.estimate_base, fast.ltv.estimate_retained) == (4, 1)
+        assert (fast.ltv.estimate_base, fast.ltv.estimate_retained) == (5, 2)

@@ -545,39 +545,56 @@ def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
     return bool(int(c_n) == n and c_first == first and c_last == last)
 
 
-# Per customer with orders, in customer id order (the order the sums are added in, as in the
-# orders pass, so the floats come out the same): count, amount, last day, the span from first
-# to last order, the first month, and the days from the first order to the second.
-_DERIVED_ROWS_SQL = """
-    SELECT c.order_count, c.total_spent, substr(c.last_order_at, 1, 10),
-           CASE WHEN c.order_count >= 2
-           THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
-           substr(c.first_order_at, 1, 7),
-           CASE WHEN c.order_count >= 2 THEN julianday((
-               SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
-               WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
-               - julianday(c.first_order_at) END
-    FROM customers c WHERE c.order_count > 0 ORDER BY c.customer_id
-"""
+def _derived_rows_sql(estimate: bool) -> str:
+    """Per customer with orders, in customer id order (the order the orders pass adds its sums
+    in, so the floats come out the same): count, amount, first and last order, the span from
+    first to last, the days from the first order to the second and, for the lifetime estimate,
+    whether there was an order in the earlier window when first and last cannot tell.
+    """
+    between = (
+        """CASE WHEN c.first_order_at < :base_lo AND c.last_order_at >= :mid THEN EXISTS (
+               SELECT 1 FROM orders o INDEXED BY idx_orders_customer_amount
+               WHERE o.customer_id = c.customer_id
+                 AND o.ordered_at >= :base_lo AND o.ordered_at < :mid) END"""
+        if estimate
+        else "NULL"
+    )
+    return f"""
+        SELECT c.order_count, c.total_spent, c.first_order_at, c.last_order_at,
+               CASE WHEN c.order_count >= 2
+               THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
+               CASE WHEN c.order_count >= 2 THEN julianday((
+                   SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
+                   WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
+                   - julianday(c.first_order_at) END,
+               {between}
+        FROM customers c WHERE c.order_count > 0 ORDER BY c.customer_id
+    """
 
 
 def _fold_derived(db: sqlite_utils.Database, w: _Windows) -> _Fold:
     """All history up to today, from the customers' derived columns (see _derived_current).
 
-    Only the year's LTV inputs and the lifetime estimate still read orders, and only their
-    sums: no per-customer row of orders comes back to Python.
+    With no order after today, a customer's first and last order answer most questions: who
+    ordered in the LTV year (last order in it), who was in the estimate's earlier window and
+    came back in the later one. Only the year's revenue still sums orders.
     """
-    rows = db.execute(_DERIVED_ROWS_SQL).fetchall()
+    est = w.mid is not None
+    params = {"base_lo": w.base_lo, "mid": w.mid}
+    rows = db.execute(_derived_rows_sql(est), params).fetchall()
     f = _Fold()
-    r_scores = quintile_scores([r[2] for r in rows])
+    r_scores = quintile_scores([r[3][:10] for r in rows])
     f_scores = quintile_scores([r[0] for r in rows])
     m_scores = quintile_scores([r[1] for r in rows])
     by_code = f.by_code()
-    repeat = orders = gaps = 0
+    repeat = orders = gaps = year_customers = base = retained = 0
     revenue = span = 0.0
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
     cohort_days = mt.COHORT_DAYS
-    for (n, m, _, span_c, month, second), rs, fs, ms in zip(
+    year_lo = w.year_lo
+    # Without an estimate no text is >= "~": the window tests below are then always false.
+    base_lo, mid = (w.base_lo, w.mid) if w.base_lo and w.mid else ("~", "~")
+    for (n, m, first, last, span_c, second, between), rs, fs, ms in zip(
         rows, r_scores, f_scores, m_scores, strict=True
     ):
         acc = by_code[rs, fs, ms]
@@ -591,43 +608,39 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows) -> _Fold:
             span += span_c
             gaps += n - 1
             acc[2] += 1
-            counts = cohort_rep[month]
+            counts = cohort_rep[first[:7]]
             for i, limit in enumerate(cohort_days):
                 if second <= limit:
                     counts[i] += 1
+        if last >= year_lo:
+            year_customers += 1
+        # An order in [base_lo, mid): first or last is in it, or (both outside) `between`.
+        if last >= base_lo and first < mid and between != 0:
+            base += 1
+            retained += last >= mid
     f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
         len(rows), repeat, orders, revenue, span, gaps,
     )  # fmt: skip
-    f.cohort_n = dict(Counter(r[4] for r in rows))
+    f.cohort_n = dict(Counter(r[2][:7] for r in rows))
     f.cohort_rep = dict(cohort_rep)
-    _year_sums(db, w, f)
+    f.year_customers, f.base, f.retained = year_customers, base, retained
+    window = {"year_lo": year_lo, "end_hi": w.end_hi}
+    f.year_orders = db.execute(
+        "SELECT count(*) FROM orders WHERE ordered_at >= :year_lo AND ordered_at < :end_hi",
+        window,
+    ).fetchone()[0]
+    # Summed per customer, then over customers in id order, as the orders pass does.
+    year_revenue = 0.0
+    for (m,) in db.execute(
+        """
+        SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
+        WHERE ordered_at >= :year_lo AND ordered_at < :end_hi GROUP BY customer_id
+        """,
+        window,
+    ):
+        year_revenue += m
+    f.year_revenue = year_revenue
     return f
-
-
-def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
-    """The LTV year's orders, revenue and customers, and the retention of the estimate.
-
-    Summed per customer first, then over customers in customer id order, like the orders pass.
-    """
-    est = w.mid is not None
-    lo = min(w.year_lo, w.base_lo) if w.base_lo is not None else w.year_lo
-    in_y = "o.ordered_at >= :year_lo"
-    sql = f"""
-        SELECT count(n), total(n), total(m), {"count(b), total(b * l)" if est else "0, 0"}
-        FROM (
-            SELECT nullif(sum({in_y}), 0) AS n, total(o.amount) FILTER (WHERE {in_y}) AS m
-                   {
-        ", nullif(max(o.ordered_at < :mid), 0) AS b, max(o.ordered_at >= :mid) AS l" if est else ""
-    }
-            FROM orders o INDEXED BY idx_orders_customer_amount
-            WHERE o.ordered_at >= :lo AND o.ordered_at < :end_hi
-            GROUP BY o.customer_id)
-    """
-    row = db.execute(
-        sql, {"year_lo": w.year_lo, "mid": w.mid, "lo": lo, "end_hi": w.end_hi}
-    ).fetchone()
-    f.year_customers, f.year_orders, f.year_revenue = int(row[0]), int(row[1]), float(row[2])
-    f.base, f.retained = int(row[3]), int(row[4])
 
 
 @_scan
