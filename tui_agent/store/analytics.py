@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -547,9 +547,9 @@ def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
 
 def _derived_rows_sql(estimate: bool) -> str:
     """Per customer with orders, in customer id order (the order the orders pass adds its sums
-    in, so the floats come out the same): count, amount, first and last order, the span from
-    first to last, the days from the first order to the second and, for the lifetime estimate,
-    whether there was an order in the earlier window when first and last cannot tell.
+    in, so the floats come out the same): id, count, amount, first and last order, the span
+    from first to last, the days from the first order to the second and, for the lifetime
+    estimate, whether there was an order in the earlier window when first and last cannot tell.
     """
     between = (
         """CASE WHEN c.first_order_at < :base_lo AND c.last_order_at >= :mid THEN EXISTS (
@@ -560,10 +560,11 @@ def _derived_rows_sql(estimate: bool) -> str:
         else "NULL"
     )
     return f"""
-        SELECT c.order_count, c.total_spent, c.first_order_at, c.last_order_at,
+        SELECT c.customer_id, c.order_count, c.total_spent, c.first_order_at, c.last_order_at,
                CASE WHEN c.order_count >= 2
                THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
-               CASE WHEN c.order_count >= 2 THEN julianday((
+               CASE WHEN c.order_count >= 2 AND c.first_order_at >= :lo
+               AND c.first_order_at < :hi THEN julianday((
                    SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
                    WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
                    - julianday(c.first_order_at) END,
@@ -572,46 +573,72 @@ def _derived_rows_sql(estimate: bool) -> str:
     """
 
 
-def _fold_derived(db: sqlite_utils.Database, w: _Windows) -> _Fold:
-    """All history up to today, from the customers' derived columns (see _derived_current).
+# The period's own figures when it is not all history: only its orders are aggregated.
+_PERIOD_SQL = """
+    SELECT customer_id, count(*), total(amount),
+           julianday(max(ordered_at)) - julianday(min(ordered_at))
+    FROM orders INDEXED BY idx_orders_customer_amount
+    WHERE ordered_at >= :lo AND ordered_at < :hi GROUP BY customer_id
+"""
 
-    With no order after today, a customer's first and last order answer most questions: who
-    ordered in the LTV year (last order in it), who was in the estimate's earlier window and
-    came back in the later one. Only the year's revenue still sums orders.
+
+def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
+    """The figures from the customers' derived columns (see :func:`_derived_current`).
+
+    Segments and cohorts are about all orders up to today, which (no order being after today)
+    is what the derived columns hold. A customer's first and last order also answer who
+    ordered in the LTV year (last order in it) and who was in the estimate's earlier window
+    and came back in the later one, when those windows end today. What is left reads orders:
+    the period's own figures (unless it is all history) and the year's revenue.
     """
-    est = w.mid is not None
-    params = {"base_lo": w.base_lo, "mid": w.mid}
+    ends_today = w.end_hi == w.today_hi
+    est = w.mid is not None and ends_today
+    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi}
     rows = db.execute(_derived_rows_sql(est), params).fetchall()
+    period: dict[str, tuple[int, float, float]] = {}
+    if not whole:
+        period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
     f = _Fold()
-    r_scores = quintile_scores([r[3][:10] for r in rows])
-    f_scores = quintile_scores([r[0] for r in rows])
-    m_scores = quintile_scores([r[1] for r in rows])
+    r_scores = quintile_scores([r[4][:10] for r in rows])
+    f_scores = quintile_scores([r[1] for r in rows])
+    m_scores = quintile_scores([r[2] for r in rows])
     by_code = f.by_code()
-    repeat = orders = gaps = year_customers = base = retained = 0
+    customers = repeat = orders = gaps = year_customers = base = retained = 0
     revenue = span = 0.0
+    cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
     cohort_days = mt.COHORT_DAYS
-    year_lo = w.year_lo
-    # Without an estimate no text is >= "~": the window tests below are then always false.
-    base_lo, mid = (w.base_lo, w.mid) if w.base_lo and w.mid else ("~", "~")
-    for (n, m, first, last, span_c, second, between), rs, fs, ms in zip(
+    lo, hi, year_lo = w.lo, w.hi, w.year_lo
+    # Without these windows no text is >= "~": the tests below are then always false.
+    base_lo, mid = (w.base_lo, w.mid) if est and w.base_lo and w.mid else ("~", "~")
+    if not ends_today:
+        year_lo = "~"
+    none = (0, 0.0, 0.0)
+    for (cid, n, m, first, last, span_c, second, between), rs, fs, ms in zip(
         rows, r_scores, f_scores, m_scores, strict=True
     ):
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[1] += 1
         acc[3] += m
-        orders += n
-        revenue += m
-        if n >= 2:
-            repeat += 1
-            span += span_c
-            gaps += n - 1
-            acc[2] += 1
-            counts = cohort_rep[first[:7]]
-            for i, limit in enumerate(cohort_days):
-                if second <= limit:
-                    counts[i] += 1
+        n_p, m_p, span_p = (n, m, span_c) if whole else period.get(cid, none)
+        if n_p:
+            customers += 1
+            orders += n_p
+            revenue += m_p
+            acc[1] += 1
+            if n_p >= 2:
+                repeat += 1
+                span += span_p
+                gaps += n_p - 1
+                acc[2] += 1
+        if lo <= first < hi:
+            month = first[:7]
+            cohort_n[month] += 1
+            if second is not None:
+                counts = cohort_rep[month]
+                for i, limit in enumerate(cohort_days):
+                    if second <= limit:
+                        counts[i] += 1
         if last >= year_lo:
             year_customers += 1
         # An order in [base_lo, mid): first or last is in it, or (both outside) `between`.
@@ -619,28 +646,65 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows) -> _Fold:
             base += 1
             retained += last >= mid
     f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
-        len(rows), repeat, orders, revenue, span, gaps,
+        customers, repeat, orders, revenue, span, gaps,
     )  # fmt: skip
-    f.cohort_n = dict(Counter(r[2][:7] for r in rows))
-    f.cohort_rep = dict(cohort_rep)
-    f.year_customers, f.base, f.retained = year_customers, base, retained
-    window = {"year_lo": year_lo, "end_hi": w.end_hi}
-    f.year_orders = db.execute(
-        "SELECT count(*) FROM orders WHERE ordered_at >= :year_lo AND ordered_at < :end_hi",
-        window,
-    ).fetchone()[0]
-    # Summed per customer, then over customers in id order, as the orders pass does.
-    year_revenue = 0.0
-    for (m,) in db.execute(
-        """
-        SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
-        WHERE ordered_at >= :year_lo AND ordered_at < :end_hi GROUP BY customer_id
-        """,
-        window,
-    ):
-        year_revenue += m
-    f.year_revenue = year_revenue
+    f.cohort_n, f.cohort_rep = dict(cohort_n), dict(cohort_rep)
+    if ends_today:
+        f.year_customers, f.base, f.retained = year_customers, base, retained
+        f.year_orders = db.execute(
+            "SELECT count(*) FROM orders WHERE ordered_at >= ? AND ordered_at < ?",
+            [w.year_lo, w.end_hi],
+        ).fetchone()[0]
+        # Summed per customer, then over customers in id order, as the orders pass does.
+        year_revenue = 0.0
+        for (m,) in db.execute(
+            """
+            SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at >= ? AND ordered_at < ? GROUP BY customer_id
+            """,
+            [w.year_lo, w.end_hi],
+        ):
+            year_revenue += m
+        f.year_revenue = year_revenue
+    else:
+        _year_sums(db, w, f)
     return f
+
+
+def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
+    """The LTV year's orders, revenue and customers, and the retention of the estimate.
+
+    Summed per customer first, then over customers in customer id order, like the orders pass.
+    """
+    est = w.mid is not None
+    lo = min(w.year_lo, w.base_lo) if w.base_lo is not None else w.year_lo
+    in_y = "o.ordered_at >= :year_lo"
+    sql = f"""
+        SELECT nullif(sum({in_y}), 0), total(o.amount) FILTER (WHERE {in_y})
+               {
+        ", max(o.ordered_at >= :base_lo AND o.ordered_at < :mid), max(o.ordered_at >= :mid)"
+        if est
+        else ", 0, 0"
+    }
+        FROM orders o INDEXED BY idx_orders_customer_amount
+        WHERE o.ordered_at >= :lo AND o.ordered_at < :end_hi
+        GROUP BY o.customer_id
+    """
+    params = {
+        "year_lo": w.year_lo, "base_lo": w.base_lo, "mid": w.mid, "lo": lo, "end_hi": w.end_hi,
+    }  # fmt: skip
+    year_orders = year_customers = base = retained = 0
+    year_revenue = 0.0
+    for n_y, m_y, in_base, later in db.execute(sql, params):
+        if n_y:
+            year_orders += n_y
+            year_revenue += m_y
+            year_customers += 1
+        if in_base:
+            base += 1
+            retained += later
+    f.year_orders, f.year_revenue, f.year_customers = year_orders, year_revenue, year_customers
+    f.base, f.retained = base, retained
 
 
 @_scan
@@ -667,8 +731,8 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
-    if whole and _derived_current(db, w.today_hi):
-        f = _fold_derived(db, w)
+    if _derived_current(db, w.today_hi):
+        f = _fold_derived(db, w, whole)
     else:
         f = _fold_orders(db, w, whole, start, end, today)
 
