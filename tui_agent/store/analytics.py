@@ -545,9 +545,9 @@ def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
     return bool(int(c_n) == n and c_first == first and c_last == last)
 
 
-def _derived_rows_sql(estimate: bool) -> str:
+def _derived_rows_sql(estimate: bool, whole: bool) -> str:
     """Per customer with orders, in customer id order (the order the orders pass adds its sums
-    in, so the floats come out the same): id, count, amount, first and last order, the span
+    in, so the floats come out the same): id (only when the period needs it), count, amount, first and last order, the span
     from first to last, the days from the first order to the second and, for the lifetime
     estimate, whether there was an order in the earlier window when first and last cannot tell.
     """
@@ -560,7 +560,8 @@ def _derived_rows_sql(estimate: bool) -> str:
         else "NULL"
     )
     return f"""
-        SELECT c.customer_id, c.order_count, c.total_spent, c.first_order_at, c.last_order_at,
+        SELECT {"NULL" if whole else "c.customer_id"}, c.order_count, c.total_spent,
+               c.first_order_at, c.last_order_at,
                CASE WHEN c.order_count >= 2
                THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
                CASE WHEN c.order_count >= 2 AND c.first_order_at >= :lo
@@ -594,7 +595,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     ends_today = w.end_hi == w.today_hi
     est = w.mid is not None and ends_today
     params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi}
-    rows = db.execute(_derived_rows_sql(est), params).fetchall()
+    rows = db.execute(_derived_rows_sql(est, whole), params).fetchall()
     period: dict[str, tuple[int, float, float]] = {}
     if not whole:
         period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
@@ -620,7 +621,10 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
         acc = by_code[rs, fs, ms]
         acc[0] += 1
         acc[3] += m
-        n_p, m_p, span_p = (n, m, span_c) if whole else period.get(cid, none)
+        if whole:
+            n_p, m_p, span_p = n, m, span_c
+        else:
+            n_p, m_p, span_p = period.get(cid, none)
         if n_p:
             customers += 1
             orders += n_p
