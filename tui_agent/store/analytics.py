@@ -547,9 +547,10 @@ def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
 
 def _derived_rows_sql(estimate: bool, whole: bool) -> str:
     """Per customer with orders, in customer id order (the order the orders pass adds its sums
-    in, so the floats come out the same): id (only when the period needs it), count, amount, first and last order, the span
-    from first to last, the days from the first order to the second and, for the lifetime
-    estimate, whether there was an order in the earlier window when first and last cannot tell.
+    in, so the floats come out the same): id (only when the period needs it), count, amount,
+    first and last order, the span from first to last, the days from the first order to the
+    second and, for the lifetime estimate, whether there was an order in the earlier window
+    when first and last cannot tell.
     """
     between = (
         """CASE WHEN c.first_order_at < :base_lo AND c.last_order_at >= :mid THEN EXISTS (
