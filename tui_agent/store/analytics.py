@@ -1,8 +1,11 @@
 """SQL behind the shop's figures; returns ``core.metrics`` dataclasses.
 
-Everything is computed from ``orders``, ``order_lines``, ``touches`` and ``follow_ups``; the
-aggregate columns of ``customers`` (order_count, total_spent, ...) are not trusted here, so the
-figures stay right whoever filled (or forgot to fill) them.
+Everything is computed from ``orders``, ``order_lines``, ``touches`` and ``follow_ups``. The
+derived columns of ``customers`` (order_count, total_spent, first/last order, kept by the
+importer's ``refresh_derived``) stand in for a scan of every order only after a cheap check that
+they describe the orders up to today (:func:`_derived_current`); otherwise, or with orders dated
+after today, the figures come from the orders alone, so they stay right whoever filled (or
+forgot to fill) those columns. Both ways give the same figures (tested to the last bit).
 
 Times are stored as ``YYYY-MM-DD HH:MM:SS`` text, so a period of inclusive dates is the text
 range ``[start, end + 1 day)``.
