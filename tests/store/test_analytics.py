@@ -324,3 +324,14 @@ def test_derived_columns_give_the_same_figures(
         assert (fast.ltv.estimate_base, fast.ltv.estimate_retained) == (5, 2)
     if end == date(2023, 10, 1):
         assert (fast.ltv.estimate_window_days, fast.ltv.estimate_base) == (136, 1)  # F, not H
+
+
+def test_segments_from_derived_columns_agree(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_order(shop, "o9", "E", "2024-03-30 10:00:00", 0.3)
+    _refreshed(shop)
+    fast = an.rfm_scores(shop, TODAY)
+    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    assert an.rfm_scores(shop, TODAY) == fast
+    assert [r.customer_id for r in fast] == ["A", "B", "C", "D", "E"]

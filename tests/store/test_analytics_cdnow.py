@@ -273,5 +273,13 @@ def test_derived_columns_agree(
     assert an._derived_current(copy, an._hi(TODAY))
     periods = [(None, END), (date(1997, 4, 1), date(1997, 12, 31)), (date(1998, 1, 1), END)]
     fast = [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
+    fast_rfm = an.rfm_scores(copy, TODAY)
     monkeypatch.setattr(an, "_derived_current", lambda *a: False)
     assert fast == [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
+    slow_rfm = an.rfm_scores(copy, TODAY)
+    # Same scores and segments; the derived monetary is rounded to cents (100.5, where adding
+    # the orders' amounts gives 100.50000000000001).
+    assert [(r.customer_id, r.code, r.segment) for r in fast_rfm] == [
+        (r.customer_id, r.code, r.segment) for r in slow_rfm
+    ]
+    assert [r.monetary for r in fast_rfm] == pytest.approx([r.monetary for r in slow_rfm])

@@ -251,14 +251,18 @@ def rfm_scores(
     Recency is days from the last order to ``today``, frequency the number of distinct orders,
     monetary the sum of their amounts; each is scored 1-5 against all these customers.
     """
-    rows = db.execute(
+    if _derived_current(db, _hi(today)):  # the same figures, read from one small table
+        sql = """
+            SELECT customer_id, order_count, total_spent, last_order_at FROM customers
+            WHERE order_count > 0 ORDER BY customer_id
         """
-        SELECT customer_id, count(*), total(amount), max(ordered_at)
-        FROM orders INDEXED BY idx_orders_customer_amount
-        WHERE ordered_at < ? GROUP BY customer_id
-        """,
-        [_hi(today)],
-    ).fetchall()
+    else:
+        sql = """
+            SELECT customer_id, count(*), total(amount), max(ordered_at)
+            FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at < :today_hi GROUP BY customer_id
+        """
+    rows = db.execute(sql, {"today_hi": _hi(today)}).fetchall()
     return score_customers(
         [(cid, (today - _day(last)).days, n, m) for cid, n, m, last in rows],
         None if only is None else set(only),
