@@ -335,3 +335,14 @@ def test_segments_from_derived_columns_agree(
     monkeypatch.setattr(an, "_derived_current", lambda *a: False)
     assert an.rfm_scores(shop, TODAY) == fast
     assert [r.customer_id for r in fast] == ["A", "B", "C", "D", "E"]
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_segment_table_matches_rfm_scores(shop: sqlite_utils.Database, refresh: bool) -> None:
+    add_order(shop, "o9", "E", "2024-03-30 10:00:00", 0.3)
+    if refresh:
+        _refreshed(shop)
+    for today in (TODAY, date(2024, 2, 15)):
+        expected = {r.customer_id: r.segment.value for r in an.rfm_scores(shop, today)}
+        assert an._segment_table(shop, today) == expected
+        assert len(expected) == (5 if today == TODAY else 4)
