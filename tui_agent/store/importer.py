@@ -537,6 +537,10 @@ def _merge_orders(
         """
     )
 
+    # A first load (no order in the database yet) has nothing to compare or clean up: the
+    # "changed" counts, the seq of older orders and the stale-line delete are skipped.
+    first_load = not db.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone()[0]
+
     # Derived figures are computed here, before writing, so each row is written once with its
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
     # _all = every order of every customer involved, as it will be after this import.
@@ -613,20 +617,25 @@ def _merge_orders(
             "FROM _orders o JOIN _seq s ON s.order_id = o.order_id WHERE 1 ORDER BY o.order_id "
             f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
         )
-    # Orders not in the file move up or down when the file adds an earlier one.
-    db.execute(
-        "UPDATE orders SET seq = s.rn FROM _seq s "
-        "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
-    )
+    if not first_load:
+        # Orders not in the file move up or down when the file adds an earlier one.
+        db.execute(
+            "UPDATE orders SET seq = s.rn FROM _seq s "
+            "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
+        )
 
     # Lines are keyed by their ordinal within the order in the file; see README.
-    same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
-    inserted, unchanged, total = db.execute(
-        f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
-        f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
-        "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
-        "AND l.line_no = s.line_no"
-    ).fetchone()
+    if first_load:
+        inserted = total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
+        unchanged = 0
+    else:
+        same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
+        inserted, unchanged, total = db.execute(
+            f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
+            f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
+            "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
+            "AND l.line_no = s.line_no"
+        ).fetchone()
     result.inserted, result.unchanged = inserted, unchanged
     result.updated = total - inserted - unchanged
     db.execute(
@@ -638,11 +647,13 @@ def _merge_orders(
         f"WHERE {_changed(_LINE_COLS, 'order_lines', 'excluded')}"
     )
     # The file is the whole truth about each order it names: lines beyond it are stale.
-    cur = db.execute(
-        "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _orders) "
-        "AND line_no > (SELECT n FROM _orders s WHERE s.order_id = order_lines.order_id)"
-    )
-    result.removed = cur.rowcount
+    # One range probe per order of the file (line_no > n), rather than a lookup per line.
+    if not first_load:
+        cur = db.execute(
+            "DELETE FROM order_lines WHERE rowid IN (SELECT l.rowid FROM _orders s "
+            "JOIN order_lines l ON l.order_id = s.order_id AND l.line_no > s.n)"
+        )
+        result.removed = cur.rowcount
     _refresh_avg_gap(db)
 
 
@@ -676,9 +687,11 @@ def _bulk_indexes(db: sqlite_utils.Database, table: str, incoming: int) -> Itera
 def _products_from_lines(db: sqlite_utils.Database) -> None:
     """Products named by order lines (the file's last line per sku wins); a product's cycle and
     related sku are left alone."""
+    # SQLite takes the bare columns of an aggregate query from the row holding the max(), so
+    # one grouping pass finds each sku's last line.
     db.execute(
-        "CREATE TEMP TABLE _prod AS SELECT sku, product, category FROM _stage WHERE line IN "
-        "(SELECT max(line) FROM _stage WHERE sku IS NOT NULL GROUP BY sku)"
+        "CREATE TEMP TABLE _prod AS SELECT sku, product, category, max(line) AS line "
+        "FROM _stage WHERE sku IS NOT NULL GROUP BY sku"
     )
     db.execute(
         "INSERT INTO products (sku, name, category) SELECT sku, coalesce(product, sku), category "
