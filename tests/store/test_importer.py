@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_agent.core.csvrows import BadRowsError, CsvFileError
 from tui_agent.store.db import get_meta, write_tx
@@ -394,3 +396,38 @@ def test_scattered_lines_of_an_order_are_numbered_in_file_order(
     ]  # fmt: skip
     assert one(db, "SELECT amount FROM orders WHERE order_id = 'O1'") == 9
     assert import_orders(db, path).unchanged == 5
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["O1", "O2", "O3"]), st.sampled_from(["S1", "S2", "S3", None])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(st.integers(1, 8), min_size=1, max_size=30),
+)
+def test_line_numbering_by_batch_matches_line_by_line(
+    lines: list[tuple[str, str | None]], cuts: list[int]
+) -> None:
+    from tui_agent.store.importer import _ORDER_AT, _SKU_AT, _Numbering
+
+    def record(order: str, sku: str | None) -> tuple[object, ...]:
+        rec: list[object] = [0] * (_SKU_AT + 1)
+        rec[_ORDER_AT], rec[_SKU_AT] = order, sku
+        return tuple(rec)
+
+    records = [record(o, s) for o, s in lines]
+    fast, slow = _Numbering(), _Numbering()
+    got: list[tuple[int, int]] = []
+    want: list[tuple[int, int]] = []
+    i = 0
+    for size in cuts:
+        batch = records[i : i + size]
+        i += size
+        got += fast.number(batch)
+        want += slow._one_by_one([r[_ORDER_AT] for r in batch], [r[_SKU_AT] for r in batch])
+        if i >= len(records):
+            break
+    assert got == want
+    assert (fast.order, fast.count, fast.skus) == (slow.order, slow.count, slow.skus)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
+import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import chain, groupby, repeat
 from pathlib import Path
 
 import sqlite_utils
 
 from tui_agent.core.csvrows import (
-    FIELDS,
     MAX_REPORTED,
     BadRowsError,
     CsvFileError,
@@ -87,6 +89,7 @@ def _normalise_encoding(encoding: str | None, path: Path) -> str:
 
 
 Records = Iterator[tuple[int, list[str]]]
+Batches = Iterator[tuple[list[int], list[list[str]]]]
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:
@@ -101,22 +104,39 @@ def _first_bad_line(path: Path, encoding: str) -> int:
 
 
 @contextmanager
-def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
-    """Yield (start line, cells) for every non-blank record; the header comes first."""
+def _batches(
+    path: Path, encoding: str, progress: Progress | None, size: int = BATCH
+) -> Iterator[Batches]:
+    """Yield (start lines, records) of the non-blank records, in batches of ``size``.
+
+    The header comes first, alone in its batch. Batching here rather than per record keeps
+    the per-record Python work to one loop (it is most of the cost of reading a big file).
+    """
     raw = open(path, "rb")  # noqa: SIM115 - closed by the context manager below
     try:
         total = os.fstat(raw.fileno()).st_size
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
 
-        def gen() -> Records:
+        def gen() -> Batches:
             reader = csv.reader(text)
             prev = 0
+            limit = 1  # the header alone
             n = 0
+            report_at = PROGRESS_EVERY
+            lines: list[int] = []
+            rows: list[list[str]] = []
             while True:
                 try:
-                    row = next(reader)
-                except StopIteration:
-                    break
+                    for row in reader:
+                        start = prev + 1
+                        prev = reader.line_num
+                        if row and any(row):
+                            lines.append(start)
+                            rows.append(row)
+                            if len(rows) >= limit:
+                                break
+                    else:
+                        break
                 except UnicodeDecodeError:
                     shown = "utf-8" if encoding == "utf-8-sig" else encoding
                     raise CsvFileError(
@@ -125,20 +145,29 @@ def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[R
                     ) from None
                 except csv.Error as exc:
                     raise CsvFileError(f"broken CSV: {exc}", line=prev + 1) from None
-                start = prev + 1
-                prev = reader.line_num
-                if not row or not any(row):
-                    continue
-                n += 1
-                if progress is not None and n % PROGRESS_EVERY == 0:
+                yield lines, rows
+                n += len(rows)
+                lines, rows, limit = [], [], size
+                if progress is not None and n >= report_at:
                     progress(raw.tell(), total)
-                yield start, row
+                    report_at = n + PROGRESS_EVERY
+            if rows:
+                yield lines, rows
             if progress is not None:
                 progress(total, total)
 
         yield gen()
     finally:
         raw.close()
+
+
+@contextmanager
+def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
+    """Yield (start line, cells) for every non-blank record; the header comes first."""
+    with _batches(path, encoding, progress) as batches:
+        yield (
+            (line, row) for lines, rows in batches for line, row in zip(lines, rows, strict=True)
+        )
 
 
 # --- staging -----------------------------------------------------------------------------------
@@ -181,70 +210,127 @@ def _load(
     result: ImportResult,
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    n_fields = len(FIELDS[kind]) + (3 if kind is Kind.ORDERS else 1)
-    insert = f"INSERT INTO _stage VALUES ({', '.join('?' * n_fields)})"
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
     key_field = "order_id" if kind is Kind.ORDERS else None
-    with _records(path, encoding, progress) as records:
-        first = next(records, None)
-        if first is None:
-            raise CsvFileError("the file is empty (no header row)")
-        plan = plan_header(kind, first[1], mapping)
-        key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-        batch: list[list[str]] = []
-        lines: list[int] = []
-        rows = 0
-        # Exports list an order's lines together, so the ordinal is a counter that restarts
-        # when the order id changes, and a repeated sku is spotted with the run's set of skus.
-        # An order whose lines are scattered gets duplicate ordinals here; _merge_orders spots
-        # that (max(line_no) < count) and renumbers and checks it in SQL.
-        sku_at = field_names(Kind.ORDERS).index("sku") + 1
-        state: dict[str, object] = {"order": None}
-        counter = [0]
-        skus: set[object] = set()
-
-        def numbered(good: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
-            prev, n = state["order"], counter[0]
-            for rec in good:
-                oid = rec[1]
-                if oid == prev:
-                    n += 1
-                else:
-                    n = 1
-                    prev = oid
-                    skus.clear()
-                sku = rec[sku_at]
-                dup = 0
-                if sku is not None:
-                    if sku in skus:
-                        dup = 1
-                    else:
-                        skus.add(sku)
-                yield (*rec, n, dup)
-            state["order"], counter[0] = prev, n
-
-        def flush() -> None:
-            good, errors = convert_rows(plan, batch, lines)
-            db.conn.executemany(insert, numbered(good) if kind is Kind.ORDERS else good)
-            if errors:
-                by_line = dict(zip(lines, batch, strict=True))
-                db.conn.executemany(
-                    reject,
-                    [(e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors],
-                )
-            batch.clear()
-            lines.clear()
-
-        for line, row in records:
-            rows += 1
-            batch.append(row)
-            lines.append(line)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
+    # The cyclic collector finds nothing here (no reference cycles are made) but would scan
+    # the young objects of every batch again and again: about 1 s per million lines.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        with _batches(path, encoding, progress) as batches:
+            first = next(batches, None)
+            if first is None:
+                raise CsvFileError("the file is empty (no header row)")
+            plan = plan_header(kind, first[1][0], mapping)
+            key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
+            # Binding a parameter costs more than SQLite's insert itself: fields the file
+            # lacks are left out of the statement (the column stays NULL). A missing
+            # quantity is not NULL but 1 (convert_rows fills it in).
+            keep = [0] + [
+                i + 1
+                for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
+                if c is not None or (kind is Kind.ORDERS and name == "quantity")
+            ]
+            names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
+            if kind is Kind.ORDERS:
+                names += ["line_no", "dup_sku"]
+            insert = (
+                f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            )
+            project = operator.itemgetter(*keep)
+            numbering = _Numbering()
+            rows = 0
+            for lines, batch in batches:
+                rows += len(batch)
+                good, errors = convert_rows(plan, batch, lines)
+                picked: Iterable[tuple[object, ...]] = map(project, good)
+                if kind is Kind.ORDERS:
+                    picked = map(operator.add, picked, numbering.number(good))
+                db.conn.executemany(insert, picked)
+                if errors:
+                    by_line = dict(zip(lines, batch, strict=True))
+                    db.conn.executemany(
+                        reject,
+                        [
+                            (e.line, e.column, e.reason, _key(by_line[e.line], key_col))
+                            for e in errors
+                        ],
+                    )
+    finally:
+        if gc_was_on:
+            gc.enable()
     result.rows_read = rows
     result.ignored_columns = plan.ignored
     return plan
+
+
+_ORDER_AT = 1  # in (line, *record)
+_SKU_AT = field_names(Kind.ORDERS).index("sku") + 1
+
+
+class _Numbering:
+    """Each order line's ordinal within its order, and whether its sku repeats in the order.
+
+    Exports list an order's lines together, so the ordinal is a counter that restarts when
+    the order id changes, and a repeated sku is spotted within that run of lines. An order
+    whose lines are scattered gets duplicate ordinals here; _merge_orders spots that
+    (max(line_no) < count) and renumbers and checks it in SQL. State carries over from one
+    batch to the next, since an order's lines may straddle two batches.
+    """
+
+    def __init__(self) -> None:
+        self.order: object = None
+        self.count = 0
+        self.skus: set[object] = set()
+
+    def number(self, good: list[tuple[object, ...]]) -> list[tuple[int, int]]:
+        """(line_no, dup_sku) for each record of a batch, in order."""
+        if not good:
+            return []
+        orders = list(map(operator.itemgetter(_ORDER_AT), good))
+        skus = list(map(operator.itemgetter(_SKU_AT), good))
+        runs = [(order, len(list(run))) for order, run in groupby(orders)]
+        head, head_len = runs[0]
+        go_on = head == self.order  # the batch continues the previous batch's last order
+        # The common case, column-wise: every line has a sku, no (order, sku) pair repeats in
+        # the batch, and the continued order (if any) brings no sku it already had.
+        if (
+            None in skus
+            or len(set(zip(orders, skus, strict=True))) != len(good)
+            or (go_on and not self.skus.isdisjoint(skus[:head_len]))
+        ):
+            return self._one_by_one(orders, skus)
+        ends = [k + 1 for _, k in runs]
+        if go_on:
+            ends[0] += self.count
+        numbers = list(chain.from_iterable(map(range, repeat(1), ends)))
+        if go_on:
+            del numbers[: self.count]
+        last, last_len = runs[-1]
+        tail = set(skus[len(good) - last_len :])
+        self.skus = self.skus | tail if go_on and len(runs) == 1 else tail
+        self.order, self.count = last, numbers[-1]
+        return list(zip(numbers, repeat(0)))
+
+    def _one_by_one(self, orders: list[object], skus: list[object]) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        prev, n, seen = self.order, self.count, self.skus
+        for order, sku in zip(orders, skus, strict=True):
+            if order == prev:
+                n += 1
+            else:
+                n = 1
+                prev = order
+                seen = set()
+            dup = 0
+            if sku is not None:
+                if sku in seen:
+                    dup = 1
+                else:
+                    seen.add(sku)
+            out.append((n, dup))
+        self.order, self.count, self.skus = prev, n, seen
+        return out
 
 
 def _key(row: list[str], col: int | None) -> str | None:
