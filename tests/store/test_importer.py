@@ -431,3 +431,23 @@ def test_line_numbering_by_batch_matches_line_by_line(
             break
     assert got == want
     assert (fast.order, fast.count, fast.skus) == (slow.order, slow.count, slow.skus)
+
+
+def test_products_come_from_the_last_imported_line_of_each_sku(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,豆浆粉,food,1,10\n"
+        + "O2,C2,2026-01-02,,S1,豆浆粉 新包装,drink,1,10\n"
+        + "O3,C3,2026-01-03,,S2,面膜,beauty,1,10\n"
+        + "O3,C3,2026-01-03,,S1,豆浆粉 坏行,food,1,-5\n",  # bad: O3 is rejected whole
+    )
+    import_orders(db, path, skip_bad=True)
+    products = db.execute("SELECT sku, name, category FROM products ORDER BY sku").fetchall()
+    assert products == [("S1", "豆浆粉 新包装", "drink")]
+    ok = write(tmp_path, "ok.csv", ORDERS_HEAD + "O9,C9,2026-02-01,,S2,面膜 大,beauty,1,10\n")
+    import_orders(db, ok)
+    assert one(db, "SELECT name FROM products WHERE sku = 'S2'") == "面膜 大"
