@@ -658,20 +658,27 @@ def _merge_orders(
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
     # _all = every order of every customer involved, as it will be after this import.
     db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
-    db.execute(
-        "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders "
-        "UNION SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
-    )
-    db.execute(
-        """
-        CREATE TEMP TABLE _all AS
-        SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders
-        UNION ALL
-        SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, 0 FROM orders o
-        WHERE o.customer_id IN (SELECT customer_id FROM _affected)
-          AND o.order_id NOT IN (SELECT order_id FROM _orders)
-        """
-    )
+    if first_load:  # no older order: the file's orders are all there is
+        db.execute("INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders")
+        db.execute(
+            "CREATE TEMP TABLE _all AS "
+            "SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders"
+        )
+    else:
+        db.execute(
+            "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
+            "SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
+        )
+        db.execute(
+            """
+            CREATE TEMP TABLE _all AS
+            SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders
+            UNION ALL
+            SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, 0 FROM orders o
+            WHERE o.customer_id IN (SELECT customer_id FROM _affected)
+              AND o.order_id NOT IN (SELECT order_id FROM _orders)
+            """
+        )
     # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
     # far cheaper than inserting the window's output (customer order) at random places.
     db.execute(
