@@ -191,8 +191,8 @@ POOLS = {
     "order_id": ["O1", "O2", "", " O3", "1.2E+15", "=1+1"],
     "customer_id": ["C1", "C2", "@c", "x" * 201],
     "ordered_at": ["2026-01-31", "2026-02-01 10:00", "2026-02-01T10:00:05", "2026-02-30", ""],
-    "shipped_at": ["", "2026-02-02"],
-    "delivered_at": ["", "2026-02-03 08:00:00", "2026-01-01", "soon"],
+    "shipped_at": ["", "2026-02-02", "2026-02-02 24:00", "2026-02-02 23:59:60", "0000-01-01"],
+    "delivered_at": ["", "2026-02-03 08:00:00", "2026-01-01", "soon", "2026-02-03 08:00:0٣"],
     "sku": ["S1", "", "-S2"],
     "product": ["豆浆粉", "", "a\nb", "长" * 1001, " padded "],
     "category": ["food", ""],
@@ -281,3 +281,27 @@ def test_language_column_rejects_nonsense() -> None:
 
     with pytest.raises(ValueError, match="not a language"):
         _language("klingon!")
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2026-02-03 08:00:00",
+        "2026-02-03 08:00",
+        "2026-02-03T08:00:05",
+        "2026-02-03",
+        "2026-02-03 24:00",
+        "2026-02-03 23:60",
+        "2026-02-03 23:59:60",
+        "2026-02-30 10:00:00",
+        "0000-01-01",
+        "2026-02-03 0\u0668:00:00",
+        "2026-02-03  08:00",
+    ],
+)
+def test_date_columns_match_row_by_row(orders_plan: Plan, when: str) -> None:
+    # A whole batch of stored-form dates plus one odd value: both paths must agree on it.
+    rows = [order_row(order_id=f"O{i}", delivered_at="2026-02-03 10:00:00") for i in range(9)]
+    rows.append(order_row(order_id="O9", delivered_at=when))
+    lines = list(range(2, 12))
+    assert convert_rows(orders_plan, rows, lines) == _reference(orders_plan, rows, lines)

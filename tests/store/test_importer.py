@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_agent.core.csvrows import BadRowsError, CsvFileError
 from tui_agent.store.db import get_meta, write_tx
@@ -394,3 +396,77 @@ def test_scattered_lines_of_an_order_are_numbered_in_file_order(
     ]  # fmt: skip
     assert one(db, "SELECT amount FROM orders WHERE order_id = 'O1'") == 9
     assert import_orders(db, path).unchanged == 5
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["O1", "O2", "O3"]), st.sampled_from(["S1", "S2", "S3", None])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(st.integers(1, 8), min_size=1, max_size=30),
+)
+def test_line_numbering_by_batch_matches_line_by_line(
+    lines: list[tuple[str, str | None]], cuts: list[int]
+) -> None:
+    from tui_agent.store.importer import _ORDER_AT, _SKU_AT, _Numbering
+
+    def record(order: str, sku: str | None) -> tuple[object, ...]:
+        rec: list[object] = [0] * (_SKU_AT + 1)
+        rec[_ORDER_AT], rec[_SKU_AT] = order, sku
+        return tuple(rec)
+
+    records = [record(o, s) for o, s in lines]
+    fast, slow = _Numbering(), _Numbering()
+    got: list[tuple[int, int]] = []
+    want: list[tuple[int, int]] = []
+    i = 0
+    for size in cuts:
+        batch = records[i : i + size]
+        i += size
+        got += fast.number(batch)
+        want += slow._one_by_one([r[_ORDER_AT] for r in batch], [r[_SKU_AT] for r in batch])
+        if i >= len(records):
+            break
+    assert got == want
+    assert (fast.order, fast.count, fast.skus) == (slow.order, slow.count, slow.skus)
+
+
+def test_products_come_from_the_last_imported_line_of_each_sku(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,豆浆粉,food,1,10\n"
+        + "O2,C2,2026-01-02,,S1,豆浆粉 新包装,drink,1,10\n"
+        + "O3,C3,2026-01-03,,S2,面膜,beauty,1,10\n"
+        + "O3,C3,2026-01-03,,S1,豆浆粉 坏行,food,1,-5\n",  # bad: O3 is rejected whole
+    )
+    import_orders(db, path, skip_bad=True)
+    products = db.execute("SELECT sku, name, category FROM products ORDER BY sku").fetchall()
+    assert products == [("S1", "豆浆粉 新包装", "drink")]
+    ok = write(tmp_path, "ok.csv", ORDERS_HEAD + "O9,C9,2026-02-01,,S2,面膜 大,beauty,1,10\n")
+    import_orders(db, ok)
+    assert one(db, "SELECT name FROM products WHERE sku = 'S2'") == "面膜 大"
+
+
+def test_imports_keep_every_reference_whole(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    # The merge runs with foreign-key enforcement off (it writes what its rows refer to);
+    # check the result, including after a skip-bad import that drops whole orders.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,豆浆粉,food,1,10\n"
+        + "O2,C2,2026-01-02,,S1,豆浆粉,food,1,10\n"
+        + "O2,C2,2026-01-02,,S2,面膜,beauty,1,oops\n"
+        + "O3,C3,2026-01-03,,S2,面膜,beauty,1,10\n",
+    )
+    import_orders(db, path, skip_bad=True)
+    import_orders(db, path, skip_bad=True)
+    assert one(db, "SELECT count(*) FROM orders") == 2
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert one(db, "PRAGMA foreign_keys") == 1  # back on for the rest of the session

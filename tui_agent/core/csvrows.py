@@ -9,6 +9,7 @@ column and the reason.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -147,6 +148,11 @@ def _datetime(raw: str) -> str | None:
         datetime.fromisoformat(s)
     except ValueError:
         raise ValueError(f"{_show(s)} is not a real date") from None
+    return _stored_datetime(s)
+
+
+def _stored_datetime(s: str) -> str:
+    """A checked date or date-time in its stored form ``YYYY-MM-DD HH:MM:SS``."""
     n = len(s)
     if n == 10:
         return s + " 00:00:00"
@@ -484,8 +490,13 @@ WHITESPACE = frozenset(
 # One regex scan finds them; iterating the characters in Python would cost more than parsing.
 _ODD_SPACE = re.compile("[" + re.escape("".join(sorted(WHITESPACE - {" ", "\n"}))) + "]")
 _SCI_CELL = re.compile(r"^[+-]?\d(\.\d+)?[eE]\+\d+$", re.M)
-_DT = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
-_DT_COLUMN = re.compile(rf"(?:(?:{_DT})?\n)*")
+# ASCII digits and in-range times only: a column that passes needs just its calendar days
+# checked. Anything else (a Unicode digit, 24:00) goes the per-row way, the reference.
+_DAY_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME_RE = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_DT_COLUMN = re.compile(rf"(?:(?:{_DAY_RE}(?:[ T]{_TIME_RE}(?::[0-5][0-9])?)?)?\n)*")
+_DT_STORED_COLUMN = re.compile(rf"(?:(?:{_DAY_RE} {_TIME_RE}:[0-5][0-9])?\n)*")
+_DAY_OF = operator.itemgetter(slice(0, 10))
 _AMOUNT_COLUMN = re.compile(r"(?:(?:\d+(?:\.\d+)?)?\n)*")
 _INT_COLUMN = re.compile(r"(?:\d*\n)*")
 _BOOL_FAST = {"": 0, "0": 0, "1": 1}
@@ -517,19 +528,23 @@ def _fast_text(col: tuple[str, ...], limit: int, sci: bool) -> list[str | None]:
 
 
 def _fast_datetime(col: tuple[str, ...]) -> list[str | None]:
-    if not _DT_COLUMN.fullmatch(_joined(col) + "\n"):
+    joined = _joined(col) + "\n"
+    stored = _DT_STORED_COLUMN.fullmatch(joined) is not None
+    if not stored and not _DT_COLUMN.fullmatch(joined):
         raise _Slow
-    # Lines of one order repeat its dates: validate (and normalise) each distinct value once.
-    parse = datetime.fromisoformat
-    canon: dict[str, str | None] = {"": None}
+    # The pattern checked the times; a batch spans few calendar days, so check each once.
+    days = set(map(_DAY_OF, col))
+    days.discard("")
     try:
-        for s in set(col):
-            if s:
-                canon[s] = s if len(s) == 19 and s[10] == " " else str(parse(s))
-                if len(s) == 19:
-                    parse(s)
+        for day in days:
+            date.fromisoformat(day)
     except ValueError:
         raise _Slow from None
+    if stored:
+        return [s or None for s in col] if "" in col else list(col)
+    # Lines of one order repeat its dates: normalise each distinct value once.
+    canon: dict[str, str | None] = {s: _stored_datetime(s) for s in set(col) if s}
+    canon[""] = None
     return list(map(canon.__getitem__, col))
 
 

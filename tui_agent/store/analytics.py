@@ -339,7 +339,7 @@ def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | 
         f"""
         SELECT total(span), total(n - 1) FROM (
             SELECT julianday(max(ordered_at)) - julianday(min(ordered_at)) AS span, count(*) AS n
-            FROM orders INDEXED BY idx_orders_customer {where}
+            FROM orders INDEXED BY idx_orders_customer_amount {where}
             GROUP BY customer_id HAVING count(*) >= 2)
         """,
         params,
