@@ -44,3 +44,6 @@ from tui_agent.cli.info import paths  # noqa: E402
 main.add_command(due)
 main.add_command(demo)
 main.add_command(paths)
+from tui_agent.cli.importing import import_group  # noqa: E402
+
+main.add_command(import_group)

@@ -1,0 +1,189 @@
+"""``tui-agent import customers|orders|products FILE.csv``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_agent.cli.common import UserError, db_option, open_database
+from tui_agent.core.csvrows import (
+    BadRowsError,
+    CsvFileError,
+    ImportResult,
+    Kind,
+    field_names,
+    parse_mapping_items,
+    parse_mapping_text,
+)
+
+_EPILOG = {
+    Kind.CUSTOMERS: "Columns: {cols} (only customer_id required).",
+    Kind.ORDERS: "One row per order line. Columns: {cols} (order_id, customer_id, ordered_at "
+    "and amount required; amount is the line total).",
+    Kind.PRODUCTS: "Columns: {cols} (sku and name required; cycle_days is the repurchase "
+    "cycle in days).",
+}
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import the shop's customers, orders or products from a CSV export.
+
+    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]. Files may be UTF-8 (with or without BOM) or
+    GBK. By default any bad row aborts the import and nothing is written; re-importing the
+    same file changes nothing.
+    """
+
+
+def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option(
+            "--map",
+            "maps",
+            multiple=True,
+            metavar="CSV_COL=FIELD",
+            help="Read FIELD from the CSV column CSV_COL (repeatable; beats --map-file).",
+        ),
+        click.option(
+            "--map-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help='Column mapping file: TOML ("客户ID" = "customer_id") or CSV_COL=FIELD lines.',
+        ),
+        click.option(
+            "--skip-bad",
+            is_flag=True,
+            help="Import the good rows; write the bad ones to the reject file.",
+        ),
+        click.option(
+            "--rejects",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Reject file for --skip-bad (default: NAME.rejects.csv next to FILE).",
+        ),
+        click.option(
+            "--encoding",
+            default="auto",
+            show_default=True,
+            help="File encoding: auto (UTF-8 with or without BOM, else GBK), utf-8, gbk, ...",
+        ),
+        db_option,
+    ]
+    # click lists options in decorator order, so apply them bottom-up.
+    for decorate in reversed(decorators):
+        fn = decorate(fn)
+    return fn
+
+
+def _command(kind: Kind) -> click.Command:
+    def run(
+        file: Path,
+        maps: tuple[str, ...],
+        map_file: Path | None,
+        skip_bad: bool,
+        rejects: Path | None,
+        encoding: str,
+        db_path: Path | None,
+    ) -> None:
+        mapping = _mapping(maps, map_file)
+        db = open_database(db_path)
+        from tui_agent.store import importer
+
+        fn = {
+            Kind.CUSTOMERS: importer.import_customers,
+            Kind.ORDERS: importer.import_orders,
+            Kind.PRODUCTS: importer.import_products,
+        }[kind]
+        try:
+            with _progress(file) as progress:
+                result = fn(
+                    db,
+                    file,
+                    mapping=mapping or None,
+                    skip_bad=skip_bad,
+                    rejects=rejects,
+                    encoding=encoding,
+                    progress=progress,
+                )
+        except CsvFileError as exc:
+            raise UserError(exc.format(file)) from None
+        except BadRowsError as exc:
+            _print_errors(exc.result, file)
+            raise UserError(
+                f"{file}: {exc.result.rejected} bad rows, nothing imported "
+                "(fix them, or use --skip-bad to import the good rows)"
+            ) from None
+        finally:
+            db.close()
+        if result.ignored_columns:
+            click.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
+        if result.rejected:
+            _print_errors(result, file)
+            click.echo(f"{result.rejected} bad rows written to {result.rejects_path}", err=True)
+        click.echo(result.summary())
+
+    cols = ",".join(field_names(kind))
+    run.__doc__ = (
+        f"Import {kind.value} from FILE (CSV).\n\n{_EPILOG[kind].format(cols=cols)} "
+        "Use --map for other column names."
+    )
+    return click.command(kind.value)(_options(run))
+
+
+def _mapping(maps: tuple[str, ...], map_file: Path | None) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    if map_file is not None:
+        try:
+            text = map_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{map_file}: cannot read mapping file ({exc})") from None
+        try:
+            mapping.update(parse_mapping_text(text))
+        except ValueError as exc:
+            raise UserError(f"{map_file}: {exc}") from None
+    try:
+        mapping.update(parse_mapping_items(maps))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
+    return mapping
+
+
+def _print_errors(result: ImportResult, file: Path) -> None:
+    for error in result.errors:
+        click.echo(error.format(file), err=True)
+    more = result.error_count - len(result.errors)
+    if more > 0:
+        click.echo(f"... and {more} more errors", err=True)
+
+
+@contextmanager
+def _progress(file: Path) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar by bytes read, on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        f"importing {file.name}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+for _kind in Kind:
+    import_group.add_command(_command(_kind))

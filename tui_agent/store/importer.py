@@ -1,0 +1,689 @@
+"""Importing customers, orders and products from CSV, and the derived columns the scheduler uses.
+
+The shape: one write transaction per file. Rows are streamed from the file, validated one by one
+(``core.csvrows``) and loaded in batches into a TEMP staging table; checks that need other rows
+(duplicates, an order's lines disagreeing) run as SQL over the staging table; then set-based
+``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` statements merge into the real tables, touching
+only rows whose values changed. Python memory stays bounded whatever the file size: the
+staging and reject tables live in SQLite's temp store, not in lists.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from tui_agent.core.csvrows import (
+    FIELDS,
+    MAX_REPORTED,
+    BadRowsError,
+    CsvFileError,
+    ImportResult,
+    Kind,
+    Plan,
+    RowError,
+    convert_row,
+    field_names,
+    plan_header,
+)
+from tui_agent.store.db import set_meta, write_tx
+
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+BATCH = 5000
+PROGRESS_EVERY = 16384  # rows
+
+__all__ = [
+    "BadRowsError",
+    "CsvFileError",
+    "ImportResult",
+    "detect_encoding",
+    "import_customers",
+    "import_orders",
+    "import_products",
+    "refresh_derived",
+]
+
+
+# --- reading the file --------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``.
+
+    GB18030 is the superset of GBK that Chinese Excel writes. The check streams the file in
+    1 MB chunks: cheap next to parsing it, and a file that is mostly ASCII with a few GBK
+    names near the end is still recognised.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _normalise_encoding(encoding: str | None, path: Path) -> str:
+    if not encoding or encoding.lower() == "auto":
+        return detect_encoding(path)
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise CsvFileError(f"unknown encoding {encoding!r}") from None
+    # A BOM is never data: read UTF-8 as utf-8-sig so an Excel BOM does not stick to the header.
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+Records = Iterator[tuple[int, list[str]]]
+
+
+@contextmanager
+def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
+    """Yield (start line, cells) for every non-blank record; the header comes first."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the context manager below
+    try:
+        total = os.fstat(raw.fileno()).st_size
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+        def gen() -> Records:
+            reader = csv.reader(text)
+            prev = 0
+            n = 0
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError:
+                    raise CsvFileError(
+                        f"cannot be read as {encoding} (try --encoding utf-8 or gbk)",
+                        line=prev + 1,
+                    ) from None
+                except csv.Error as exc:
+                    raise CsvFileError(f"broken CSV: {exc}", line=prev + 1) from None
+                start = prev + 1
+                prev = reader.line_num
+                if not row or not any(row):
+                    continue
+                n += 1
+                if progress is not None and n % PROGRESS_EVERY == 0:
+                    progress(raw.tell(), total)
+                yield start, row
+            if progress is not None:
+                progress(total, total)
+
+        yield gen()
+    finally:
+        raw.close()
+
+
+# --- staging -----------------------------------------------------------------------------------
+
+
+def _create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
+    cols = ", ".join(field_names(kind))
+    db.execute("DROP TABLE IF EXISTS temp._stage")
+    db.execute("DROP TABLE IF EXISTS temp._rejects")
+    db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols})")
+    db.execute(
+        "CREATE TEMP TABLE _rejects (line INTEGER NOT NULL, col TEXT, reason TEXT, key TEXT)"
+    )
+
+
+def _drop_temp(db: sqlite_utils.Database) -> None:
+    for t in ("_stage", "_rejects", "_orders", "_lines", "_affected", "_chk"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{t}")
+
+
+def _load(
+    db: sqlite_utils.Database,
+    kind: Kind,
+    path: Path,
+    encoding: str,
+    mapping: Mapping[str, str] | None,
+    progress: Progress | None,
+    result: ImportResult,
+) -> Plan:
+    """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
+    n_fields = len(FIELDS[kind])
+    insert = f"INSERT INTO _stage VALUES ({', '.join('?' * (n_fields + 1))})"
+    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
+    key_field = "order_id" if kind is Kind.ORDERS else None
+    with _records(path, encoding, progress) as records:
+        first = next(records, None)
+        if first is None:
+            raise CsvFileError("the file is empty (no header row)")
+        plan = plan_header(kind, first[1], mapping)
+        key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
+        good: list[tuple[object, ...]] = []
+        bad: list[tuple[int, str, str, str | None]] = []
+        rows = 0
+        for line, row in records:
+            rows += 1
+            record, errors = convert_row(plan, row, line)
+            if record is not None:
+                good.append((line, *record))
+                if len(good) >= BATCH:
+                    db.conn.executemany(insert, good)
+                    good.clear()
+            else:
+                key = row[key_col].strip() if key_col is not None and key_col < len(row) else None
+                bad.extend((e.line, e.column, e.reason, key) for e in errors)
+                if len(bad) >= BATCH:
+                    db.conn.executemany(reject, bad)
+                    bad.clear()
+        db.conn.executemany(insert, good)
+        db.conn.executemany(reject, bad)
+    result.rows_read = rows
+    result.ignored_columns = plan.ignored
+    return plan
+
+
+def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
+    result.rejected = db.execute("SELECT count(DISTINCT line) FROM _rejects").fetchone()[0]
+    result.error_count = db.execute("SELECT count(*) FROM _rejects").fetchone()[0]
+    result.errors = [
+        RowError(line, col, reason)
+        for line, col, reason in db.execute(
+            "SELECT line, col, reason FROM _rejects ORDER BY line, rowid LIMIT ?", [MAX_REPORTED]
+        ).fetchall()
+    ]
+
+
+def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Path) -> None:
+    """Second pass over the input: copy each rejected record with its line, column and reason.
+
+    Re-reading the file (only when something was rejected) keeps the original cells exactly
+    as written without holding any of them in memory during the import.
+    """
+    cursor = db.execute(
+        "SELECT line, group_concat(col, '; '), group_concat(reason, '; ') "
+        "FROM (SELECT * FROM _rejects ORDER BY line, rowid) GROUP BY line ORDER BY line"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data
+    # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
+    with (
+        open(fd, "w", encoding="utf-8-sig", newline="") as f,
+        _records(path, encoding, None) as records,
+    ):
+        writer = csv.writer(f)
+        header = next(records)[1]
+        writer.writerow([*header, "line", "column", "reason"])
+        pending = cursor.fetchone()
+        for line, row in records:
+            if pending is None:
+                break
+            if line == pending[0]:
+                writer.writerow([*row, line, pending[1], pending[2]])
+                pending = cursor.fetchone()
+
+
+def _run(
+    db: sqlite_utils.Database,
+    kind: Kind,
+    path: Path | str,
+    merge: Callable[[sqlite_utils.Database, Plan, ImportResult, bool], None],
+    *,
+    mapping: Mapping[str, str] | None,
+    skip_bad: bool,
+    rejects: Path | str | None,
+    encoding: str | None,
+    progress: Progress | None,
+) -> ImportResult:
+    path = Path(path)
+    if not path.is_file():
+        raise CsvFileError("no such file")
+    enc = _normalise_encoding(encoding, path)
+    result = ImportResult(kind=kind, path=path, encoding=enc)
+    try:
+        with write_tx(db):
+            _create_staging(db, kind)
+            plan = _load(db, kind, path, enc, mapping, progress, result)
+            merge(db, plan, result, skip_bad)
+            if result.rejected and not skip_bad:
+                raise BadRowsError(result)
+            if result.rejected:
+                out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
+                _write_rejects(db, path, enc, out)
+                result.rejects_path = out
+            _drop_temp(db)
+    finally:
+        # After a rollback the temp tables are gone with it; this is for a failure outside it.
+        if not db.conn.in_transaction:
+            _drop_temp(db)
+    return result
+
+
+def _check_and_count(
+    db: sqlite_utils.Database, result: ImportResult, skip_bad: bool, dup_key: str, label: str
+) -> None:
+    """Rows repeating an earlier row's key are bad; then settle what is rejected."""
+    db.execute(
+        f"""
+        INSERT INTO _rejects
+        SELECT line, ?, 'duplicate {dup_key} ' || {dup_key} || ' (first on line ' || f || ')',
+               {dup_key}
+        FROM (SELECT line, {dup_key},
+                     first_value(line) OVER (PARTITION BY {dup_key} ORDER BY line) AS f
+              FROM _stage)
+        WHERE line != f
+        """,
+        [label],
+    )
+    _collect_errors(db, result)
+    if skip_bad and result.rejected:
+        db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
+
+
+def _changed(cols: Iterable[str], left: str, right: str) -> str:
+    return " OR ".join(f"{left}.{c} IS NOT {right}.{c}" for c in cols) or "0"
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+def _merge_customers(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
+    _check_and_count(db, result, skip_bad, "customer_id", plan.labels[0])
+    if result.rejected and not skip_bad:
+        return
+    cols = [c for c in plan.present if c != "customer_id"]
+    plain = [c for c in cols if c != "opt_out"]
+    # An import may set "do not contact" but never clear it: an opt-out recorded by an agent
+    # must survive the next nightly export that still says 0.
+    opt = "opt_out" in cols
+    same = (
+        " AND ".join(
+            [f"c.{c} IS s.{c}" for c in plain]
+            + (["max(c.opt_out, s.opt_out) = c.opt_out"] if opt else [])
+        )
+        or "1"
+    )
+    inserted, unchanged = db.execute(
+        f"SELECT count(*) FILTER (WHERE c.customer_id IS NULL), "
+        f"count(*) FILTER (WHERE c.customer_id IS NOT NULL AND {same}) "
+        "FROM _stage s LEFT JOIN customers c ON c.customer_id = s.customer_id"
+    ).fetchone()
+    sets = [f"{c} = excluded.{c}" for c in plain]
+    changed = [f"customers.{c} IS NOT excluded.{c}" for c in plain]
+    if opt:
+        sets.append("opt_out = max(customers.opt_out, excluded.opt_out)")
+        changed.append("excluded.opt_out > customers.opt_out")
+    all_cols = ["customer_id", *cols]
+    conflict = (
+        f"DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}" if sets else "DO NOTHING"
+    )
+    db.execute(
+        f"INSERT INTO customers ({', '.join(all_cols)}) "
+        f"SELECT {', '.join(all_cols)} FROM _stage WHERE 1 ORDER BY line "
+        f"ON CONFLICT(customer_id) {conflict}"
+    )
+    total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    result.inserted, result.unchanged = inserted, unchanged
+    result.updated = total - inserted - unchanged
+    db.execute("DROP TABLE IF EXISTS temp._affected")
+    db.execute("CREATE TEMP TABLE _affected AS SELECT customer_id FROM _stage")
+    _refresh(db, "_affected")
+
+
+# --- products ----------------------------------------------------------------------------------
+
+
+def _merge_products(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
+    _check_and_count(db, result, skip_bad, "sku", plan.labels[0])
+    if result.rejected and not skip_bad:
+        return
+    cols = [c for c in plan.present if c != "sku"]
+    same = " AND ".join(f"p.{c} IS s.{c}" for c in cols) or "1"
+    inserted, unchanged = db.execute(
+        f"SELECT count(*) FILTER (WHERE p.sku IS NULL), "
+        f"count(*) FILTER (WHERE p.sku IS NOT NULL AND {same}) "
+        "FROM _stage s LEFT JOIN products p ON p.sku = s.sku"
+    ).fetchone()
+    all_cols = ["sku", *cols]
+    db.execute(
+        f"INSERT INTO products ({', '.join(all_cols)}) "
+        f"SELECT {', '.join(all_cols)} FROM _stage WHERE 1 ORDER BY line "
+        f"ON CONFLICT(sku) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)} "
+        f"WHERE {_changed(cols, 'products', 'excluded')}"
+    )
+    total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    result.inserted, result.unchanged = inserted, unchanged
+    result.updated = total - inserted - unchanged
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+_LINE_COLS = ("sku", "product", "category", "quantity", "amount")
+
+
+def _merge_orders(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
+    names = field_names(Kind.ORDERS)
+    label = dict(zip(names, plan.labels, strict=True))
+    db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
+    # Lines of one order must agree on who ordered and when; the first line sets the order.
+    # The same sku twice in one order is taken for a duplicated row (two concatenated
+    # exports, a copy-paste) rather than a second line: it would double the order's amount.
+    db.execute(
+        """
+        CREATE TEMP TABLE _chk AS
+        SELECT * FROM (
+            SELECT line, order_id, customer_id, ordered_at, sku,
+                   first_value(line) OVER w AS l0,
+                   first_value(customer_id) OVER w AS c0,
+                   first_value(ordered_at) OVER w AS t0,
+                   CASE WHEN sku IS NULL THEN line ELSE first_value(line) OVER
+                        (PARTITION BY order_id, sku ORDER BY line) END AS ls
+            FROM _stage WINDOW w AS (PARTITION BY order_id ORDER BY line))
+        WHERE customer_id IS NOT c0 OR ordered_at IS NOT t0 OR ls != line
+        """
+    )
+    db.execute(
+        "INSERT INTO _rejects SELECT line, ?, 'order ' || order_id || ' belongs to customer ' "
+        "|| c0 || ' on line ' || l0, order_id FROM _chk WHERE customer_id IS NOT c0",
+        [label["customer_id"]],
+    )
+    db.execute(
+        "INSERT INTO _rejects SELECT line, ?, 'order ' || order_id || ' was ordered at ' "
+        "|| t0 || ' on line ' || l0, order_id FROM _chk WHERE ordered_at IS NOT t0",
+        [label["ordered_at"]],
+    )
+    db.execute(
+        "INSERT INTO _rejects SELECT line, ?, 'duplicate line: order ' || order_id || "
+        "' already has sku ' || sku || ' on line ' || ls, order_id FROM _chk WHERE ls != line",
+        [label["sku"]],
+    )
+    if skip_bad:
+        # An order is imported whole or not at all: a partial order would carry a wrong amount,
+        # and importing the fixed reject file later would renumber its lines.
+        db.execute(
+            """
+            INSERT INTO _rejects
+            SELECT s.line, ?, 'another line of order ' || s.order_id || ' is bad (line '
+                   || b.first || ')', s.order_id
+            FROM _stage s JOIN (SELECT key, min(line) AS first FROM _rejects
+                                WHERE key IS NOT NULL GROUP BY key) b ON b.key = s.order_id
+            WHERE s.line NOT IN (SELECT line FROM _rejects)
+            """,
+            [label["order_id"]],
+        )
+    _collect_errors(db, result)
+    if result.rejected and not skip_bad:
+        return
+    if result.rejected:
+        db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
+
+    present = set(plan.present)
+    db.execute(
+        """
+        CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
+                                   shipped_at TEXT, delivered_at TEXT, n INTEGER)
+        """
+    )
+    # A split shipment is delivered when its last part arrives.
+    db.execute(
+        "INSERT INTO _orders SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), "
+        "max(delivered_at), count(*) FROM _stage GROUP BY order_id"
+    )
+    db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
+    db.execute(
+        "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders "
+        "UNION SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
+    )
+    before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
+    db.execute(
+        "INSERT INTO customers (customer_id) SELECT customer_id FROM _affected WHERE 1 "
+        "ON CONFLICT(customer_id) DO NOTHING"
+    )
+    result.customers_created = db.execute("SELECT count(*) FROM customers").fetchone()[0] - before
+    result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
+
+    if "sku" in present:
+        _products_from_lines(db)
+
+    # A known shipping/delivery date is never erased by an export that leaves the cell empty.
+    date_cols = [c for c in ("shipped_at", "delivered_at") if c in present]
+    sets = ["customer_id = excluded.customer_id", "ordered_at = excluded.ordered_at"] + [
+        f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols
+    ]
+    changed = [
+        "orders.customer_id IS NOT excluded.customer_id",
+        "orders.ordered_at IS NOT excluded.ordered_at",
+    ] + [f"(excluded.{c} IS NOT NULL AND orders.{c} IS NOT excluded.{c})" for c in date_cols]
+    db.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at) "
+        "SELECT order_id, customer_id, ordered_at, shipped_at, delivered_at FROM _orders WHERE 1 "
+        f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
+    )
+
+    # Lines are keyed by their ordinal within the order in the file; see README.
+    db.execute(
+        f"""
+        CREATE TEMP TABLE _lines AS
+        SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY line) AS line_no,
+               {", ".join(_LINE_COLS)}
+        FROM _stage
+        """
+    )
+    same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
+    inserted, unchanged, total = db.execute(
+        f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
+        f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
+        "FROM _lines s LEFT JOIN order_lines l ON l.order_id = s.order_id "
+        "AND l.line_no = s.line_no"
+    ).fetchone()
+    result.inserted, result.unchanged = inserted, unchanged
+    result.updated = total - inserted - unchanged
+    db.execute(
+        f"INSERT INTO order_lines (order_id, line_no, {', '.join(_LINE_COLS)}) "
+        f"SELECT order_id, line_no, {', '.join(_LINE_COLS)} FROM _lines WHERE 1 "
+        f"ON CONFLICT(order_id, line_no) DO UPDATE SET "
+        f"{', '.join(f'{c} = excluded.{c}' for c in _LINE_COLS)} "
+        f"WHERE {_changed(_LINE_COLS, 'order_lines', 'excluded')}"
+    )
+    # The file is the whole truth about each order it names: lines beyond it are stale.
+    cur = db.execute(
+        "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _orders) "
+        "AND line_no > (SELECT n FROM _orders s WHERE s.order_id = order_lines.order_id)"
+    )
+    result.removed = cur.rowcount
+    _refresh(db, "_affected")
+
+
+def _products_from_lines(db: sqlite_utils.Database) -> None:
+    """Products named by order lines; a product's cycle and related sku are left alone."""
+    last = (
+        "SELECT sku, product, category FROM _stage WHERE line IN "
+        "(SELECT max(line) FROM _stage WHERE sku IS NOT NULL GROUP BY sku)"
+    )
+    db.execute(
+        f"INSERT INTO products (sku, name, category) SELECT sku, coalesce(product, sku), category "
+        f"FROM ({last}) WHERE 1 ON CONFLICT(sku) DO NOTHING"
+    )
+    db.execute(
+        f"""
+        UPDATE products SET name = coalesce(s.product, products.name),
+                            category = coalesce(s.category, products.category)
+        FROM ({last}) AS s
+        WHERE products.sku = s.sku
+          AND ((s.product IS NOT NULL AND s.product IS NOT products.name)
+               OR (s.category IS NOT NULL AND s.category IS NOT products.category))
+        """
+    )
+
+
+# --- derived columns ---------------------------------------------------------------------------
+
+
+def refresh_derived(db: sqlite_utils.Database, customer_ids: Iterable[str] | None = None) -> None:
+    """Recompute what the scheduler reads instead of re-aggregating orders every morning.
+
+    customers: order_count, total_spent, first_order_at, last_order_at, birth_md (MM-DD);
+    orders: amount (sum of its lines, rounded to cents) and seq (the customer's nth order by
+    ordered_at, ties by order_id); meta ``avg_gap_days``: the shop's mean days between two
+    consecutive orders of one customer, over customers with 2+ orders (removed when there are
+    none). ``customer_ids=None`` refreshes every customer. Call inside :func:`write_tx`.
+    """
+    if customer_ids is None:
+        _refresh(db, None)
+        return
+    db.execute("DROP TABLE IF EXISTS temp._derived_ids")
+    db.execute("CREATE TEMP TABLE _derived_ids (customer_id TEXT PRIMARY KEY)")
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO _derived_ids VALUES (?)", ((c,) for c in customer_ids)
+    )
+    try:
+        _refresh(db, "_derived_ids")
+    finally:
+        db.execute("DROP TABLE IF EXISTS temp._derived_ids")
+
+
+def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
+    def only(col: str) -> str:
+        return f"{col} IN (SELECT customer_id FROM {ids_table})" if ids_table else "1"
+
+    db.execute(
+        f"""
+        UPDATE orders SET amount = s.total
+        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
+              FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
+              WHERE {only("o.customer_id")} GROUP BY o.order_id) AS s
+        WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
+        """
+    )
+    db.execute(
+        f"""
+        UPDATE orders SET seq = s.rn
+        FROM (SELECT order_id, row_number() OVER
+                     (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS rn
+              FROM orders WHERE {only("customer_id")}) AS s
+        WHERE orders.order_id = s.order_id AND orders.seq IS NOT s.rn
+        """
+    )
+    db.execute(
+        f"""
+        UPDATE customers SET order_count = s.n, total_spent = s.total,
+                             first_order_at = s.first, last_order_at = s.last
+        FROM (SELECT c.customer_id, count(o.order_id) AS n,
+                     round(coalesce(sum(o.amount), 0), 2) AS total,
+                     min(o.ordered_at) AS first, max(o.ordered_at) AS last
+              FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id
+              WHERE {only("c.customer_id")} GROUP BY c.customer_id) AS s
+        WHERE customers.customer_id = s.customer_id
+          AND (customers.order_count IS NOT s.n OR customers.total_spent IS NOT s.total
+               OR customers.first_order_at IS NOT s.first OR customers.last_order_at IS NOT s.last)
+        """
+    )
+    md = "CASE WHEN birthday IS NULL THEN NULL ELSE substr(birthday, 6, 5) END"
+    db.execute(
+        f"UPDATE customers SET birth_md = {md} WHERE {only('customer_id')} AND birth_md IS NOT {md}"
+    )
+    # The sum of a customer's consecutive gaps is last - first, so no window is needed.
+    days, gaps = db.execute(
+        "SELECT sum(julianday(last_order_at) - julianday(first_order_at)), sum(order_count - 1) "
+        "FROM customers WHERE order_count >= 2"
+    ).fetchone()
+    if gaps:
+        set_meta(db, "avg_gap_days", f"{days / gaps:.2f}")
+    else:
+        db.execute("DELETE FROM meta WHERE key = 'avg_gap_days'")
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def import_customers(
+    db: sqlite_utils.Database,
+    path: Path | str,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    skip_bad: bool = False,
+    rejects: Path | str | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Upsert customers by ``customer_id``; only the file's columns are updated.
+
+    Raises CsvFileError (file unusable) or BadRowsError (bad rows, ``skip_bad`` off: nothing
+    written). With ``skip_bad`` the good rows are imported and the bad ones written to
+    ``rejects`` (default ``NAME.rejects.csv`` next to the file).
+    """
+    return _run(
+        db,
+        Kind.CUSTOMERS,
+        path,
+        _merge_customers,
+        mapping=mapping,
+        skip_bad=skip_bad,
+        rejects=rejects,
+        encoding=encoding,
+        progress=progress,
+    )
+
+
+def import_orders(
+    db: sqlite_utils.Database,
+    path: Path | str,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    skip_bad: bool = False,
+    rejects: Path | str | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Upsert orders and their lines (one CSV row per line), creating unknown customers.
+
+    Each order named in the file is replaced by the file's lines (keyed by their ordinal within
+    the order). Products are upserted from the lines. Derived columns are refreshed for every
+    customer involved. Errors as for :func:`import_customers`.
+    """
+    return _run(
+        db,
+        Kind.ORDERS,
+        path,
+        _merge_orders,
+        mapping=mapping,
+        skip_bad=skip_bad,
+        rejects=rejects,
+        encoding=encoding,
+        progress=progress,
+    )
+
+
+def import_products(
+    db: sqlite_utils.Database,
+    path: Path | str,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    skip_bad: bool = False,
+    rejects: Path | str | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Upsert products by ``sku`` (name, category, cycle_days, related_sku)."""
+    return _run(
+        db,
+        Kind.PRODUCTS,
+        path,
+        _merge_products,
+        mapping=mapping,
+        skip_bad=skip_bad,
+        rejects=rejects,
+        encoding=encoding,
+        progress=progress,
+    )
