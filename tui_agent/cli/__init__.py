@@ -47,3 +47,7 @@ main.add_command(paths)
 from tui_agent.cli.importing import import_group  # noqa: E402
 
 main.add_command(import_group)
+from tui_agent.cli.stats import export_cmd, stats_cmd  # noqa: E402
+
+main.add_command(stats_cmd)
+main.add_command(export_cmd)

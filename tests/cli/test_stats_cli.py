@@ -1,0 +1,111 @@
+"""``tui-agent stats`` and ``tui-agent export`` through click's runner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import sqlite_utils
+from click.testing import CliRunner
+
+from tests.analytics_data import add_customer, add_order, build_shop
+from tui_agent.cli import main
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_stats_json(db: sqlite_utils.Database, db_path: Path) -> None:
+    build_shop(db)
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-01-01", "--json"
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert {"repurchase_rate", "customers", "orders", "ltv", "segments", "attribution"} <= set(data)
+    assert (data["customers"], data["orders"], data["repurchase_rate"]) == (4, 6, 0.25)
+    assert data["ltv"]["value"] == 570.0 and data["ltv"]["lifetime_source"] == "default"
+    seg = {s["segment"]: s["customers"] for s in data["segments"]}
+    assert seg["champions"] == 1 and seg["lost"] == 1
+    assert data["attribution"]["total"]["touches"] == 4
+    assert data["attribution"]["window_days"] == 14
+
+
+def test_stats_options(db: sqlite_utils.Database, db_path: Path) -> None:
+    build_shop(db)
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--json",
+        "--lifetime-years", "2", "--window-days", "1",
+    )  # fmt: skip
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["ltv"]["lifetime_source"] == "configured" and data["ltv"]["value"] == 380.0
+    assert data["attribution"]["total"]["converted"] == 0  # no order within a day of a touch
+
+
+def test_stats_tables(db: sqlite_utils.Database, db_path: Path) -> None:
+    build_shop(db)
+    code, out = _run("--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-01-01")
+    assert code == 0, out
+    assert "25.0%" in out  # repurchase rate
+    assert "champions" in out and "Touches by stage" in out
+
+
+def test_stats_user_errors(tmp_path: Path, db: sqlite_utils.Database, db_path: Path) -> None:
+    code, out = _run("--db", str(tmp_path / "missing.db"), "stats")
+    assert code == 1 and "no such database" in out
+    code, out = _run("--db", str(db_path), "stats", "--from", "2024-02-01", "--to", "2024-01-01")
+    assert code == 1 and "after" in out
+    code, _ = _run("--db", str(db_path), "stats", "--from", "yesterday")
+    assert code == 2
+    code, _ = _run("--db", str(db_path), "stats", "--window-days", "0")
+    assert code == 2
+
+
+def test_stats_on_empty_database(db: sqlite_utils.Database, db_path: Path) -> None:
+    code, out = _run("--db", str(db_path), "stats", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["customers"] == 0 and data["repurchase_rate"] is None
+    code, out = _run("--db", str(db_path), "stats")
+    assert code == 0, out
+
+
+def test_export_neutralises_formulas_and_writes_bom(
+    db: sqlite_utils.Database, db_path: Path, tmp_path: Path
+) -> None:
+    add_customer(db, "c1", '=HYPERLINK("http://evil","点我")')
+    add_customer(db, "c2", "王小明")
+    add_customer(db, "@c3", "-1+1")
+    add_order(db, "o1", "c1", "2024-01-01 10:00:00", 10.0)
+    out_file = tmp_path / "customers.csv"
+    code, out = _run("--db", str(db_path), "--today", "2024-03-31", "export", "customers",
+                     str(out_file))  # fmt: skip
+    assert code == 0, out
+    raw = out_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["customer_id", "name"]
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["c1"][1] == '\'=HYPERLINK("http://evil","点我")'
+    assert by_id["c2"][1] == "王小明"
+    assert "'@c3" in by_id and by_id["'@c3"][1] == "'-1+1"
+    assert "3 customers rows" in out
+
+
+def test_export_kinds_and_errors(db: sqlite_utils.Database, db_path: Path, tmp_path: Path) -> None:
+    build_shop(db)
+    for kind in ("touches", "segments"):
+        f = tmp_path / f"{kind}.csv"
+        code, out = _run("--db", str(db_path), "--today", "2024-03-31", "export", kind, str(f))
+        assert code == 0, out
+        lines = f.read_text(encoding="utf-8-sig").splitlines()
+        assert len(lines) == (5 if kind == "touches" else 12)  # header + 4 touches / 11 segments
+    code, _ = _run("--db", str(db_path), "export", "orders", str(tmp_path / "x.csv"))
+    assert code == 2
+    code, out = _run("--db", str(db_path), "export", "touches", str(tmp_path / "no" / "x.csv"))
+    assert code == 1 and "x.csv" in out

@@ -1,0 +1,222 @@
+"""Every figure on the hand-built shop of ``tests/analytics_data.py``, worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlite_utils
+
+from tests.analytics_data import add_customer, add_order, add_touch, build_shop
+from tui_agent.core.segments import Segment
+from tui_agent.store import analytics as an
+
+TODAY = date(2024, 3, 31)
+START = date(2024, 1, 1)
+
+
+@pytest.fixture
+def shop(db: sqlite_utils.Database) -> sqlite_utils.Database:
+    build_shop(db)
+    return db
+
+
+def test_period_totals_and_repurchase_rate(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, START, TODAY, TODAY)
+    # In 2024: A has o1 o2 o3, B o4, C o6 (o5 was in 2023), D o7; E nothing.
+    assert s.customers == 4
+    assert s.orders == 6  # o4 has two lines but is one order
+    assert s.revenue == pytest.approx(100 + 50 + 150 + 200 + 120 + 60)
+    assert s.repurchase.repeat_customers == 1  # only A
+    assert s.repurchase_rate == pytest.approx(1 / 4)
+    # A's orders in 2024: Jan 5 -> Mar 1 = 56 days (2024 is a leap year), 2 gaps.
+    assert s.avg_gap_days == pytest.approx(28.0)
+
+
+def test_whole_history_counts_c_as_repeat(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, None, TODAY, TODAY)
+    assert (s.customers, s.orders, s.repurchase.repeat_customers) == (4, 7, 2)
+    assert s.repurchase_rate == pytest.approx(0.5)
+
+
+def test_period_end_is_inclusive(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, date(2024, 3, 1), date(2024, 3, 1), TODAY)
+    assert (s.customers, s.orders) == (1, 1)  # o3 at 10:00 on the last day
+
+
+def test_avg_gap_days_all_history(shop: sqlite_utils.Database) -> None:
+    # A: 56 days over 2 gaps; C: 2023-12-15 12:00 -> 2024-02-10 12:00 = 16 + 31 + 10 = 57 days.
+    assert an.avg_gap_days(shop) == pytest.approx((56 + 57) / 3)
+    assert an.avg_gap_days(shop, date(2024, 1, 31)) == pytest.approx(15.0)  # A's o1 -> o2
+    assert an.avg_gap_days(shop, date(2024, 1, 1)) is None
+
+
+def test_cohorts_by_first_order_month(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, START, TODAY, TODAY)
+    jan, feb = s.cohorts  # C's first order was in December 2023: not in the period
+    # January: A (second order 15 days later) and B (none).
+    assert (jan.month, jan.customers, jan.repeat) == ("2024-01", 2, (1, 1, 1))
+    # Jan 31 + 30 and + 60 days are on or before Mar 31; + 90 is not: too young to tell.
+    assert jan.rates == (0.5, 0.5, None)
+    assert (feb.month, feb.customers, feb.repeat) == ("2024-02", 1, (0, 0, 0))
+    assert feb.rates == (0.0, None, None)  # Feb 29 + 30 = Mar 30
+
+
+def test_categories_count_orders_not_lines(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, START, TODAY, TODAY)
+    cats = {c.category: c for c in s.by_category}
+    # food: A (o1, o2), C (o6), D (o7); A again after 15 days.
+    assert (cats["food"].customers, cats["food"].repeat_customers) == (3, 1)
+    assert cats["food"].avg_gap_days == pytest.approx(15.0)
+    # beauty: A (o3), B (o4 with two beauty lines: still one order).
+    assert (cats["beauty"].customers, cats["beauty"].repeat_customers) == (2, 0)
+    assert cats["beauty"].rate == 0.0
+    assert cats["beauty"].avg_gap_days is None
+
+
+def test_rfm_segments_by_hand(shop: sqlite_utils.Database) -> None:
+    # Days since the last order on Mar 31: A 30, B 81, C 50, D 59; orders A3 B1 C2 D1;
+    # spent A300 B200 C200 D60. Score = 1 + 5 * (number of smaller values) // 4:
+    # R (fewer days better): B1 D2 C3 A4. F: B,D tie at 1 -> 1, C 3, A 4. M: D1, B=C 2, A4.
+    rfm = {r.customer_id: r for r in an.rfm_scores(shop, TODAY)}
+    assert {k: v.code for k, v in rfm.items()} == {"A": "444", "B": "112", "C": "332", "D": "211"}
+    assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == {
+        "A": "champions",
+        "B": "lost",
+        "C": "needs_attention",
+        "D": "hibernating",
+    }
+    assert an.segment_of(shop, "E", TODAY) is None
+    assert an.segment_of(shop, "A", TODAY) == "champions"
+
+
+def test_segment_rows_in_stats(shop: sqlite_utils.Database) -> None:
+    s = an.shop_stats(shop, START, TODAY, TODAY)
+    rows = {g.segment: g for g in s.by_segment}
+    assert len(rows) == len(Segment)  # every segment listed, empty ones with 0
+    champ = rows[Segment.CHAMPIONS]
+    assert (champ.customers, champ.period_customers, champ.period_repeat_customers) == (1, 1, 1)
+    assert champ.monetary == pytest.approx(300.0)
+    assert rows[Segment.LOST].rate == 0.0
+    assert rows[Segment.LOYAL].customers == 0 and rows[Segment.LOYAL].rate is None
+    assert sum(g.customers for g in s.by_segment) == 4
+
+
+def test_ltv_inputs(shop: sqlite_utils.Database) -> None:
+    ltv = an.ltv_figures(shop, TODAY)
+    # Window 2023-04-02 .. 2024-03-31 holds all 7 orders (760) of 4 customers.
+    assert ltv.window_start == date(2023, 4, 2)
+    assert ltv.average_order_value == pytest.approx(760 / 7)
+    assert ltv.orders_per_year == pytest.approx(7 / 4)
+    # History since 2023-12-15 is 108 days: too short to estimate, so the default 3 years.
+    assert (ltv.lifetime_source, ltv.estimated_lifetime_years) == ("default", None)
+    assert ltv.value == pytest.approx(760 / 7 * 7 / 4 * 3)  # = 570
+    configured = an.ltv_figures(shop, TODAY, lifetime_years=2.0)
+    assert configured.lifetime_source == "configured"
+    assert configured.value == pytest.approx(380.0)
+
+
+def test_ltv_lifetime_estimated_from_retention(db: sqlite_utils.Database) -> None:
+    # 40 customers order in the year before 2024-01-02 and 20 of them again in the year after
+    # (windows of 365 days each, since history reaches back 2+ years): retention 0.5 -> 2 years.
+    add_customer(db, "old")
+    add_order(db, "old1", "old", "2022-06-01 10:00:00", 10.0)  # history only, before both windows
+    for i in range(40):
+        add_customer(db, f"c{i}")
+        add_order(db, f"a{i}", f"c{i}", "2023-01-10 10:00:00", 10.0)
+        if i < 20:
+            add_order(db, f"b{i}", f"c{i}", "2024-06-10 10:00:00", 30.0)
+    ltv = an.ltv_figures(db, date(2024, 12, 31))
+    assert (ltv.estimate_base, ltv.estimate_retained, ltv.estimate_window_days) == (40, 20, 365)
+    assert ltv.lifetime_source == "estimated"
+    assert ltv.lifetime_years == pytest.approx(2.0)
+    # The LTV year (2024-01-02 .. 2024-12-31): 20 orders of 30 by 20 customers.
+    assert ltv.value == pytest.approx(30 * 1 * 2.0)
+
+
+def test_attribution_by_hand(shop: sqlite_utils.Database) -> None:
+    a = an.attribution(shop, START, TODAY)
+    # Baseline: skipped follow-ups 3 (D, capped, o7 within 14 days) and 5 (B, no order).
+    # Follow-up 4 is skipped but A was touched two days later: not "untouched". 6: cancelled.
+    assert (a.baseline.follow_ups, a.baseline.capped, a.baseline.converted) == (2, 1, 1)
+    assert a.baseline.conversion == 0.5
+    assert a.baseline.revenue == pytest.approx(60.0)
+    assert a.baseline_by_stage["upkeep"].conversion == 1.0
+    assert a.baseline_by_stage["repurchase"].conversion == 0.0
+    # Touches: A 01-12 -> o2 01-20 (50); C 02-01 -> o6 02-10 (120); B 01-25 nothing;
+    # D 03-20 nothing.
+    assert (a.total.touches, a.total.converted) == (4, 2)
+    assert a.total.revenue == pytest.approx(170.0)
+    assert a.total.lift_pp == pytest.approx(0.0)
+    stage = {r.key: r for r in a.by_stage}
+    assert (stage["upkeep"].touches, stage["upkeep"].converted) == (2, 1)
+    assert stage["upkeep"].lift_pp == pytest.approx(-50.0)  # vs upkeep baseline 100%
+    # B's touch has no stage of its own; its follow-up's stage (repurchase) counts.
+    assert (stage["repurchase"].touches, stage["repurchase"].converted) == (2, 1)
+    assert stage["repurchase"].lift_pp == pytest.approx(50.0)  # vs repurchase baseline 0%
+    assert stage["repurchase"].revenue == pytest.approx(120.0)
+    phrase = {r.key: (r.touches, r.converted, r.lift_pp) for r in a.by_phrase}
+    assert phrase == {"p1": (1, 1, 50.0), "p2": (2, 1, 0.0), "p3": (1, 0, -50.0)}
+    agent = {r.key: (r.conversion, r.revenue) for r in a.by_agent}
+    assert agent == {"li": (1.0, 170.0), "wang": (0.0, 0.0)}
+
+
+def test_attribution_window_edges(db: sqlite_utils.Database) -> None:
+    add_customer(db, "X")
+    add_touch(db, "li", "X", None, "p", "upkeep", "2024-05-01 10:00:00")
+    add_order(db, "same", "X", "2024-05-01 10:00:00", 5.0)  # same moment: not after the touch
+    add_order(db, "edge", "X", "2024-05-08 10:00:00", 7.0)  # exactly 7 days later: counts
+    add_order(db, "late", "X", "2024-05-08 10:00:01", 9.0)  # one second too late
+    a = an.attribution(db, None, date(2024, 5, 31), window_days=7)
+    assert (a.total.converted, a.total.revenue) == (1, 7.0)
+    assert a.baseline.follow_ups == 0 and a.total.baseline_conversion is None
+    assert a.total.lift_pp is None
+
+
+def test_daily_series(shop: sqlite_utils.Database) -> None:
+    s = an.daily_series(shop, date(2024, 1, 10), date(2024, 1, 25))
+    assert len(s.days) == 16 and s.days[0] == date(2024, 1, 10)
+    per_day = dict(zip(s.days, s.touches, strict=True))
+    assert per_day[date(2024, 1, 12)] == 1 and per_day[date(2024, 1, 25)] == 1
+    assert sum(s.touches) == 2
+    # Repurchases: only o2 (A's second order, Jan 20); o1, o4 are first orders.
+    assert dict(zip(s.days, s.repurchases, strict=True))[date(2024, 1, 20)] == 1
+    assert sum(s.repurchases) == 1
+    # Touches in the range: A's (upkeep, bought) and B's (repurchase, did not).
+    assert s.stage_conversion == (("repurchase", 0.0), ("upkeep", 1.0))
+
+
+def test_daily_series_same_moment_orders_count_once(db: sqlite_utils.Database) -> None:
+    add_customer(db, "X")
+    add_order(db, "x1", "X", "2024-05-01 10:00:00", 5.0)
+    add_order(db, "x2", "X", "2024-05-01 10:00:00", 5.0)
+    s = an.daily_series(db, None, date(2024, 5, 1))
+    assert len(s.days) == 30 and s.repurchases[-1] == 1
+
+
+def test_export_rows(shop: sqlite_utils.Database) -> None:
+    header, rows = an.export_rows(shop, "customers", TODAY)
+    table = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
+    assert table["A"]["orders"] == 3 and table["A"]["spent"] == 300.0
+    assert table["A"]["segment"] == "champions"
+    assert table["E"]["orders"] == 0 and table["E"]["segment"] is None
+    header, rows = an.export_rows(shop, "segments", TODAY)
+    seg = {r[0]: r for r in rows}
+    assert seg["champions"][3] == 1 and seg["champions"][4] == 0.25
+    _, rows = an.export_rows(shop, "touches", TODAY)
+    assert len(list(rows)) == 4
+    with pytest.raises(ValueError):
+        an.export_rows(shop, "nope", TODAY)
+
+
+def test_stats_queries_use_indexes(shop: sqlite_utils.Database) -> None:
+    """The per-customer query reads orders through an index, never a bare table scan."""
+    steps = [
+        str(r[3])
+        for r in shop.execute(
+            "EXPLAIN QUERY PLAN " + an._CUSTOMER_SQL,
+            {"lo": "", "hi": "2025", "today_hi": "2025", "cut": "2025"},
+        )
+    ]
+    assert any("idx_orders_customer" in s for s in steps)
+    assert all("INDEX" in s for s in steps if s.startswith("SCAN"))

@@ -1,0 +1,184 @@
+"""``tui-agent stats`` and ``tui-agent export``: what the shop learns, for people and scripts."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tui_agent.cli.common import DATE, UserError, db_option, open_database
+from tui_agent.core import metrics as mt
+from tui_agent.core.export import safe_cell
+from tui_agent.store import analytics
+
+
+def _today() -> date:
+    root = click.get_current_context().find_root().params.get("today")
+    return root if isinstance(root, date) else date.today()
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def _lift(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1f} pp"
+
+
+@click.command("stats")
+@click.option("--from", "start", type=DATE, default=None, help="First day (default: all history).")
+@click.option("--to", "end", type=DATE, default=None, help="Last day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON for scripts.")
+@click.option(
+    "--lifetime-years",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Customer lifetime for LTV (default: estimated from the data, else 3).",
+)
+@click.option(
+    "--window-days",
+    type=click.IntRange(min=1),
+    default=mt.DEFAULT_WINDOW_DAYS,
+    show_default=True,
+    help="Attribution window: an order within N days after a touch counts for it.",
+)
+@db_option
+def stats_cmd(
+    start: date | None,
+    end: date | None,
+    as_json: bool,
+    lifetime_years: float | None,
+    window_days: int,
+    db_path: Path | None,
+) -> None:
+    """Repurchase rate, LTV, RFM segments, cohorts and which touches brought customers back.
+
+    Figures are computed from orders, touches and follow-ups over the period --from..--to
+    (inclusive). Segments are RFM scores as of today (--today on the main command).
+    """
+    today = _today()
+    end = end or today
+    if start is not None and start > end:
+        raise UserError(f"--from {start} is after --to {end}")
+    db = open_database(db_path, create=False)
+    s = analytics.shop_stats(
+        db, start, end, today, lifetime_years=lifetime_years, window_days=window_days
+    )
+    if as_json:
+        click.echo(json.dumps(mt.stats_to_dict(s), ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    _print_tables(s)
+
+
+def _print_tables(s: mt.ShopStats) -> None:
+    console = Console()
+    since = s.period.start.isoformat() if s.period.start else "first order"
+    t = Table(title=f"Shop figures {since} .. {s.period.end}", show_header=False)
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("customers who ordered", f"{s.customers:,}")
+    t.add_row("orders", f"{s.orders:,}")
+    t.add_row("revenue", _num(s.revenue, 2))
+    t.add_row("customers with 2+ orders", f"{s.repurchase.repeat_customers:,}")
+    t.add_row("repurchase rate", _pct(s.repurchase_rate))
+    t.add_row("average days between orders", _num(s.avg_gap_days))
+    ltv = s.ltv
+    t.add_row(
+        "LTV",
+        f"{ltv.average_order_value:,.2f} x {ltv.orders_per_year:.2f}/yr x "
+        f"{ltv.lifetime_years:.2f} yr ({ltv.lifetime_source}) = {ltv.value:,.2f}",
+    )
+    if ltv.estimated_lifetime_years is not None:
+        t.add_row(
+            "lifetime estimate",
+            f"{ltv.estimate_retained}/{ltv.estimate_base} retained over "
+            f"{ltv.estimate_window_days} d -> {ltv.estimated_lifetime_years:.2f} yr",
+        )
+    console.print(t)
+
+    seg = Table(title="RFM segments (as of today)")
+    for col in ("segment", "客群", "customers", "repurchase in period", "what to do"):
+        seg.add_column(
+            col, justify="right" if col in ("customers", "repurchase in period") else "left"
+        )
+    for g in s.by_segment:
+        seg.add_row(
+            g.segment.label, g.segment.label_zh, f"{g.customers:,}", _pct(g.rate), g.segment.advice
+        )
+    console.print(seg)
+
+    if s.cohorts:
+        co = Table(title="First-order cohorts: bought again within")
+        co.add_column("month")
+        co.add_column("customers", justify="right")
+        for d in mt.COHORT_DAYS:
+            co.add_column(f"{d} d", justify="right")
+        for cohort in s.cohorts:
+            co.add_row(cohort.month, f"{cohort.customers:,}", *(_pct(r) for r in cohort.rates))
+        console.print(co)
+
+    if s.by_category:
+        ca = Table(title="Categories")
+        for col in ("category", "customers", "repurchase", "days between orders"):
+            ca.add_column(col, justify="left" if col == "category" else "right")
+        for c in s.by_category[:20]:
+            ca.add_row(c.category, f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
+        console.print(ca)
+
+    a = s.attribution
+    b = a.baseline
+    console.print(
+        f"Attribution window {a.window_days} d. Baseline (due, not touched): "
+        f"{b.follow_ups} follow-ups ({b.capped} capped), {_pct(b.conversion)} ordered."
+    )
+    for title, rows in (("stage", a.by_stage), ("phrase", a.by_phrase), ("agent", a.by_agent)):
+        if not rows:
+            continue
+        at = Table(title=f"Touches by {title}")
+        for col in (title, "touches", "ordered", "conversion", "baseline", "lift", "revenue"):
+            at.add_column(col, justify="left" if col == title else "right")
+        for r in rows[:20]:
+            at.add_row(
+                r.key,
+                f"{r.touches:,}",
+                f"{r.converted:,}",
+                _pct(r.conversion),
+                _pct(r.baseline_conversion),
+                _lift(r.lift_pp),
+                _num(r.revenue, 2),
+            )
+        console.print(at)
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(analytics.EXPORT_KINDS))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
+    """Write touches, customers (with RFM segment) or segments to FILE.csv.
+
+    UTF-8 with a BOM so Excel (also Chinese Excel) reads it right; text cells that a
+    spreadsheet would run as a formula (= + - @) get a leading apostrophe.
+    """
+    db = open_database(db_path, create=False)
+    header, rows = analytics.export_rows(db, kind, _today())
+    count = 0
+    try:
+        with file.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([safe_cell(v) for v in row])
+                count += 1
+    except OSError as exc:
+        raise UserError(f"{file}: {exc.strerror or exc}") from None
+    click.echo(f"{count} {kind} rows written to {file}")

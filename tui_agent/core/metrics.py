@@ -1,0 +1,323 @@
+"""The shop's figures: repurchase rate, LTV, attribution lift, and the dataclasses that carry them.
+
+Pure arithmetic and types only; ``store.analytics`` computes the inputs with SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tui_agent.core.segments import Segment
+
+DEFAULT_LIFETIME_YEARS = 3.0
+DEFAULT_WINDOW_DAYS = 14
+COHORT_DAYS = (30, 60, 90)
+# A lifetime estimated from a tiny churn would be absurd (1 / 0.01 = 100 years): cap it.
+MAX_LIFETIME_YEARS = 10.0
+MIN_LIFETIME_BASE = 30  # customers needed before the estimate is trusted
+MIN_HISTORY_DAYS = 180
+
+
+def ratio(num: float, den: float) -> float | None:
+    """``num / den``, or None when there is nothing to divide by."""
+    return None if den == 0 else num / den
+
+
+def repurchase_rate(customers: int, repeat_customers: int) -> float | None:
+    """Customers with 2+ orders / customers with 1+ order (None without customers)."""
+    return ratio(repeat_customers, customers)
+
+
+def ltv_value(average_order_value: float, orders_per_year: float, lifetime_years: float) -> float:
+    """PRODUCT.md's LTV: average order value x orders per year x lifetime in years."""
+    return average_order_value * orders_per_year * lifetime_years
+
+
+def estimate_lifetime_years(base: int, retained: int, window_days: float) -> float | None:
+    """Expected customer lifetime in years from one retention measurement.
+
+    ``base`` customers ordered in one window of ``window_days``; ``retained`` of them ordered
+    again in the following window of the same length. The retention is scaled to a year
+    (``r ** (365 / window_days)``) and a customer who stays each year with probability ``p``
+    stays ``1 / (1 - p)`` years on average (geometric lifetime). None when ``base`` is too small
+    to trust; capped at :data:`MAX_LIFETIME_YEARS`.
+    """
+    if base < MIN_LIFETIME_BASE or window_days <= 0:
+        return None
+    annual = float((retained / base) ** (365.0 / window_days))
+    if annual >= 1.0:
+        return MAX_LIFETIME_YEARS
+    return min(MAX_LIFETIME_YEARS, 1.0 / (1.0 - annual))
+
+
+def lift_pp(conversion: float | None, baseline: float | None) -> float | None:
+    """Lift in percentage points: conversion after a touch minus conversion without one."""
+    if conversion is None or baseline is None:
+        return None
+    return (conversion - baseline) * 100.0
+
+
+def gap_days(span_days: float, gaps: int) -> float | None:
+    """Average days between consecutive orders from the pooled sums.
+
+    A customer's gaps between consecutive orders add up to (last - first), so the pooled mean
+    over all customers is sum(last - first) / sum(orders - 1): no per-order pass is needed.
+    """
+    return ratio(span_days, gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Inclusive dates; ``start`` None means since the first order."""
+
+    start: date | None
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class Repurchase:
+    customers: int
+    repeat_customers: int
+
+    @property
+    def rate(self) -> float | None:
+        return repurchase_rate(self.customers, self.repeat_customers)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortRow:
+    """Customers whose first order fell in ``month``, and who bought again within N days.
+
+    ``repeat[i]`` counts those with a 2nd order within ``COHORT_DAYS[i]`` days of the first;
+    ``rates[i]`` is None while the cohort is too young to tell (month end + N days > today).
+    """
+
+    month: str  # YYYY-MM
+    customers: int
+    repeat: tuple[int, ...]
+    rates: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    category: str
+    customers: int
+    repeat_customers: int
+    avg_gap_days: float | None
+
+    @property
+    def rate(self) -> float | None:
+        return repurchase_rate(self.customers, self.repeat_customers)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    """Customers of one RFM segment (as of ``today``) and their repurchase in the period."""
+
+    segment: Segment
+    customers: int
+    period_customers: int
+    period_repeat_customers: int
+    monetary: float
+
+    @property
+    def rate(self) -> float | None:
+        return repurchase_rate(self.period_customers, self.period_repeat_customers)
+
+
+@dataclass(frozen=True, slots=True)
+class LtvFigures:
+    """LTV and its inputs, measured over the year ending on the period's last day."""
+
+    window_start: date
+    window_end: date
+    average_order_value: float
+    orders_per_year: float
+    lifetime_years: float
+    lifetime_source: str  # "configured", "estimated" or "default"
+    estimated_lifetime_years: float | None
+    estimate_base: int
+    estimate_retained: int
+    estimate_window_days: int
+
+    @property
+    def value(self) -> float:
+        return ltv_value(self.average_order_value, self.orders_per_year, self.lifetime_years)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionRow:
+    """Touches of one stage, phrase or agent and the orders that followed within the window."""
+
+    key: str
+    touches: int
+    converted: int
+    revenue: float
+    baseline_conversion: float | None
+
+    @property
+    def conversion(self) -> float | None:
+        return ratio(self.converted, self.touches)
+
+    @property
+    def lift_pp(self) -> float | None:
+        return lift_pp(self.conversion, self.baseline_conversion)
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Follow-ups that were due but not touched (skipped, incl. frequency-capped)."""
+
+    follow_ups: int
+    capped: int
+    converted: int
+    revenue: float
+
+    @property
+    def conversion(self) -> float | None:
+        return ratio(self.converted, self.follow_ups)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    window_days: int
+    total: AttributionRow
+    baseline: Baseline
+    by_stage: tuple[AttributionRow, ...]
+    by_phrase: tuple[AttributionRow, ...]
+    by_agent: tuple[AttributionRow, ...]
+    baseline_by_stage: dict[str, Baseline] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopStats:
+    """Everything ``tui-agent stats`` and the console's stats screen show."""
+
+    period: Period
+    today: date
+    customers: int
+    orders: int
+    revenue: float
+    repurchase: Repurchase
+    avg_gap_days: float | None
+    ltv: LtvFigures
+    cohorts: tuple[CohortRow, ...]
+    by_category: tuple[CategoryRow, ...]
+    by_segment: tuple[SegmentRow, ...]
+    attribution: Attribution
+
+    @property
+    def repurchase_rate(self) -> float | None:
+        return self.repurchase.rate
+
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    """Per-day counts for small charts, plus conversion per stage."""
+
+    days: tuple[date, ...]
+    touches: tuple[int, ...]
+    repurchases: tuple[int, ...]  # orders that were a customer's 2nd or later
+    stage_conversion: tuple[tuple[str, float | None], ...]
+
+
+def _r(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def _attr_row(row: AttributionRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "touches": row.touches,
+        "converted": row.converted,
+        "conversion": _r(row.conversion),
+        "revenue": round(row.revenue, 2),
+        "baseline_conversion": _r(row.baseline_conversion),
+        "lift_pp": _r(row.lift_pp, 2),
+    }
+
+
+def _baseline(b: Baseline) -> dict[str, Any]:
+    return {
+        "follow_ups": b.follow_ups,
+        "capped": b.capped,
+        "converted": b.converted,
+        "conversion": _r(b.conversion),
+        "revenue": round(b.revenue, 2),
+    }
+
+
+def stats_to_dict(s: ShopStats) -> dict[str, Any]:
+    """The stable JSON form of :class:`ShopStats` (keys are part of the CLI's contract)."""
+    ltv = s.ltv
+    a = s.attribution
+    return {
+        "period": {
+            "from": s.period.start.isoformat() if s.period.start else None,
+            "to": s.period.end.isoformat(),
+        },
+        "today": s.today.isoformat(),
+        "customers": s.customers,
+        "orders": s.orders,
+        "revenue": round(s.revenue, 2),
+        "repeat_customers": s.repurchase.repeat_customers,
+        "repurchase_rate": _r(s.repurchase_rate),
+        "avg_gap_days": _r(s.avg_gap_days, 2),
+        "ltv": {
+            "value": round(ltv.value, 2),
+            "average_order_value": round(ltv.average_order_value, 2),
+            "orders_per_year": round(ltv.orders_per_year, 4),
+            "lifetime_years": round(ltv.lifetime_years, 4),
+            "lifetime_source": ltv.lifetime_source,
+            "estimated_lifetime_years": _r(ltv.estimated_lifetime_years),
+            "estimate": {
+                "base": ltv.estimate_base,
+                "retained": ltv.estimate_retained,
+                "window_days": ltv.estimate_window_days,
+            },
+            "window": {"from": ltv.window_start.isoformat(), "to": ltv.window_end.isoformat()},
+        },
+        "cohorts": [
+            {
+                "month": c.month,
+                "customers": c.customers,
+                **{f"repeat_{d}d": c.repeat[i] for i, d in enumerate(COHORT_DAYS)},
+                **{f"rate_{d}d": _r(c.rates[i]) for i, d in enumerate(COHORT_DAYS)},
+            }
+            for c in s.cohorts
+        ],
+        "categories": [
+            {
+                "category": c.category,
+                "customers": c.customers,
+                "repeat_customers": c.repeat_customers,
+                "repurchase_rate": _r(c.rate),
+                "avg_gap_days": _r(c.avg_gap_days, 2),
+            }
+            for c in s.by_category
+        ],
+        "segments": [
+            {
+                "segment": g.segment.value,
+                "label": g.segment.label,
+                "label_zh": g.segment.label_zh,
+                "customers": g.customers,
+                "monetary": round(g.monetary, 2),
+                "period_customers": g.period_customers,
+                "period_repeat_customers": g.period_repeat_customers,
+                "repurchase_rate": _r(g.rate),
+            }
+            for g in s.by_segment
+        ],
+        "attribution": {
+            "window_days": a.window_days,
+            "total": _attr_row(a.total),
+            "baseline": _baseline(a.baseline),
+            "baseline_by_stage": {k: _baseline(v) for k, v in sorted(a.baseline_by_stage.items())},
+            "by_stage": [_attr_row(r) for r in a.by_stage],
+            "by_phrase": [_attr_row(r) for r in a.by_phrase],
+            "by_agent": [_attr_row(r) for r in a.by_agent],
+        },
+    }

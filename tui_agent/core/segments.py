@@ -1,0 +1,178 @@
+"""RFM segments: quintile scores 1-5 and a table that gives every score triple one segment.
+
+The table is a set of disjoint boxes over (recency, frequency, monetary) scores. Disjoint boxes
+rather than an ordered "first rule that matches" list, so that "exactly one segment" is a
+property of the table itself (tested over all 125 triples), not of the order rules are tried in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+
+class Segment(StrEnum):
+    """The eleven named RFM segments."""
+
+    CHAMPIONS = "champions"
+    LOYAL = "loyal"
+    POTENTIAL_LOYAL = "potential_loyal"
+    NEW = "new"
+    PROMISING = "promising"
+    NEEDS_ATTENTION = "needs_attention"
+    ABOUT_TO_SLEEP = "about_to_sleep"
+    AT_RISK = "at_risk"
+    CANT_LOSE = "cant_lose"
+    HIBERNATING = "hibernating"
+    LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self][0]
+
+    @property
+    def label_zh(self) -> str:
+        return _LABELS[self][1]
+
+    @property
+    def advice(self) -> str:
+        """What the agent should do with such a customer (shown in the stats screen)."""
+        return _LABELS[self][2]
+
+
+_LABELS: dict[Segment, tuple[str, str, str]] = {
+    Segment.CHAMPIONS: ("champions", "重要价值客户", "recent, frequent, big spenders: VIP care"),
+    Segment.LOYAL: ("loyal", "忠诚客户", "buy often: member benefits, early access"),
+    Segment.POTENTIAL_LOYAL: ("potential loyal", "潜力客户", "recent repeat buyers: nudge a 3rd"),
+    Segment.NEW: ("new", "新客户", "just bought once: perfect the first experience"),
+    Segment.PROMISING: ("promising", "有潜力新客", "bought once, fairly recently: upkeep"),
+    Segment.NEEDS_ATTENTION: ("needs attention", "需关注客户", "repeat buyers slowing down"),
+    Segment.ABOUT_TO_SLEEP: ("about to sleep", "即将沉睡", "one order, going quiet: wake up"),
+    Segment.AT_RISK: ("at risk", "流失风险", "used to buy often, now quiet: win back"),
+    Segment.CANT_LOSE: ("can't lose", "重要挽留客户", "best customers gone quiet: personal call"),
+    Segment.HIBERNATING: ("hibernating", "沉睡客户", "few orders, long ago: low-cost offers"),
+    Segment.LOST: ("lost", "已流失", "few orders, longest ago: occasional reminder only"),
+}
+
+Range = tuple[int, int]  # inclusive score range
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentBox:
+    """Scores r, f, m each within an inclusive range belong to ``segment``."""
+
+    segment: Segment
+    r: Range
+    f: Range
+    m: Range
+
+    def contains(self, r: int, f: int, m: int) -> bool:
+        return (
+            self.r[0] <= r <= self.r[1]
+            and self.f[0] <= f <= self.f[1]
+            and self.m[0] <= m <= self.m[1]
+        )
+
+
+_ANY: Range = (1, 5)
+
+# Why these boxes: recency says whether the customer is still with us, frequency how much of a
+# habit the shop is, monetary separates the two kinds of "often buying" customers whose loss
+# hurts most (champions from loyal, can't lose from at risk). One-time buyers (f = 1, most
+# customers of most shops) are split by recency alone into new / promising / about to sleep /
+# hibernating / lost, which is what the follow-up stages need.
+SEGMENT_BOXES: tuple[SegmentBox, ...] = (
+    SegmentBox(Segment.CHAMPIONS, (4, 5), (4, 5), (4, 5)),
+    SegmentBox(Segment.LOYAL, (4, 5), (4, 5), (1, 3)),
+    SegmentBox(Segment.LOYAL, (3, 3), (4, 5), _ANY),
+    SegmentBox(Segment.CANT_LOSE, (1, 2), (4, 5), (4, 5)),
+    SegmentBox(Segment.AT_RISK, (1, 2), (4, 5), (1, 3)),
+    SegmentBox(Segment.AT_RISK, (1, 2), (3, 3), _ANY),
+    SegmentBox(Segment.POTENTIAL_LOYAL, (4, 5), (2, 3), _ANY),
+    SegmentBox(Segment.NEW, (5, 5), (1, 1), _ANY),
+    SegmentBox(Segment.PROMISING, (4, 4), (1, 1), _ANY),
+    SegmentBox(Segment.NEEDS_ATTENTION, (3, 3), (2, 3), _ANY),
+    SegmentBox(Segment.ABOUT_TO_SLEEP, (3, 3), (1, 1), _ANY),
+    SegmentBox(Segment.HIBERNATING, (2, 2), (1, 2), _ANY),
+    SegmentBox(Segment.LOST, (1, 1), (1, 2), _ANY),
+)
+
+
+@cache
+def _table() -> dict[tuple[int, int, int], Segment]:
+    table: dict[tuple[int, int, int], Segment] = {}
+    for r in range(1, 6):
+        for f in range(1, 6):
+            for m in range(1, 6):
+                matches = [b.segment for b in SEGMENT_BOXES if b.contains(r, f, m)]
+                if len(matches) != 1:
+                    raise AssertionError(f"RFM {r}{f}{m} matches {len(matches)} segments")
+                table[(r, f, m)] = matches[0]
+    return table
+
+
+def segment_for(r: int, f: int, m: int) -> Segment:
+    """The one segment of a score triple (each score 1-5). Raises ValueError out of range."""
+    try:
+        return _table()[(r, f, m)]
+    except KeyError:
+        raise ValueError(f"RFM scores must be 1-5, got {r}, {f}, {m}") from None
+
+
+def quintile_scores(values: Sequence[float]) -> list[int]:
+    """Score each value 1-5 by its rank: ``1 + floor(5 * (number of smaller values) / n)``.
+
+    Equal values always share one score (the score of the first of them), so the heavy ties of
+    real data (most customers buy once) never split a tie across quintiles or leave an empty
+    bin edge; the price is that some scores may go unused. Higher value, higher score.
+    """
+    n = len(values)
+    order = sorted(range(n), key=values.__getitem__)
+    scores = [0] * n
+    i = 0
+    while i < n:
+        v = values[order[i]]
+        j = i
+        while j < n and values[order[j]] == v:
+            j += 1
+        score = 1 + (5 * i) // n
+        for k in range(i, j):
+            scores[order[k]] = score
+        i = j
+    return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Rfm:
+    """One customer's RFM inputs, scores and segment."""
+
+    customer_id: str
+    recency_days: int
+    frequency: int
+    monetary: float
+    r: int
+    f: int
+    m: int
+    segment: Segment
+
+    @property
+    def code(self) -> str:
+        return f"{self.r}{self.f}{self.m}"
+
+
+def score_customers(
+    rows: Sequence[tuple[str, int, int, float]],
+) -> list[Rfm]:
+    """Score ``(customer_id, recency_days, frequency, monetary)`` rows against each other.
+
+    Recency: fewer days since the last order scores higher.
+    """
+    r_scores = quintile_scores([-float(row[1]) for row in rows])
+    f_scores = quintile_scores([float(row[2]) for row in rows])
+    m_scores = quintile_scores([float(row[3]) for row in rows])
+    return [
+        Rfm(cid, rec, freq, mon, r, f, m, segment_for(r, f, m))
+        for (cid, rec, freq, mon), r, f, m in zip(rows, r_scores, f_scores, m_scores, strict=True)
+    ]
