@@ -130,7 +130,7 @@ def build(sizes: Sizes, console: Console | None = None) -> ShopFiles:
         )
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.conn.close()
-        shutil.copyfile(files.base_db, files.shop_db)
+        copy_db(files.base_db, files.shop_db)
 
         db = connect(files.shop_db)
         importer.import_orders(
@@ -184,4 +184,5 @@ def copy_db(src: Path, dst: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(str(dst) + suffix).unlink(missing_ok=True)
     shutil.copyfile(src, dst)
+    dst.chmod(0o600)  # customer data: owner only, like every database tui-agent creates
     return dst
