@@ -16,6 +16,7 @@ def _isolated_dirs(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("TUI_AGENT_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("TUI_AGENT_CACHE_DIR", str(home / "cache"))
     monkeypatch.delenv("TUI_AGENT_DB", raising=False)
     monkeypatch.delenv("TUI_AGENT_PHRASES", raising=False)
 

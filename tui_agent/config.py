@@ -25,42 +25,62 @@ from pathlib import Path
 
 from tui_agent.paths import config_file
 
-DEFAULT_SHOP_NAME = "本店"
-
 
 class ConfigError(ValueError):
-    """A config file that cannot be read; the message names the file."""
+    """A config file that cannot be read or has a wrong value; the message names the file."""
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    shop_name: str = DEFAULT_SHOP_NAME
+    """Settings read from ``config.toml``; ``None`` means "not set, use the default"."""
+
+    shop_name: str | None = None
     coupon: str | None = None
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
 
+    def shop_name_for(self, language: str) -> str:
+        """The shop name, or a neutral default in the customer's language."""
+        if self.shop_name:
+            return self.shop_name
+        return "本店" if language.startswith("zh") else "our shop"
+
 
 def load_config(path: Path | None = None) -> Config:
     """Read the config file; a missing file gives the defaults."""
     path = path or config_file()
-    if not path.is_file():
-        return Config()
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    shop = data.get("shop", {})
-    agent = data.get("agent", {})
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     keymap = data.get("keymap", {})
-    ui = data.get("ui", {})
-    if not all(isinstance(v, str) for v in keymap.values()):
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         raise ConfigError(f"{path}: [keymap] values must be strings of keys")
     return Config(
-        shop_name=str(shop.get("name", DEFAULT_SHOP_NAME)),
-        coupon=shop.get("coupon"),
-        agent=agent.get("name"),
+        shop_name=_str(data, "shop", "name", path),
+        coupon=_str(data, "shop", "coupon", path),
+        agent=_str(data, "agent", "name", path),
         keymap={str(k): str(v) for k, v in keymap.items()},
-        theme=ui.get("theme"),
+        theme=_str(data, "ui", "theme", path),
     )
+
+
+def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:
+    section = data.get(table)
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{table}] must be a table")
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: {table}.{key} must be a string")
+    return value.strip() or None

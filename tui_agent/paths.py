@@ -15,6 +15,7 @@ APP_NAME = "tui-agent"
 DB_ENV = "TUI_AGENT_DB"
 PHRASES_ENV = "TUI_AGENT_PHRASES"
 CONFIG_ENV = "TUI_AGENT_CONFIG_DIR"
+CACHE_ENV = "TUI_AGENT_CACHE_DIR"
 
 
 def config_dir() -> Path:
@@ -28,6 +29,17 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """The user's data directory, home of the default database."""
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    """The user's cache directory (``TUI_AGENT_CACHE_DIR`` overrides platformdirs).
+
+    Holds derived data only (the pinyin of phrase titles); deleting it is always safe.
+    """
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
 def resolve_db_path(flag: str | os.PathLike[str] | None = None) -> Path:

@@ -21,7 +21,17 @@ def test_demo_then_due_json(tmp_path: Path) -> None:
     assert code == 0
     items = json.loads(out)
     assert items
-    keys = {"id", "customer_id", "customer_name", "stage", "reasons", "due_date", "status", "claimed_by", "suggested_tags"}
+    keys = {
+        "id",
+        "customer_id",
+        "customer_name",
+        "stage",
+        "reasons",
+        "due_date",
+        "status",
+        "claimed_by",
+        "suggested_tags",
+    }
     assert keys <= set(items[0])
     assert all(i["status"] == "pending" and i["due_date"] <= "2026-05-04" for i in items)
     # idempotent: the same list again

@@ -41,7 +41,9 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
             (
                 db.execute("SELECT * FROM customers ORDER BY customer_id").fetchall(),
                 db.execute("SELECT * FROM order_lines ORDER BY order_id, line_no").fetchall(),
-                db.execute("SELECT customer_id, rule, due_date, status FROM follow_ups ORDER BY id").fetchall(),
+                db.execute(
+                    "SELECT customer_id, rule, due_date, status FROM follow_ups ORDER BY id"
+                ).fetchall(),
             )
         )
     assert dumps[0][1] == dumps[1][1] and dumps[0][2] == dumps[1][2]

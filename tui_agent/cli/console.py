@@ -1,12 +1,87 @@
-"""Opening the console (placeholder until the console issue lands: prints the due list)."""
+"""Opening the console: resolve the database, agent, day, rules, config and phrases, then run."""
 
 from __future__ import annotations
 
+import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
+
+from tui_agent.cli.common import DATE, UserError, default_agent
+from tui_agent.config import ConfigError, load_config
+from tui_agent.core.rules import RulesError, load_rules
+from tui_agent.paths import resolve_db_path, rules_path
+from tui_agent.store.db import DatabaseError
+
+
+def _demo_database(today: date) -> Path:
+    """A fresh demo database in a temporary directory."""
+    try:
+        from tui_agent.store.demo import build_demo  # type: ignore[import-not-found]
+    except ImportError:
+        raise UserError("the demo database is not available in this build") from None
+    path = Path(tempfile.mkdtemp(prefix="tui-agent-demo-")) / "demo.db"
+    build_demo(path, today=today)
+    click.echo(f"demo database: {path}", err=True)
+    return path
+
+
+def build_app(*, db_path: Path | None, agent: str | None, today: date | None, demo: bool) -> Any:
+    """Everything the console needs, or a UserError naming what is wrong."""
+    from tui_agent.app import ConsoleApp
+    from tui_agent.phrasing import load_phrasebook
+    from tui_agent.session import Session
+
+    today = today or date.today()
+    try:
+        config = load_config()
+        rules = load_rules(rules_path())
+    except (ConfigError, RulesError) as exc:
+        raise UserError(str(exc)) from None
+    path = _demo_database(today) if demo else resolve_db_path(db_path)
+    agent = agent or config.agent or default_agent()
+    try:
+        session = Session(
+            path, agent=agent, today=today, rules=rules, config=config, phrases=load_phrasebook()
+        )
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror or exc}") from None
+    return ConsoleApp(session, keymap=config.keymap, theme=config.theme)
+
 
 def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bool) -> None:
-    import click
+    """Open the full-screen console (``tui-agent`` with no command, or ``tui-agent console``)."""
+    app = build_app(db_path=db_path, agent=agent, today=today, demo=demo)
+    try:
+        app.run()
+    finally:
+        app.session.close()
 
-    click.echo("The console is not built yet; try `tui-agent due`.")
+
+@click.command("console")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Shop database file (default: $TUI_AGENT_DB, else the user data dir).",
+)
+@click.option("--agent", default=None, help="Your agent name (default: config, else the OS user).")
+@click.option("--today", type=DATE, default=None, help="Pretend today is DATE (demos, tests).")
+@click.option("--demo", is_flag=True, help="Open the console on a fresh demo database.")
+@click.pass_context
+def console(
+    ctx: click.Context, db_path: Path | None, agent: str | None, today: date | None, demo: bool
+) -> None:
+    """Open the full-screen work console: today's follow-ups, phrases, copy and log."""
+    root = ctx.find_root().params
+    run_console(
+        db_path=db_path or root.get("db_path"),
+        agent=agent or root.get("agent"),
+        today=today or root.get("today"),
+        demo=demo or bool(root.get("demo")),
+    )

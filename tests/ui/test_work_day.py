@@ -1,0 +1,139 @@
+"""Work a whole day by keys on a temporary shop; assert on the database and the clipboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.conftest import Clipboard, MakeApp
+from tests.ui.pilot import current_customer, keys, rows, run, settle, status_text
+
+
+def follow_up(shop: Path, customer_id: str) -> tuple[str, str | None, str | None]:
+    found = rows(
+        shop,
+        "SELECT status, status_reason, claimed_by FROM follow_ups WHERE customer_id = ?",
+        [customer_id],
+    )
+    assert len(found) == 1
+    return found[0]
+
+
+def touches(shop: Path, customer_id: str) -> list[tuple[str, str, str | None, str, str]]:
+    return rows(
+        shop,
+        "SELECT agent, text, phrase_id, stage, channel FROM touches WHERE customer_id = ?",
+        [customer_id],
+    )
+
+
+def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboard) -> None:
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            # The first follow-up is opened and claimed for this agent.
+            assert current_customer(app) == "C006"
+            assert follow_up(shop, "C006") == ("pending", None, "lily")
+
+            # enter: the suggested phrase is copied and logged, the next one comes up.
+            await keys(pilot, "enter")
+            (touch,) = touches(shop, "C006")
+            assert touch[0] == "lily" and touch[2] == "t-care" and touch[3] == "loyalty"
+            assert touch[1].startswith("赵敏您好，") and touch[1].endswith("—小满生活馆")
+            assert clip.texts == [touch[1]] and app.clipboard == touch[1]
+            assert follow_up(shop, "C006")[0] == "done"
+            assert "copied (system clipboard + OSC 52)" in status_text(app)
+            assert "touch #" in status_text(app)
+            assert current_customer(app) == "C002"
+
+            # s 3: snooze three days.
+            await keys(pilot, "s", "3")
+            assert rows(
+                shop, "SELECT status, snoozed_until FROM follow_ups WHERE customer_id='C002'"
+            ) == [("snoozed", "2026-11-23")]
+            assert touches(shop, "C002") == []
+            assert current_customer(app) == "C007"
+
+            # x: skip with a reason typed in the dialog.
+            await keys(pilot, "x", *"chatted", "enter")
+            status, reason, _ = follow_up(shop, "C007")
+            assert status == "skipped" and reason is not None and reason.endswith("chatted")
+            assert current_customer(app) == "C005"
+
+            # The coupon phrase needs {coupon}, which this shop has not configured: asked for.
+            await keys(pilot, "enter")
+            assert app.screen.id is None or "missing" in str(app.screen.query("#missing-form"))
+            assert touches(shop, "C005") == []  # nothing logged while a value is missing
+            await keys(pilot, *"VIP20", "enter")
+            (touch,) = touches(shop, "C005")
+            assert "VIP20" in touch[1] and "{" not in touch[1] and touch[2] == "t-coupon"
+            assert clip.texts[-1] == touch[1]
+
+            # /: search another phrase; enter copies the highlighted match.
+            assert current_customer(app) == "C004"
+            await keys(pilot, "slash", *"评价", "enter")
+            (touch,) = touches(shop, "C004")
+            assert touch[2] == "t-review" and touch[1].startswith("陈静，")
+
+            # e: edit before copying; the exact edited text is what is logged.
+            assert current_customer(app) == "C003"
+            await keys(pilot, "e", "H", "i", "!", "space", "ctrl+s")
+            (touch,) = touches(shop, "C003")
+            assert touch[1].startswith("Hi! 张伟") and touch[4] == "clipboard-edited"
+            assert clip.texts[-1] == touch[1]
+
+            # o y: opt the customer out (asks to confirm).
+            assert current_customer(app) == "C001"
+            await keys(pilot, "o", "n")
+            assert follow_up(shop, "C001")[0] == "pending"  # n cancelled the dialog
+            await keys(pilot, "o", "y")
+            assert follow_up(shop, "C001")[0] == "cancelled"
+            assert rows(shop, "SELECT opt_out FROM customers WHERE customer_id='C001'") == [(1,)]
+
+            assert current_customer(app) is None
+            assert "Nothing left" in status_text(app)
+            assert app.work_screen.sub_title == "今日进度 done 6 / 6"
+            # No claim is left behind, and every touch has exactly one follow-up.
+            assert rows(
+                shop,
+                "SELECT count(*) FROM follow_ups WHERE claimed_by IS NOT NULL AND status='pending'",
+            ) == [(0,)]
+            assert rows(shop, "SELECT count(*), count(DISTINCT follow_up_id) FROM touches") == [
+                (4, 4)
+            ]
+
+    run(body)
+
+
+def test_quit_releases_the_claim(make_app: MakeApp, shop: Path) -> None:
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert follow_up(shop, "C006")[2] == "lily"
+            await pilot.press("q")
+            await pilot.pause()
+        assert follow_up(shop, "C006") == ("pending", None, None)
+
+    run(body)
+
+
+def test_next_moves_the_claim_and_help_and_stats_open(make_app: MakeApp, shop: Path) -> None:
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await keys(pilot, "n")
+            assert current_customer(app) == "C002"
+            assert follow_up(shop, "C006")[2] is None  # one claim at a time
+            assert follow_up(shop, "C002")[2] == "lily"
+            await keys(pilot, "j")
+            assert current_customer(app) == "C007"
+            await keys(pilot, "question_mark")
+            assert type(app.screen).__name__ == "HelpScreen"
+            await keys(pilot, "escape", "d")
+            assert type(app.screen).__name__ == "StatsScreen"
+            await keys(pilot, "escape")
+            assert app.screen is app.work_screen
+
+    run(body)

@@ -1,0 +1,104 @@
+"""The console application: screens, global bindings with ids, keymap and theme from config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tui_agent.core import clipboard
+from tui_agent.screens.help import HelpScreen
+from tui_agent.screens.modals import EditText, SnoozePicker
+from tui_agent.screens.stats import StatsScreen
+from tui_agent.screens.work_queue import WorkQueueScreen
+from tui_agent.session import Session
+from tui_agent.widgets.due_list import DueList
+from tui_agent.widgets.phrase_search import PhraseResults, SearchBox
+
+THEMES = ("textual-dark", "textual-light")
+
+
+class ConsoleApp(App[None]):
+    """The full-screen work console. Hand in a :class:`Session`; nothing is opened here."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-agent"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("d", "stats", "Stats", id="stats"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="toggle_theme"),
+    ]
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        keymap: Mapping[str, str] | None = None,
+        theme: str | None = None,
+        system_copy: clipboard.Copier | None = clipboard.system_copy,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.keymap_config = dict(keymap or {})
+        self.theme_name = theme
+        # pyperclip by default; tests hand in a recorder. Used only when a display exists.
+        self.system_copy = system_copy
+        self.work_screen = WorkQueueScreen(session)
+
+    def on_mount(self) -> None:
+        if self.theme_name and self.theme_name in self.available_themes:
+            self.theme = self.theme_name
+        if self.keymap_config:
+            self.set_keymap(self.keymap_config)
+        self.push_screen(self.work_screen)
+
+    def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
+        """Every binding with an id, grouped by where it applies (for the help screen)."""
+        return [
+            ("global", self.BINDINGS),
+            ("work queue", WorkQueueScreen.BINDINGS),
+            ("due list", DueList.BINDINGS),
+            ("search box", SearchBox.BINDINGS),
+            ("phrase list", PhraseResults.BINDINGS),
+            ("snooze", SnoozePicker.BINDINGS),
+            ("edit", EditText.BINDINGS),
+            ("stats", StatsScreen.BINDINGS),
+        ]
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.binding_groups(), self.keymap_config))
+
+    def action_stats(self) -> None:
+        if isinstance(self.screen, StatsScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(StatsScreen(self.session))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    async def action_quit(self) -> None:
+        self.run_worker(self.session.release_held, thread=True, exit_on_error=False)
+        await self.workers.wait_for_complete()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterator[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        work = self.work_screen
+        yield SystemCommand(
+            "Copy and log", "Copy the filled phrase and log the touch", work.action_copy_and_log
+        )
+        yield SystemCommand("Edit text", "Edit the filled text before copying", work.action_edit)
+        yield SystemCommand("Snooze", "Put this follow-up off to a later day", work.action_snooze)
+        yield SystemCommand("Skip", "Skip this follow-up with a reason", work.action_skip)
+        yield SystemCommand("Opt out", "Mark the customer do-not-contact", work.action_opt_out)
+        yield SystemCommand("Next follow-up", "Move to the next follow-up", work.action_next)
+        yield SystemCommand("Stats", "Today's progress and touches", self.action_stats)
+        yield SystemCommand(
+            "Toggle light/dark", "Switch between the dark and light theme", self.action_toggle_theme
+        )

@@ -1,0 +1,87 @@
+"""Today's progress and touches per stage and per agent (one key: d)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from tui_agent.core.models import Stage
+from tui_agent.session import QueueState, Session
+from tui_agent.store.worklog import DayWork
+
+
+def _stage_name(value: str) -> str:
+    try:
+        return f"{Stage(value).label_zh} {Stage(value).label}"
+    except ValueError:
+        return value
+
+
+class StatsScreen(Screen[None]):
+    """A second screen with the day's figures; refreshed each time it is shown."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,d", "app.pop_screen", "Back", id="stats.back"),
+        Binding("r", "refresh_stats", "Refresh", id="stats.refresh"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="stats"):
+            yield Static("Loading…", id="stats-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"今日统计 · {self.session.today}"
+        self.action_refresh_stats()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh_stats()
+
+    def action_refresh_stats(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="stats")
+    def load(self) -> None:
+        work_done = self.session.day_work()
+        queue = self.session.queue()
+        self.app.call_from_thread(self._show, work_done, queue)
+
+    def _show(self, work_done: DayWork, queue: QueueState) -> None:
+        body = Table.grid(padding=(0, 4))
+        body.add_column()
+        body.add_column()
+        pct = (100 * queue.done // queue.total) if queue.total else 100
+        progress = Table(box=None, title="今日进度 progress", title_justify="left")
+        progress.add_column("")
+        progress.add_column("", justify="right")
+        progress.add_row("done", str(queue.done))
+        progress.add_row("remaining", str(queue.total - queue.done))
+        progress.add_row("total", str(queue.total))
+        progress.add_row("", f"{pct}%")
+        touches = Table(
+            box=None, title=f"今日联系 touches: {work_done.total}", title_justify="left"
+        )
+        touches.add_column("stage")
+        touches.add_column("n", justify="right")
+        for stage, n in work_done.by_stage:
+            touches.add_row(_stage_name(stage), str(n))
+        agents = Table(box=None, title="by agent", title_justify="left")
+        agents.add_column("agent")
+        agents.add_column("n", justify="right")
+        for agent, n in work_done.by_agent:
+            agents.add_row(agent, str(n))
+        body.add_row(progress, touches)
+        body.add_row("", agents)
+        self.query_one("#stats-body", Static).update(body)

@@ -1,0 +1,199 @@
+"""The facade the console calls: one agent's working day on one database.
+
+Methods here run in Textual thread workers, never on the UI thread. The sqlite3 connection is
+used by one thread at a time (a lock), as sqlite3 connections must not be shared concurrently.
+No Textual in this module, so it is tested on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from tui_agent.config import Config
+from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
+from tui_agent.core.rules import RuleSet
+from tui_agent.phrasing import PhraseBook, make_context
+from tui_agent.store import followups as fu
+from tui_agent.store import queries, worklog
+from tui_agent.store.db import connect
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A follow-up opened for work: the claim outcome and what the card and preview need."""
+
+    follow_up: FollowUp
+    claimed: bool
+    holder: str | None
+    card: CustomerCard
+    context: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """The day's queue and progress, loaded together for one refresh."""
+
+    items: tuple[FollowUp, ...]
+    done: int
+    total: int
+
+
+class Session:
+    """One agent's session: queue, claims, touches, all through the ``store`` layer."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        agent: str,
+        today: date,
+        rules: RuleSet,
+        config: Config,
+        phrases: PhraseBook,
+        queue_limit: int = 500,
+        clock: type[datetime] = datetime,
+    ) -> None:
+        self.db_path = db_path
+        self.agent = agent
+        self.today = today
+        self.rules = rules
+        self.config = config
+        self.phrases = phrases
+        self.queue_limit = queue_limit
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = connect(db_path)
+        self._held: int | None = None  # the one follow-up this session has claimed
+
+    @property
+    def expire(self) -> int:
+        return self.rules.claim_expire_minutes
+
+    def now(self) -> datetime:
+        """Wall-clock time on ``today`` (tests and demos may pretend another day)."""
+        real = self._clock.now()
+        return datetime.combine(self.today, real.time().replace(microsecond=0))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.conn.close()
+
+    def generate(self) -> fu.GenerateResult:
+        """Create today's follow-ups (idempotent)."""
+        with self._lock:
+            return fu.generate(self._db, self.today, self.rules, now=self.now())
+
+    def queue(self) -> QueueState:
+        with self._lock:
+            items = fu.due_queue(self._db, self.today, limit=self.queue_limit)
+            progress = fu.day_progress(self._db, self.today)
+        return QueueState(tuple(items), progress.done, progress.total)
+
+    def held_by_other(self, item: FollowUp) -> bool:
+        """True while another agent's claim on ``item`` has not expired."""
+        if item.claimed_by in (None, self.agent) or item.claimed_at is None:
+            return False
+        age = (self.now() - item.claimed_at).total_seconds() / 60
+        return age < self.expire
+
+    def open(self, follow_up_id: int) -> Opened | None:
+        """Claim the follow-up for this agent and load the customer's card."""
+        with self._lock:
+            # An agent works one follow-up at a time: opening another frees the last one.
+            if self._held is not None and self._held != follow_up_id:
+                fu.release(self._db, self._held, self.agent)
+                self._held = None
+            claimed = fu.claim(
+                self._db, follow_up_id, self.agent, expire_minutes=self.expire, now=self.now()
+            )
+            if claimed:
+                self._held = follow_up_id
+            item = fu.get_follow_up(self._db, follow_up_id)
+            if item is None:
+                return None
+            customer = queries.get_customer(self._db, item.customer_id) or Customer(
+                item.customer_id, item.customer_name
+            )
+            orders = queries.orders_for_customer(self._db, item.customer_id, limit=10)
+            touches = fu.touches_for_customer(self._db, item.customer_id, limit=5)
+            related = self._related_product(orders)
+        card = CustomerCard(customer, tuple(orders), tuple(touches))
+        latest = orders[0] if orders else None
+        context = make_context(
+            customer,
+            latest,
+            today=self.today,
+            shop_name=self.config.shop_name_for(customer.language),
+            agent_name=self.agent,
+            coupon=self.config.coupon,
+            related_product=related,
+        )
+        holder = item.claimed_by if not claimed else self.agent
+        return Opened(item, claimed, holder, card, context)
+
+    def _related_product(self, orders: list[Order]) -> str | None:
+        for order in orders[:1]:
+            for line in order.lines:
+                if line.sku:
+                    product = queries.get_product(self._db, line.sku)
+                    if product and product.related_sku:
+                        related = queries.get_product(self._db, product.related_sku)
+                        if related:
+                            return related.name
+        return None
+
+    def release_held(self) -> None:
+        """Give back the claim this session holds (on quit)."""
+        with self._lock:
+            if self._held is not None:
+                fu.release(self._db, self._held, self.agent)
+                self._held = None
+
+    def _closed(self, follow_up_id: int) -> None:
+        if self._held == follow_up_id:
+            self._held = None
+
+    def log_touch(
+        self, item: FollowUp, text: str, phrase_id: str | None, *, channel: str = "clipboard"
+    ) -> int:
+        """Log the touch and close the follow-up in one transaction (raises ClaimLost)."""
+        with self._lock:
+            self._closed(item.id)
+            return fu.log_touch(
+                self._db,
+                agent=self.agent,
+                customer_id=item.customer_id,
+                text=text,
+                follow_up_id=item.id,
+                phrase_id=phrase_id,
+                stage=item.stage.value,
+                channel=channel,
+                expire_minutes=self.expire,
+                now=self.now(),
+            )
+
+    def snooze(self, item: FollowUp, until: date) -> None:
+        with self._lock:
+            self._closed(item.id)
+            fu.snooze(
+                self._db, item.id, self.agent, until, expire_minutes=self.expire, now=self.now()
+            )
+
+    def skip(self, item: FollowUp, reason: str) -> None:
+        with self._lock:
+            self._closed(item.id)
+            fu.skip(
+                self._db, item.id, self.agent, reason, expire_minutes=self.expire, now=self.now()
+            )
+
+    def opt_out(self, item: FollowUp) -> int:
+        with self._lock:
+            self._closed(item.id)
+            return fu.opt_out(self._db, item.customer_id, self.agent, now=self.now())
+
+    def day_work(self) -> worklog.DayWork:
+        with self._lock:
+            return worklog.day_work(self._db, self.today)
