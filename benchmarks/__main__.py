@@ -68,11 +68,16 @@ def _markdown(results: list[Result], header: list[str], notes: list[str]) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (CI: under a minute)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument(
-        "--only", action="append", choices=MODULES, metavar="NAME",
+        "--only",
+        action="append",
+        choices=MODULES,
+        metavar="NAME",
         help=f"run only this measurement (repeatable): {', '.join(MODULES)}",
     )
     parser.add_argument("--out", type=Path, default=None, help="write the report here instead")
@@ -101,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception:
                 crashed = True
                 console.print(traceback.format_exc())
-                found = [Result(name=name, skipped="not measured: the measurement crashed (see log)")]
+                found = [
+                    Result(name=name, skipped="not measured: the measurement crashed (see log)")
+                ]
             results.extend(found)
             console.print(f"  {name}: {time.perf_counter() - t0:.1f} s")
     finally:

@@ -23,8 +23,16 @@ def run(ctx: Context) -> list[Result]:
     for i in range(ctx.sizes.repeats):
         target = copy_db(shop.base_db, ctx.work / f"import-{i}.db")
         child = run_child(
-            [python(), "-m", "tui_agent", "--db", str(target), "import", "orders",
-             str(shop.csv_dir / "orders.csv")]
+            [
+                python(),
+                "-m",
+                "tui_agent",
+                "--db",
+                str(target),
+                "import",
+                "orders",
+                str(shop.csv_dir / "orders.csv"),
+            ]
         )
         if child.returncode != 0:
             raise RuntimeError(f"import failed: {child.stderr.strip()[-500:]}")

@@ -22,8 +22,7 @@ def run(ctx: Context) -> list[Result]:
     rss: list[int] = []
     for _ in range(ctx.sizes.repeats):
         child = run_child(
-            [python(), "-m", "tui_agent", "--db", str(path), "--today", TODAY.isoformat(),
-             "stats"],
+            [python(), "-m", "tui_agent", "--db", str(path), "--today", TODAY.isoformat(), "stats"],
             env={"COLUMNS": "120"},
         )
         if child.returncode != 0:

@@ -26,9 +26,7 @@ from tui_agent.store.db import connect, write_tx
 NAME = "touches"
 
 
-def _agent(
-    path: str, agent: str, work: list[tuple[int, str]], barrier: Barrier, out: Any
-) -> None:
+def _agent(path: str, agent: str, work: list[tuple[int, str]], barrier: Barrier, out: Any) -> None:
     """One agent process: log a touch for each (follow-up, customer) it was given."""
     from tui_agent.store.followups import log_touch
 
@@ -96,7 +94,9 @@ def measure(path: Path, agents: int, per_agent: int) -> dict[str, Any]:
     latencies = [x for r in reports for x in r[3]]
     errors = [e for r in reports for e in r[4]]
     db = connect(path)
-    logged = db.execute("SELECT count(*) FROM touches WHERE phrase_id = 'bench-touch'").fetchone()[0]
+    logged = db.execute("SELECT count(*) FROM touches WHERE phrase_id = 'bench-touch'").fetchone()[
+        0
+    ]
     db.conn.close()
     return {
         "wall": max(ends) - min(starts),

@@ -60,7 +60,9 @@ def test_eight_agents_no_lost_touch_no_double_claim_no_lock_error(
     per_fu = Counter(r[1] for r in rows)
     assert set(per_fu) == ids and max(per_fu.values()) == 1
     # The touch's agent is the agent the follow-up was closed by.
-    closed = dict(db.execute("SELECT id, claimed_by FROM follow_ups WHERE status = 'done'").fetchall())
+    closed = dict(
+        db.execute("SELECT id, claimed_by FROM follow_ups WHERE status = 'done'").fetchall()
+    )
     assert len(closed) == FOLLOW_UPS
     assert all(closed[fid] == agent for _tid, fid, agent in rows)
     # More than one agent really took part (the test exercised contention).
