@@ -19,14 +19,17 @@ title text: an unchanged library never recomputes it; a changed title recomputes
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import os
 import re
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -195,25 +198,51 @@ class _Entry:
 
 
 def _bits_to_indices(bits: int) -> list[int]:
-    """Indices of the set bits of ``bits``, in increasing order."""
-    out: list[int] = []
+    """Indices of the set bits of ``bits``, in increasing order (all at C speed)."""
     if not bits:
-        return out
-    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    for byte_index, byte in enumerate(raw):
-        if byte:
-            base = byte_index * 8
-            out.extend(base + b for b in _BYTE_BITS[byte])
-    return out
+        return []
+    flags = format(bits, "b")[::-1].encode("ascii").translate(_BIT_FLAGS)
+    return list(compress(range(len(flags)), flags))
 
 
-_BYTE_BITS: list[tuple[int, ...]] = [
-    tuple(b for b in range(8) if value >> b & 1) for value in range(256)
-]
+_BIT_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def _indices_to_bits(indices: Iterable[int], size: int) -> int:
+    raw = bytearray((size + 7) // 8)
+    for i in indices:
+        raw[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(raw, "little")
+
+
+_ASCII_BIGRAM = re.compile(r"(?=([a-z0-9]{2}))")
+_NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
+MAX_FEATURES = 24
+FUZZY_MAX = 800  # at most this many entries (roughly) go to rapidfuzz per query
+
+
+def _features(text: str) -> set[str]:
+    """What the prefilter indexes: each non-ASCII character and each ASCII letter pair.
+
+    Single letters would be useless (pinyin and English bodies hold nearly all of them);
+    pairs keep the prefilter selective while a typo only breaks two or three of them.
+    """
+    return set(_ASCII_BIGRAM.findall(text)) | set(_NON_ASCII.findall(text))
 
 
 class PhraseIndex:
-    """Everything needed to search a library quickly; build once, query many times."""
+    """Everything needed to search a library quickly; build once, query many times.
+
+    Entries are phrase variants. A query runs in two steps: an exact step (entries holding
+    every feature of the query, by bitset AND, then a substring check) and, only when that
+    finds fewer phrases than asked for, a fuzzy step (rapidfuzz ``partial_ratio``) over at
+    most about FUZZY_MAX entries sharing the most features with the query.
+
+    Not thread-safe: feature bitsets are built lazily; search from one worker at a time.
+    """
+
+    FUZZY_CUTOFF = 70.0
+    BODY_WEIGHT = 0.9
 
     def __init__(
         self,
@@ -225,16 +254,29 @@ class PhraseIndex:
     ) -> None:
         self._cache = cache if cache is not None else PinyinCache(None)
         self._entries: list[_Entry] = []
-        self._char_bits: dict[str, int] = {}
-        self._shortcuts: dict[str, Phrase] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._bits: dict[str, int] = {}  # posting lists turned into bitsets on first use
+        self._shortcuts: dict[str, list[int]] = {}
+        max_variants = 1
         for phrase in phrases:
-            if phrase.shortcut:
-                self._shortcuts.setdefault(phrase.shortcut.lstrip("/"), phrase)
+            max_variants = max(max_variants, len(phrase.variants))
             for variant in phrase.variants:
                 self._add(phrase, variant)
+        self._max_variants = max_variants
+        self._shortcut_list = sorted(self._shortcuts)
+        # (title or pinyin or initials, entry) sorted, for the prefix bonus by bisection
+        self._prefixes = sorted(
+            (value, i)
+            for i, e in enumerate(self._entries)
+            for value in {e.title, e.pinyin_full, e.initials}
+            if value
+        )
+        self._langs = [e.variant.language for e in self._entries]
+        self._pids = [e.phrase.id for e in self._entries]
         self._keys = [e.key for e in self._entries]
         self._bodies = [e.body for e in self._entries]
-        self._all = (1 << len(self._entries)) - 1
+        self._size = len(self._entries)
+        self._all = (1 << self._size) - 1
         self._cache.save()
         self._frecency: dict[str, float] = {}
         self.set_usage(usage or {}, now)
@@ -243,30 +285,32 @@ class PhraseIndex:
         return len(self._entries)
 
     def set_usage(self, usage: Mapping[str, PhraseUsage], now: datetime | None = None) -> None:
-        """Replace the usage data (after a touch is logged, say)."""
+        """Replace the usage data (after a touch is logged, say).
+
+        Frecency = count / (1 + weeks since the last use): more often and more recent win.
+        """
         now = now or datetime.now()
         self._frecency = {
             pid: u.count / (1.0 + max(0.0, (now - u.last_at).total_seconds()) / 86400 / 7)
             for pid, u in usage.items()
             if u.count > 0
         }
+        self._entry_frecency = [self._frecency.get(e.phrase.id, 0.0) for e in self._entries]
 
     def _add(self, phrase: Phrase, variant: Variant) -> None:
         title = variant.title.lower()
         syllables = self._cache.get(variant.title) if _HAN.search(variant.title) else []
         starts: list[int] = []
-        full_parts: list[str] = []
         initials: list[str] = []
         initial_chars: list[int] = []
         pos = 0
         for i, syl in enumerate(syllables):
             starts.append(pos)
-            full_parts.append(syl)
             pos += len(syl)
             if syl.isalnum():
                 initials.append(syl[0])
                 initial_chars.append(i)
-        full = "".join(full_parts)
+        full = "".join(syllables)
         initials_text = "".join(initials)
         fields = [title, " ".join(phrase.tags).lower(), (phrase.shortcut or "").lstrip("/")]
         if syllables:
@@ -282,28 +326,88 @@ class PhraseIndex:
             initials=initials_text,
             initial_chars=initial_chars,
         )
-        bit = 1 << len(self._entries)
+        n = len(self._entries)
         self._entries.append(entry)
-        for ch in set(entry.key) | set(entry.body):
-            if not ch.isspace():
-                self._char_bits[ch] = self._char_bits.get(ch, 0) | bit
+        postings = self._postings
+        for feature in _features(f"{entry.key} {entry.body}"):
+            if feature in postings:
+                postings[feature].append(n)
+            else:
+                postings[feature] = [n]
+        for name in (
+            f"\x01stage:{phrase.stage.value}",
+            f"\x01lang:{variant.language}",
+            *(f"\x01tag:{t.lower()}" for t in phrase.tags),
+        ):
+            postings.setdefault(name, []).append(n)
+        if phrase.shortcut:
+            self._shortcuts.setdefault(phrase.shortcut.lstrip("/"), []).append(n)
 
-    def _candidates(self, text: str, allowed: int) -> int:
-        """Bitset of entries holding all but at most ``allowed`` of the query's characters."""
-        chars = {c for c in text if not c.isspace()}
-        if not chars:
-            return self._all
-        # at_least[j]: entries that hold at least j+1 of the characters seen so far.
-        need = max(1, len(chars) - allowed)
-        at_least = [0] * need
-        for c in chars:
-            bits = self._char_bits.get(c, 0)
+    def _feature_bits(self, feature: str) -> int:
+        bits = self._bits.get(feature)
+        if bits is None:
+            bits = _indices_to_bits(self._postings.get(feature, ()), len(self._entries))
+            self._bits[feature] = bits
+        return bits
+
+    def _candidates(self, text: str, allowed: int) -> list[int]:
+        """Entries (among ``allowed``) sharing enough of the query's features, best first.
+
+        Enough: 3 of 4 Chinese characters and 40% of the letter pairs (a typo breaks one
+        character but two or three pairs). When more than FUZZY_MAX entries qualify, only
+        those sharing the most features are kept, so rapidfuzz never scores the whole library.
+        """
+        features = sorted(_features(text))[:MAX_FEATURES]
+        if not features:
+            return []
+        chars = sum(1 for f in features if len(f) == 1)
+        pairs = len(features) - chars
+        need = max(1, chars - chars // 4 + math.ceil(pairs * 0.4))
+        # at_least[j]: entries holding at least j+1 of the features seen so far.
+        n = len(features)
+        at_least = [0] * n
+        for f in features:
+            bits = self._feature_bits(f)
             if not bits:
                 continue
-            for j in range(need - 1, 0, -1):
+            for j in range(n - 1, 0, -1):
                 at_least[j] |= at_least[j - 1] & bits
             at_least[0] |= bits
-        return at_least[need - 1]
+        # Walk down from "shares every feature" and stop once FUZZY_MAX entries are in;
+        # the last level taken is cut short (in library order) to keep the bound.
+        chosen: list[int] = []
+        taken = 0
+        for level in range(n - 1, need - 2, -1):
+            bits = at_least[level] & allowed & ~taken
+            if not bits:
+                continue
+            room = FUZZY_MAX - len(chosen)
+            chosen.extend(_bits_to_indices(bits)[:room])
+            taken |= bits
+            if len(chosen) >= FUZZY_MAX:
+                break
+        return chosen
+
+    def _containing(self, word: str) -> tuple[set[int], set[int]]:
+        """Entries whose key, and whose body, contain ``word`` as a substring.
+
+        Only entries holding every feature of the word can contain it, so the bitset AND
+        narrows the set before the (C speed) substring checks.
+        """
+        features = _features(word)
+        if features:
+            bits = self._all
+            for f in features:
+                bits &= self._feature_bits(f)
+            idx: Iterable[int] = _bits_to_indices(bits)
+        else:
+            idx = range(self._size)
+        keys, bodies = self._keys, self._bodies
+        idx = list(idx)
+        in_key = {i for i in idx if word in keys[i]}
+        if len(word) == 1:  # one letter anywhere in a body is noise, not a match
+            return in_key, set()
+        return in_key, {i for i in idx if word in bodies[i]}
 
     def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
         """The best phrases for a query, one hit per phrase (its best-matching variant).
@@ -315,63 +419,32 @@ class PhraseIndex:
         filtered = self._filter_bits(query)
         if not text:
             return self._browse(filtered, limit, language)
-        allowed = 0 if len(text) <= 3 else 1 if len(text) <= 6 else 2
-        bits = self._candidates(text, allowed) & filtered
-        idx = _bits_to_indices(bits)
-        cutoff = 100.0 if len(text) <= 2 else 70.0
-        scores: dict[int, float] = {}
-        keys = [self._keys[i] for i in idx]
-        for _, score, pos in process.extract(
-            text, keys, scorer=fuzz.partial_ratio, score_cutoff=cutoff, limit=None
-        ):
-            scores[idx[pos]] = score
-        # Body hits count a little less than title, tag and pinyin hits.
-        bodies = [self._bodies[i] for i in idx]
-        for _, score, pos in process.extract(
-            text, bodies, scorer=fuzz.partial_ratio, score_cutoff=cutoff, limit=None
-        ):
-            i = idx[pos]
-            scores[i] = max(scores.get(i, 0.0), score * 0.9)
-        # Among full hits, a title (or its pinyin) that starts with or equals the query is
-        # the better answer: 补货提醒 before 食品饮料补货提醒 for "bhtx".
-        squeezed = text.replace(" ", "")
-        for i, score in scores.items():
-            if score >= 100.0:
-                e = self._entries[i]
-                if squeezed in (e.title, e.initials, e.pinyin_full):
-                    scores[i] = score + EXACT_BONUS
-                elif (
-                    e.title.startswith(text)
-                    or (e.initials and e.initials.startswith(squeezed))
-                    or (e.pinyin_full and e.pinyin_full.startswith(squeezed))
-                ):
-                    scores[i] = score + PREFIX_BONUS
-        shortcut = text.lstrip("/")
-        tiers: dict[int, int] = {}
-        if shortcut and " " not in shortcut:
-            for i in _bits_to_indices(filtered):
-                sc = (self._entries[i].phrase.shortcut or "").lstrip("/")
-                if sc == shortcut:
-                    tiers[i] = 3
-                elif sc.startswith(shortcut):
-                    tiers[i] = 2
-                else:
-                    continue
-                scores.setdefault(i, 100.0)
-        ranked = sorted(
-            (i for i, score in scores.items() if score >= cutoff),
-            key=lambda i: (
-                -tiers.get(i, 1),
-                -math.floor(scores[i]),
-                -self._frecency.get(self._entries[i].phrase.id, 0.0),
-                self._entries[i].variant.language != language,
-                i,
-            ),
+        allowed: set[int] | None = (
+            None if filtered == self._all else set(_bits_to_indices(filtered))
         )
+        scores = self._exact_scores(text)
+        if allowed is not None:
+            scores = {i: sc for i, sc in scores.items() if i in allowed}
+        full_hits = {self._entries[i].phrase.id for i, sc in scores.items() if sc >= 100.0}
+        if len(full_hits) < limit and len(text) > 2:
+            self._fuzzy_scores(text, filtered, scores)
+        self._bonus(text, scores)
+        tiers = self._shortcut_tiers(text, allowed)
+        for i in tiers:
+            scores.setdefault(i, 100.0)
+        cutoff = 100.0 if len(text) <= 2 else self.FUZZY_CUTOFF
+        entries = self._entries
+        ef, langs, floor = self._entry_frecency, self._langs, math.floor
+        keyed = [
+            (-tiers.get(i, 1), -floor(sc), -ef[i], langs[i] != language, i)
+            for i, sc in scores.items()
+            if sc >= cutoff or i in tiers
+        ]
+        ranked = [k[-1] for k in heapq.nsmallest(limit * self._max_variants, keyed)]
         hits: list[Hit] = []
         seen: set[str] = set()
         for i in ranked:
-            entry = self._entries[i]
+            entry = entries[i]
             if entry.phrase.id in seen:
                 continue
             seen.add(entry.phrase.id)
@@ -390,25 +463,99 @@ class PhraseIndex:
                 break
         return hits
 
+    def _exact_scores(self, text: str) -> dict[int, float]:
+        """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
+
+        With several words, an entry holding every word (anywhere) counts as a hit too.
+        """
+        body_score = 100.0 * self.BODY_WEIGHT
+        in_key, in_body = self._containing(text)
+        scores = dict.fromkeys(in_body, body_score)
+        scores.update(dict.fromkeys(in_key, 100.0))
+        words = text.split()
+        if len(words) > 1:
+            squeezed = "".join(words)  # "bu huo" is the pinyin "buhuo"
+            scores.update(dict.fromkeys(self._containing(squeezed)[0], 100.0))
+            found = [self._containing(w) for w in words]
+            all_key = set.intersection(*(k for k, _ in found))
+            anywhere = set.intersection(*(k | b for k, b in found))
+            for i in anywhere:
+                scores[i] = max(scores.get(i, 0.0), 100.0 if i in all_key else body_score)
+        return scores
+
+    def _fuzzy_scores(self, text: str, filtered: int, scores: dict[int, float]) -> None:
+        """rapidfuzz partial_ratio over the prefiltered entries not already full hits."""
+        idx = [i for i in self._candidates(text, filtered) if scores.get(i, 0.0) < 100.0]
+        if not idx:
+            return
+        for _, score, pos in process.extract(
+            text,
+            [self._keys[i] for i in idx],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=self.FUZZY_CUTOFF,
+            limit=None,
+        ):
+            i = idx[pos]
+            scores[i] = max(scores.get(i, 0.0), score)
+        for _, score, pos in process.extract(
+            text,
+            [self._bodies[i] for i in idx],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=self.FUZZY_CUTOFF / self.BODY_WEIGHT,
+            limit=None,
+        ):
+            i = idx[pos]
+            scores[i] = max(scores.get(i, 0.0), score * self.BODY_WEIGHT)
+
+    def _bonus(self, text: str, scores: dict[int, float]) -> None:
+        """Among full hits, a title (or its pinyin) that starts with or equals the query is
+        the better answer: 补货提醒 before 食品饮料补货提醒 for "bhtx"."""
+        squeezed = text.replace(" ", "")
+        best: dict[int, float] = {}
+        for prefix in {text, squeezed}:
+            lo = bisect_left(self._prefixes, (prefix, -1))
+            for value, i in self._prefixes[lo:]:
+                if not value.startswith(prefix):
+                    break
+                bonus = EXACT_BONUS if value == prefix else PREFIX_BONUS
+                best[i] = max(best.get(i, 0.0), bonus)
+        for i, bonus in best.items():
+            if scores.get(i, 0.0) >= 100.0:
+                scores[i] += bonus
+
+    def _shortcut_tiers(self, text: str, allowed: set[int] | None) -> dict[int, int]:
+        """3 for entries whose shortcut is the query, 2 for a shortcut the query starts."""
+        code = text.lstrip("/")
+        tiers: dict[int, int] = {}
+        if not code or " " in code:
+            return tiers
+        lo = bisect_left(self._shortcut_list, code)
+        for sc in self._shortcut_list[lo:]:
+            if not sc.startswith(code):
+                break
+            for i in self._shortcuts[sc]:
+                if allowed is None or i in allowed:
+                    tiers[i] = 3 if sc == code else 2
+        return tiers
+
     def _filter_bits(self, query: Query) -> int:
-        if not (query.tags or query.stage or query.language):
-            return self._all
-        bits = 0
-        for n, e in enumerate(self._entries):
-            if query.stage is not None and e.phrase.stage is not query.stage:
-                continue
-            if query.language is not None and e.variant.language != query.language:
-                continue
-            if query.tags and not all(
-                any(t.lower().startswith(q) for t in e.phrase.tags) for q in query.tags
-            ):
-                continue
-            bits |= 1 << n
+        bits = self._all
+        if query.stage is not None:
+            bits &= self._feature_bits(f"\x01stage:{query.stage.value}")
+        if query.language is not None:
+            bits &= self._feature_bits(f"\x01lang:{query.language}")
+        for prefix in query.tags:
+            matching = 0
+            for name in self._postings:
+                if name.startswith("\x01tag:" + prefix):
+                    matching |= self._feature_bits(name)
+            bits &= matching
         return bits
 
     def _browse(self, bits: int, limit: int, language: str | None) -> list[Hit]:
         """No free text: the filtered phrases, most used first, then library order."""
-        order = sorted(
+        order = heapq.nsmallest(
+            limit * self._max_variants,
             _bits_to_indices(bits),
             key=lambda i: (
                 -self._frecency.get(self._entries[i].phrase.id, 0.0),
