@@ -20,7 +20,7 @@ def run(ctx: Context) -> list[Result]:
     assert shop is not None
     times: list[float] = []
     rss: list[int] = []
-    for i in range(ctx.sizes.repeats):
+    for i in range(ctx.sizes.import_repeats):
         target = copy_db(shop.base_db, ctx.work / f"import-{i}.db")
         child = run_child(
             [

@@ -32,7 +32,8 @@ class Sizes:
     phrase_counts: tuple[int, ...]
     agents: int
     touches_per_agent: int
-    repeats: int  # repeated runs of the slow, whole-process measurements
+    repeats: int  # repeated runs of the whole-process measurements
+    import_repeats: int  # the 1M-line import is the slowest: fewer runs
     seed: int = 1
 
 
@@ -43,6 +44,7 @@ FULL = Sizes(
     agents=8,
     touches_per_agent=1_500,
     repeats=5,
+    import_repeats=3,
 )
 QUICK = Sizes(
     customers=2_000,
@@ -51,6 +53,7 @@ QUICK = Sizes(
     agents=8,
     touches_per_agent=100,
     repeats=2,
+    import_repeats=1,
 )
 
 
