@@ -15,6 +15,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -88,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen = args.only or MODULES
     command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="tui-agent-bench-"))
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="tui-agent-benchmarks-run-"))
+    # A stopped run still removes its scratch copies of the big database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = Context(sizes=sizes, quick=args.quick, work=work)
     results: list[Result] = []
     crashed = False
@@ -134,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `{command}` (from the repository root)",
         f"- machine: {_machine()}",
         f"- when: {stamp}; whole run {time.perf_counter() - started:.0f} s",
+        # Other processes compete for the same cores; the load average says how much.
+        f"- load average (1 min) at start {load_before[0]:.1f}, at end {os.getloadavg()[0]:.1f}",
         f"- shop: {sizes.customers:,} customers, {sizes.lines:,} order lines, seed {sizes.seed}; "
         f"phrases {', '.join(f'{n:,}' for n in sizes.phrase_counts)}",
     ]
