@@ -126,11 +126,11 @@ def test_bad_csv_public_function(
     with pytest.raises((CsvFileError, BadRowsError)) as info:
         FUNCTIONS[kind](shop, path)
     exc = info.value
-    message = (
-        exc.format(path)
-        if isinstance(exc, CsvFileError)
-        else "\n".join(e.format(path) for e in exc.result.errors)
-    )
+    if isinstance(exc, BadRowsError):
+        message = "\n".join(e.format(path) for e in exc.result.errors)
+    else:
+        assert isinstance(exc, CsvFileError)
+        message = exc.format(path)
     for word in words:
         assert word in message
     assert snapshot(shop) == before
