@@ -54,9 +54,11 @@ def cache_dir(sizes: Sizes) -> Path:
         Path(gen_csv.__file__),
         Path(importer.__file__),
         ROOT / "tui_agent" / "core" / "csvrows.py",
-        Path(__file__),
     )
-    name = f"shop-c{sizes.customers}-l{sizes.lines}-s{sizes.seed}-v{SCHEMA_VERSION}-{key}"
+    name = (
+        f"shop-c{sizes.customers}-l{sizes.lines}-s{sizes.seed}-v{SCHEMA_VERSION}"
+        f"-b{BUILDER_VERSION}-{key}"
+    )
     return DATA / name
 
 
@@ -98,8 +100,11 @@ def build(sizes: Sizes, console: Console | None = None) -> ShopFiles:
     if (where / "done").exists():
         console.print(f"shop: cached at {where.relative_to(ROOT)}")
         return files
-    if where.exists():
-        shutil.rmtree(where)
+    # Older builds of the same sizes (another generator or importer version) are stale.
+    prefix = f"shop-c{sizes.customers}-l{sizes.lines}-s{sizes.seed}-"
+    for stale in DATA.glob(prefix + "*"):
+        if stale.is_dir():
+            shutil.rmtree(stale)
     where.mkdir(parents=True)
     console.print(
         f"shop: building {sizes.customers:,} customers, {sizes.lines:,} order lines "
