@@ -1,11 +1,12 @@
 """Importing customers, orders and products from CSV, and the derived columns the scheduler uses.
 
-The shape: one write transaction per file. Rows are streamed from the file, validated one by one
-(``core.csvrows``) and loaded in batches into a TEMP staging table; checks that need other rows
-(duplicates, an order's lines disagreeing) run as SQL over the staging table; then set-based
-``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` statements merge into the real tables, touching
-only rows whose values changed. Python memory stays bounded whatever the file size: the
-staging and reject tables live in SQLite's temp store, not in lists.
+The shape: rows are streamed from the file, validated in batches (``core.csvrows``) and loaded
+into a TEMP staging table of this connection, before any lock on the shop database is taken.
+Then one write transaction: checks that need other rows (duplicates, an order's lines
+disagreeing) run as SQL over the staging table, and set-based ``INSERT ... SELECT ... ON
+CONFLICT DO UPDATE`` statements merge into the real tables, touching only rows whose values
+changed. Python memory stays bounded whatever the file size: the staging and reject tables
+live in SQLite's temp store, not in lists.
 """
 
 from __future__ import annotations
@@ -29,15 +30,16 @@ from tui_agent.core.csvrows import (
     Kind,
     Plan,
     RowError,
-    convert_row,
+    convert_rows,
     field_names,
     plan_header,
 )
-from tui_agent.store.db import set_meta, write_tx
+from tui_agent.store.db import get_meta, set_meta, write_tx
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 BATCH = 5000
 PROGRESS_EVERY = 16384  # rows
+IMPORT_CACHE_KB = 65536
 
 __all__ = [
     "BadRowsError",
@@ -86,6 +88,17 @@ def _normalise_encoding(encoding: str | None, path: Path) -> str:
 Records = Iterator[tuple[int, list[str]]]
 
 
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The physical line of the first undecodable byte (the text layer reads ahead in chunks)."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
 @contextmanager
 def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
     """Yield (start line, cells) for every non-blank record; the header comes first."""
@@ -104,9 +117,10 @@ def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[R
                 except StopIteration:
                     break
                 except UnicodeDecodeError:
+                    shown = "utf-8" if encoding == "utf-8-sig" else encoding
                     raise CsvFileError(
-                        f"cannot be read as {encoding} (try --encoding utf-8 or gbk)",
-                        line=prev + 1,
+                        f"cannot be read as {shown} (try --encoding utf-8 or gbk)",
+                        line=_first_bad_line(path, encoding),
                     ) from None
                 except csv.Error as exc:
                     raise CsvFileError(f"broken CSV: {exc}", line=prev + 1) from None
@@ -140,7 +154,17 @@ def _create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
 
 
 def _drop_temp(db: sqlite_utils.Database) -> None:
-    for t in ("_stage", "_rejects", "_orders", "_lines", "_affected", "_chk"):
+    for t in (
+        "_stage",
+        "_rejects",
+        "_orders",
+        "_lines",
+        "_affected",
+        "_chk",
+        "_all",
+        "_seq",
+        "_prod",
+    ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
 
@@ -164,28 +188,37 @@ def _load(
             raise CsvFileError("the file is empty (no header row)")
         plan = plan_header(kind, first[1], mapping)
         key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-        good: list[tuple[object, ...]] = []
-        bad: list[tuple[int, str, str, str | None]] = []
+        batch: list[list[str]] = []
+        lines: list[int] = []
         rows = 0
+
+        def flush() -> None:
+            good, errors = convert_rows(plan, batch, lines)
+            db.conn.executemany(insert, good)
+            if errors:
+                by_line = dict(zip(lines, batch, strict=True))
+                db.conn.executemany(
+                    reject,
+                    [(e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors],
+                )
+            batch.clear()
+            lines.clear()
+
         for line, row in records:
             rows += 1
-            record, errors = convert_row(plan, row, line)
-            if record is not None:
-                good.append((line, *record))
-                if len(good) >= BATCH:
-                    db.conn.executemany(insert, good)
-                    good.clear()
-            else:
-                key = row[key_col].strip() if key_col is not None and key_col < len(row) else None
-                bad.extend((e.line, e.column, e.reason, key) for e in errors)
-                if len(bad) >= BATCH:
-                    db.conn.executemany(reject, bad)
-                    bad.clear()
-        db.conn.executemany(insert, good)
-        db.conn.executemany(reject, bad)
+            batch.append(row)
+            lines.append(line)
+            if len(batch) >= BATCH:
+                flush()
+        flush()
     result.rows_read = rows
     result.ignored_columns = plan.ignored
     return plan
+
+
+def _key(row: list[str], col: int | None) -> str | None:
+    """The order id of a bad row, so its order's other lines can be rejected with it."""
+    return row[col].strip() if col is not None and col < len(row) else None
 
 
 def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
@@ -245,10 +278,19 @@ def _run(
         raise CsvFileError("no such file")
     enc = _normalise_encoding(encoding, path)
     result = ImportResult(kind=kind, path=path, encoding=enc)
+    # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
+    old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
+    old_temp = db.execute("PRAGMA temp.cache_size").fetchone()[0]
+    db.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KB}")
+    db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KB}")
     try:
+        # Parsing and staging touch only this connection's temp tables, so they run before the
+        # write lock is taken: agents keep logging touches while a big file is being read.
+        _create_staging(db, kind)
+        db.execute("BEGIN")
+        plan = _load(db, kind, path, enc, mapping, progress, result)
+        db.execute("COMMIT")
         with write_tx(db):
-            _create_staging(db, kind)
-            plan = _load(db, kind, path, enc, mapping, progress, result)
             merge(db, plan, result, skip_bad)
             if result.rejected and not skip_bad:
                 raise BadRowsError(result)
@@ -256,11 +298,12 @@ def _run(
                 out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
                 _write_rejects(db, path, enc, out)
                 result.rejects_path = out
-            _drop_temp(db)
     finally:
-        # After a rollback the temp tables are gone with it; this is for a failure outside it.
-        if not db.conn.in_transaction:
-            _drop_temp(db)
+        if db.conn.in_transaction:  # an error while staging
+            db.execute("ROLLBACK")
+        _drop_temp(db)
+        db.execute(f"PRAGMA main.cache_size = {old_cache}")
+        db.execute(f"PRAGMA temp.cache_size = {old_temp}")
     return result
 
 
@@ -332,9 +375,8 @@ def _merge_customers(
     total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
     result.inserted, result.unchanged = inserted, unchanged
     result.updated = total - inserted - unchanged
-    db.execute("DROP TABLE IF EXISTS temp._affected")
-    db.execute("CREATE TEMP TABLE _affected AS SELECT customer_id FROM _stage")
-    _refresh(db, "_affected")
+    # Orders are untouched, so of the derived columns only the birthday's MM-DD can change.
+    _refresh_birth_md(db, "customer_id IN (SELECT customer_id FROM _stage)")
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -368,6 +410,7 @@ def _merge_products(
 # --- orders ------------------------------------------------------------------------------------
 
 _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
+_SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
 
 
 def _merge_orders(
@@ -376,9 +419,30 @@ def _merge_orders(
     names = field_names(Kind.ORDERS)
     label = dict(zip(names, plan.labels, strict=True))
     db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
+    # One pass over the lines gives each order's header, its final amount (the file holds
+    # every line of the orders it names; stale lines are removed below) and whether its lines
+    # disagree. A split shipment is delivered when its last part arrives.
+    db.execute(
+        """
+        CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
+                                   shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
+                                   suspect INTEGER)
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO _orders
+        SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
+               count(*), round(sum(amount), 2),
+               count(DISTINCT customer_id) > 1 OR count(DISTINCT ordered_at) > 1
+                   OR count(sku) > count(DISTINCT sku)
+        FROM _stage GROUP BY order_id
+        """
+    )
     # Lines of one order must agree on who ordered and when; the first line sets the order.
     # The same sku twice in one order is taken for a duplicated row (two concatenated
     # exports, a copy-paste) rather than a second line: it would double the order's amount.
+    # The window query is costly, so it only runs over the suspect orders.
     db.execute(
         """
         CREATE TEMP TABLE _chk AS
@@ -389,7 +453,9 @@ def _merge_orders(
                    first_value(ordered_at) OVER w AS t0,
                    CASE WHEN sku IS NULL THEN line ELSE first_value(line) OVER
                         (PARTITION BY order_id, sku ORDER BY line) END AS ls
-            FROM _stage WINDOW w AS (PARTITION BY order_id ORDER BY line))
+            FROM _stage
+            WHERE order_id IN (SELECT order_id FROM _orders WHERE suspect)
+            WINDOW w AS (PARTITION BY order_id ORDER BY line))
         WHERE customer_id IS NOT c0 OR ordered_at IS NOT t0 OR ls != line
         """
     )
@@ -427,48 +493,82 @@ def _merge_orders(
         return
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
+        db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
+    result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
 
-    present = set(plan.present)
-    db.execute(
-        """
-        CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
-                                   shipped_at TEXT, delivered_at TEXT, n INTEGER)
-        """
-    )
-    # A split shipment is delivered when its last part arrives.
-    db.execute(
-        "INSERT INTO _orders SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), "
-        "max(delivered_at), count(*) FROM _stage GROUP BY order_id"
-    )
+    # Derived figures are computed here, before writing, so each row is written once with its
+    # final values (an UPDATE pass afterwards would rewrite every order and customer again).
+    # _all = every order of every customer involved, as it will be after this import.
     db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
     db.execute(
         "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders "
         "UNION SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
     )
+    db.execute(
+        """
+        CREATE TEMP TABLE _all AS
+        SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders
+        UNION ALL
+        SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, 0 FROM orders o
+        WHERE o.customer_id IN (SELECT customer_id FROM _affected)
+          AND o.order_id NOT IN (SELECT order_id FROM _orders)
+        """
+    )
+    db.execute("CREATE TEMP TABLE _seq (order_id TEXT PRIMARY KEY, new INTEGER, rn INTEGER)")
+    db.execute(
+        f"INSERT INTO _seq SELECT order_id, new, row_number() OVER "
+        f"(PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) FROM _all"
+    )
     before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
     db.execute(
-        "INSERT INTO customers (customer_id) SELECT customer_id FROM _affected WHERE 1 "
-        "ON CONFLICT(customer_id) DO NOTHING"
+        """
+        INSERT INTO customers (customer_id, order_count, total_spent, first_order_at,
+                               last_order_at)
+        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
+        FROM _affected a LEFT JOIN (
+            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
+                   min(ordered_at) AS first, max(ordered_at) AS last
+            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
+        WHERE 1
+        ON CONFLICT(customer_id) DO UPDATE SET
+            order_count = excluded.order_count, total_spent = excluded.total_spent,
+            first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at
+        WHERE customers.order_count IS NOT excluded.order_count
+           OR customers.total_spent IS NOT excluded.total_spent
+           OR customers.first_order_at IS NOT excluded.first_order_at
+           OR customers.last_order_at IS NOT excluded.last_order_at
+        """
     )
     result.customers_created = db.execute("SELECT count(*) FROM customers").fetchone()[0] - before
-    result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
 
-    if "sku" in present:
+    if "sku" in plan.present:
         _products_from_lines(db)
 
     # A known shipping/delivery date is never erased by an export that leaves the cell empty.
-    date_cols = [c for c in ("shipped_at", "delivered_at") if c in present]
-    sets = ["customer_id = excluded.customer_id", "ordered_at = excluded.ordered_at"] + [
-        f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols
-    ]
+    date_cols = [c for c in ("shipped_at", "delivered_at") if c in plan.present]
+    sets = [
+        "customer_id = excluded.customer_id",
+        "ordered_at = excluded.ordered_at",
+        "amount = excluded.amount",
+        "seq = excluded.seq",
+    ] + [f"{c} = coalesce(excluded.{c}, orders.{c})" for c in date_cols]
     changed = [
         "orders.customer_id IS NOT excluded.customer_id",
         "orders.ordered_at IS NOT excluded.ordered_at",
+        "orders.amount IS NOT excluded.amount",
+        "orders.seq IS NOT excluded.seq",
     ] + [f"(excluded.{c} IS NOT NULL AND orders.{c} IS NOT excluded.{c})" for c in date_cols]
     db.execute(
-        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at) "
-        "SELECT order_id, customer_id, ordered_at, shipped_at, delivered_at FROM _orders WHERE 1 "
+        "INSERT INTO orders (order_id, customer_id, ordered_at, shipped_at, delivered_at, "
+        "amount, seq) "
+        "SELECT o.order_id, customer_id, ordered_at, shipped_at, delivered_at, amount, s.rn "
+        "FROM _orders o JOIN _seq s ON s.order_id = o.order_id WHERE 1 ORDER BY o.order_id "
         f"ON CONFLICT(order_id) DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}"
+    )
+    # Orders not in the file move up or down when the file adds an earlier one.
+    db.execute(
+        "UPDATE orders SET seq = s.rn FROM _seq s "
+        "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
     )
 
     # Lines are keyed by their ordinal within the order in the file; see README.
@@ -502,24 +602,25 @@ def _merge_orders(
         "AND line_no > (SELECT n FROM _orders s WHERE s.order_id = order_lines.order_id)"
     )
     result.removed = cur.rowcount
-    _refresh(db, "_affected")
+    _refresh_avg_gap(db)
 
 
 def _products_from_lines(db: sqlite_utils.Database) -> None:
-    """Products named by order lines; a product's cycle and related sku are left alone."""
-    last = (
-        "SELECT sku, product, category FROM _stage WHERE line IN "
+    """Products named by order lines (the file's last line per sku wins); a product's cycle and
+    related sku are left alone."""
+    db.execute(
+        "CREATE TEMP TABLE _prod AS SELECT sku, product, category FROM _stage WHERE line IN "
         "(SELECT max(line) FROM _stage WHERE sku IS NOT NULL GROUP BY sku)"
     )
     db.execute(
-        f"INSERT INTO products (sku, name, category) SELECT sku, coalesce(product, sku), category "
-        f"FROM ({last}) WHERE 1 ON CONFLICT(sku) DO NOTHING"
+        "INSERT INTO products (sku, name, category) SELECT sku, coalesce(product, sku), category "
+        "FROM _prod WHERE 1 ON CONFLICT(sku) DO NOTHING"
     )
     db.execute(
-        f"""
+        """
         UPDATE products SET name = coalesce(s.product, products.name),
                             category = coalesce(s.category, products.category)
-        FROM ({last}) AS s
+        FROM _prod AS s
         WHERE products.sku = s.sku
           AND ((s.product IS NOT NULL AND s.product IS NOT products.name)
                OR (s.category IS NOT NULL AND s.category IS NOT products.category))
@@ -535,9 +636,10 @@ def refresh_derived(db: sqlite_utils.Database, customer_ids: Iterable[str] | Non
 
     customers: order_count, total_spent, first_order_at, last_order_at, birth_md (MM-DD);
     orders: amount (sum of its lines, rounded to cents) and seq (the customer's nth order by
-    ordered_at, ties by order_id); meta ``avg_gap_days``: the shop's mean days between two
-    consecutive orders of one customer, over customers with 2+ orders (removed when there are
-    none). ``customer_ids=None`` refreshes every customer. Call inside :func:`write_tx`.
+    ordered_at, ties by order_id);
+    meta ``avg_gap_days``: the shop's mean days between two consecutive orders of one
+    customer, over customers with 2+ orders (removed when there are none).
+    ``customer_ids=None`` refreshes every customer. Call inside :func:`write_tx`.
     """
     if customer_ids is None:
         _refresh(db, None)
@@ -557,20 +659,12 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
     def only(col: str) -> str:
         return f"{col} IN (SELECT customer_id FROM {ids_table})" if ids_table else "1"
 
-    db.execute(
-        f"""
-        UPDATE orders SET amount = s.total
-        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
-              FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
-              WHERE {only("o.customer_id")} GROUP BY o.order_id) AS s
-        WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
-        """
-    )
+    _refresh_amounts(db, only("o.customer_id"))
     db.execute(
         f"""
         UPDATE orders SET seq = s.rn
         FROM (SELECT order_id, row_number() OVER
-                     (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS rn
+                     (PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) AS rn
               FROM orders WHERE {only("customer_id")}) AS s
         WHERE orders.order_id = s.order_id AND orders.seq IS NOT s.rn
         """
@@ -589,19 +683,39 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
                OR customers.first_order_at IS NOT s.first OR customers.last_order_at IS NOT s.last)
         """
     )
+    _refresh_birth_md(db, only("customer_id"))
+    _refresh_avg_gap(db)
+
+
+def _refresh_birth_md(db: sqlite_utils.Database, where: str) -> None:
     md = "CASE WHEN birthday IS NULL THEN NULL ELSE substr(birthday, 6, 5) END"
-    db.execute(
-        f"UPDATE customers SET birth_md = {md} WHERE {only('customer_id')} AND birth_md IS NOT {md}"
-    )
+    db.execute(f"UPDATE customers SET birth_md = {md} WHERE {where} AND birth_md IS NOT {md}")
+
+
+def _refresh_avg_gap(db: sqlite_utils.Database) -> None:
     # The sum of a customer's consecutive gaps is last - first, so no window is needed.
     days, gaps = db.execute(
         "SELECT sum(julianday(last_order_at) - julianday(first_order_at)), sum(order_count - 1) "
         "FROM customers WHERE order_count >= 2"
     ).fetchone()
     if gaps:
-        set_meta(db, "avg_gap_days", f"{days / gaps:.2f}")
+        value = f"{days / gaps:.2f}"
+        if get_meta(db, "avg_gap_days") != value:  # a re-import rewrites nothing
+            set_meta(db, "avg_gap_days", value)
     else:
         db.execute("DELETE FROM meta WHERE key = 'avg_gap_days'")
+
+
+def _refresh_amounts(db: sqlite_utils.Database, where: str) -> None:
+    db.execute(
+        f"""
+        UPDATE orders SET amount = s.total
+        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
+              FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
+              WHERE {where} GROUP BY o.order_id) AS s
+        WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
+        """
+    )
 
 
 # --- public API --------------------------------------------------------------------------------

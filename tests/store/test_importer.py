@@ -1,0 +1,351 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from tui_agent.core.csvrows import BadRowsError, CsvFileError
+from tui_agent.store.db import get_meta, write_tx
+from tui_agent.store.importer import (
+    import_customers,
+    import_orders,
+    import_products,
+    refresh_derived,
+)
+
+ORDERS_HEAD = "order_id,customer_id,ordered_at,delivered_at,sku,product,category,quantity,amount\n"
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def dump(db: sqlite_utils.Database) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        for t in ("customers", "orders", "order_lines", "products", "meta")
+    }
+
+
+def one(db: sqlite_utils.Database, sql: str, *params: object) -> object:
+    return db.execute(sql, list(params)).fetchone()[0]
+
+
+@pytest.fixture
+def orders_csv(tmp_path: Path) -> Path:
+    # C1: three orders on Jan 1, Jan 11 and Jan 31 -> gaps 10 and 20 days.
+    # C2: two orders 5 days apart. C3: one order. Shop average gap = (10+20+5)/3 = 11.67.
+    return write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,2026-01-03,S1,豆浆粉,food,2,30\n"
+        + "O1,C1,2026-01-01,2026-01-03,S2,面膜,beauty,1,19.9\n"
+        + "O3,C1,2026-01-31 08:00,,S1,豆浆粉,food,1,15\n"
+        + "O2,C1,2026-01-11,,S1,豆浆粉,food,1,15.05\n"
+        + "O4,C2,2026-03-01,,S3,T恤,clothing,1,99\n"
+        + "O5,C2,2026-03-06,,S3,T恤,clothing,1,101\n"
+        + "O6,C3,2026-02-28 23:59:59,,,,,,5\n",
+    )
+
+
+def test_orders_and_derived_columns_by_hand(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    result = import_orders(db, orders_csv)
+    assert (result.rows_read, result.inserted, result.updated, result.unchanged) == (7, 7, 0, 0)
+    assert (result.orders, result.customers_created, result.rejected) == (6, 3, 0)
+    c1 = db.execute(
+        "SELECT order_count, total_spent, first_order_at, last_order_at FROM customers "
+        "WHERE customer_id = 'C1'"
+    ).fetchone()
+    assert c1 == (3, 79.95, "2026-01-01 00:00:00", "2026-01-31 08:00:00")
+    assert one(db, "SELECT amount FROM orders WHERE order_id = 'O1'") == 49.9
+    seqs = db.execute("SELECT order_id, seq FROM orders ORDER BY order_id").fetchall()
+    assert seqs == [("O1", 1), ("O2", 2), ("O3", 3), ("O4", 1), ("O5", 2), ("O6", 1)]
+    lines = db.execute("SELECT line_no, sku, quantity FROM order_lines WHERE order_id='O1'")
+    assert lines.fetchall() == [(1, "S1", 2), (2, "S2", 1)]
+    assert one(db, "SELECT quantity FROM order_lines WHERE order_id = 'O6'") == 1
+    # gaps: 10, 20 + 8 hours (O3 at 08:00), 5 -> (35 + 1/3) / 3
+    assert get_meta(db, "avg_gap_days") == f"{(35 + 8 / 24) / 3:.2f}"
+    assert one(db, "SELECT name FROM products WHERE sku = 'S2'") == "面膜"
+
+
+def test_reimport_changes_nothing(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    import_orders(db, orders_csv)
+    before = dump(db)
+    # Log every write to the real tables: a re-import must not even rewrite a row in place.
+    db.execute("CREATE TEMP TABLE writes (t TEXT)")
+    for table in ("customers", "orders", "order_lines", "products"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TEMP TRIGGER log_{table}_{event} AFTER {event} ON main.{table} "
+                f"BEGIN INSERT INTO writes VALUES ('{table} {event}'); END"
+            )
+    again = import_orders(db, orders_csv)
+    assert (again.inserted, again.updated, again.unchanged, again.customers_created) == (0, 0, 7, 0)
+    assert dump(db) == before
+    assert db.execute("SELECT * FROM writes").fetchall() == []
+
+
+def test_changed_line_and_stale_line(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
+    import_orders(db, orders_csv)
+    fixed = write(
+        tmp_path, "fix.csv", ORDERS_HEAD + "O1,C1,2026-01-01,2026-01-03,S1,豆浆粉,food,2,28\n"
+    )
+    result = import_orders(db, fixed)
+    assert (result.inserted, result.updated, result.unchanged, result.removed) == (0, 1, 0, 1)
+    assert one(db, "SELECT count(*) FROM order_lines WHERE order_id = 'O1'") == 1
+    assert one(db, "SELECT amount FROM orders WHERE order_id = 'O1'") == 28
+    assert one(db, "SELECT total_spent FROM customers WHERE customer_id = 'C1'") == 58.05
+
+
+def test_moving_an_order_refreshes_the_old_owner(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
+    import_orders(db, orders_csv)
+    moved = write(tmp_path, "m.csv", ORDERS_HEAD + "O6,C2,2026-02-28,,,,,,5\n")
+    import_orders(db, moved)
+    assert one(db, "SELECT order_count FROM customers WHERE customer_id = 'C3'") == 0
+    assert one(db, "SELECT order_count FROM customers WHERE customer_id = 'C2'") == 3
+
+
+def test_bad_rows_write_nothing_and_report_lines(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    text = (
+        ORDERS_HEAD
+        + 'O1,C1,2026-01-01,,S1,"two\nline name",food,1,10\n'  # lines 2-3
+        + "O2,C1,2026-13-01,,S1,x,food,1,10\n"  # line 4: bad date
+        + "\n"  # line 5: blank
+        + "O3,C2,2026-01-01,,S1,x,food,1,-3\n"  # line 6: negative amount
+    )
+    path = write(tmp_path, "o.csv", text)
+    with pytest.raises(BadRowsError) as info:
+        import_orders(db, path)
+    result = info.value.result
+    assert [(e.line, e.column) for e in result.errors] == [(4, "ordered_at"), (6, "amount")]
+    assert result.rejected == 2 and result.rows_read == 3
+    assert dump(db) == {t: [] for t in ("customers", "orders", "order_lines", "products", "meta")}
+    assert (
+        "_stage" not in db.execute("SELECT group_concat(name) FROM temp.sqlite_master").fetchone()
+    )
+
+
+def test_line_numbers_after_multiline_record(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "c.csv",
+        'customer_id,name,tags\nC1,"A\nB\nC",x\nC2,ok,y\n,nobody,z\n',
+    )
+    with pytest.raises(BadRowsError) as info:
+        import_customers(db, path)
+    assert [(e.line, e.column) for e in info.value.result.errors] == [(6, "customer_id")]
+
+
+def test_cross_row_errors(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "o.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,x,food,1,10\n"
+        + "O1,C2,2026-01-01,,S2,x,food,1,10\n"  # line 3: other customer
+        + "O1,C1,2026-01-02,,S3,x,food,1,10\n"  # line 4: other order time
+        + "O1,C1,2026-01-01,,S1,x,food,1,10\n",  # line 5: same sku again
+    )
+    with pytest.raises(BadRowsError) as info:
+        import_orders(db, path)
+    got = [(e.line, e.column, e.reason) for e in info.value.result.errors]
+    assert got == [
+        (3, "customer_id", "order O1 belongs to customer C1 on line 2"),
+        (4, "ordered_at", "order O1 was ordered at 2026-01-01 00:00:00 on line 2"),
+        (5, "sku", "duplicate line: order O1 already has sku S1 on line 2"),
+    ]
+
+
+def test_duplicate_customer_and_product_ids(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    c = write(tmp_path, "c.csv", "customer_id,name\nC1,a\nC2,b\nC1,c\n")
+    with pytest.raises(BadRowsError) as info:
+        import_customers(db, c)
+    [err] = info.value.result.errors
+    assert (err.line, err.column, err.reason) == (
+        4,
+        "customer_id",
+        "duplicate customer_id C1 (first on line 2)",
+    )
+    p = write(tmp_path, "p.csv", "sku,name\nS1,a\nS1,b\n")
+    with pytest.raises(BadRowsError, match="1 bad rows"):
+        import_products(db, p)
+
+
+def test_skip_bad_imports_whole_good_orders_and_writes_rejects(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "o.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,=SUM(A1),food,1,10\n"
+        + "O2,C2,2026-01-01,,S1,x,food,1,10\n"
+        + "O2,C2,2026-01-01,,S2,x,food,1,abc\n"
+        + "O3,C3,2026-01-01,,S1,x,food,1,10\n",
+    )
+    result = import_orders(db, path, skip_bad=True)
+    assert (result.inserted, result.rejected, result.orders) == (2, 2, 2)
+    assert result.rejects_path == tmp_path / "o.rejects.csv"
+    assert [r[0] for r in db.execute("SELECT order_id FROM orders ORDER BY 1")] == ["O1", "O3"]
+    with open(result.rejects_path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == [*ORDERS_HEAD.strip().split(","), "line", "column", "reason"]
+    assert rows[1][:9] == ["O2", "C2", "2026-01-01", "", "S1", "x", "food", "1", "10"]
+    assert rows[1][9:] == ["3", "order_id", "another line of order O2 is bad (line 4)"]
+    assert rows[2][8:] == ["abc", "4", "amount", "'abc' is not a number"]
+    assert one(db, "SELECT product FROM order_lines WHERE order_id = 'O1'") == "=SUM(A1)"
+    # The reject file, once fixed, imports cleanly.
+    fixed = result.rejects_path.read_text(encoding="utf-8-sig").replace(",abc,", ",12,")
+    again = import_orders(db, write(tmp_path, "fixed.csv", fixed))
+    assert (again.inserted, again.orders) == (2, 1)
+    assert one(db, "SELECT amount FROM orders WHERE order_id = 'O2'") == 22
+
+
+def test_gbk_and_bom_files(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    text = "customer_id,name,tags\nC1,王芳,回头客\n"
+    gbk = write(tmp_path, "gbk.csv", text, "gbk")
+    result = import_customers(db, gbk)
+    assert result.encoding == "gb18030"
+    assert one(db, "SELECT name FROM customers") == "王芳"
+    bom = write(tmp_path, "bom.csv", "\ufeff" + text.replace("王芳", "李娜"))
+    result = import_customers(db, bom)
+    assert (result.encoding, result.updated) == ("utf-8-sig", 1)
+    assert one(db, "SELECT name FROM customers") == "李娜"
+    with pytest.raises(CsvFileError, match="cannot be read as utf-8") as info:
+        import_customers(db, gbk, encoding="utf-8")
+    assert info.value.line == 2
+
+
+def test_customers_update_only_present_columns_and_never_clear_opt_out(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    first = write(
+        tmp_path, "a.csv", "customer_id,name,phone,birthday,opt_out\nC1,王芳,138,1990-02-28,1\n"
+    )
+    import_customers(db, first)
+    assert one(db, "SELECT birth_md FROM customers") == "02-28"
+    second = write(tmp_path, "b.csv", "customer_id,name,opt_out\nC1,王小芳,0\n")
+    result = import_customers(db, second)
+    assert result.updated == 1
+    row = db.execute("SELECT name, phone, opt_out FROM customers").fetchone()
+    assert row == ("王小芳", "138", 1)
+    assert import_customers(db, second).unchanged == 1
+
+
+def test_products_keep_cycle_when_orders_name_them(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    p = write(tmp_path, "p.csv", "sku,name,category,cycle_days,related_sku\nS1,豆浆粉,food,20,S2\n")
+    assert import_products(db, p).inserted == 1
+    o = write(tmp_path, "o.csv", ORDERS_HEAD + "O1,C1,2026-01-01,,S1,豆浆粉 新包装,,1,10\n")
+    import_orders(db, o)
+    row = db.execute("SELECT name, category, cycle_days, related_sku FROM products").fetchone()
+    assert row == ("豆浆粉 新包装", "food", 20, "S2")
+
+
+def test_mapping_through_the_api(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", "订单号,买家,下单时间,实付\nT1,B1,2026-05-05 10:00,88\n")
+    mapping = {
+        "订单号": "order_id",
+        "买家": "customer_id",
+        "下单时间": "ordered_at",
+        "实付": "amount",
+    }
+    result = import_orders(db, path, mapping=mapping)
+    assert result.inserted == 1
+    assert one(db, "SELECT total_spent FROM customers WHERE customer_id = 'B1'") == 88
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("customer_id,name\n", None),
+        ("name\nx\n", "missing required column customer_id"),
+    ],
+)
+def test_file_level_errors(
+    db: sqlite_utils.Database, tmp_path: Path, text: str, message: str | None
+) -> None:
+    path = write(tmp_path, "c.csv", text)
+    if message is None:
+        assert import_customers(db, path).rows_read == 0
+    else:
+        with pytest.raises(CsvFileError, match=message):
+            import_customers(db, path)
+
+
+def test_refresh_derived_for_some_customers(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    import_orders(db, orders_csv)
+    with write_tx(db):
+        db.execute("UPDATE order_lines SET amount = 100 WHERE order_id = 'O6'")
+        db.execute("UPDATE customers SET birthday = '0000-02-29'")
+        refresh_derived(db, ["C3"])
+    assert one(db, "SELECT total_spent FROM customers WHERE customer_id = 'C3'") == 100
+    assert one(db, "SELECT birth_md FROM customers WHERE customer_id = 'C3'") == "02-29"
+    assert one(db, "SELECT birth_md FROM customers WHERE customer_id = 'C1'") is None
+    with write_tx(db):
+        refresh_derived(db)
+    assert one(db, "SELECT birth_md FROM customers WHERE customer_id = 'C1'") == "02-29"
+
+
+def test_progress_reports_bytes(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    import_orders(db, orders_csv, progress=lambda done, total: seen.append((done, total)))
+    size = orders_csv.stat().st_size
+    assert seen[-1] == (size, size)
+
+
+def test_other_agents_can_write_while_the_file_is_read(
+    db: sqlite_utils.Database, db_path: Path, orders_csv: Path
+) -> None:
+    import sqlite3
+
+    wrote: list[bool] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # fails at once if the importer held the write lock
+        other.execute("INSERT INTO meta VALUES ('agent', 'was here')")
+        other.execute("COMMIT")
+        other.close()
+        wrote.append(True)
+
+    import_orders(db, orders_csv, progress=meanwhile)
+    assert wrote
+    assert get_meta(db, "agent") == "was here"
+    assert one(db, "SELECT count(*) FROM orders") == 6
+
+
+def _log_writes(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS writes (t TEXT)")
+    for table in ("customers", "orders", "order_lines", "products", "meta"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS log_{table}_{event} AFTER {event} "
+                f"ON main.{table} BEGIN INSERT INTO writes VALUES ('{table} {event}'); END"
+            )
+
+
+def test_importer_and_refresh_derived_agree(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path
+) -> None:
+    import_orders(db, orders_csv)
+    # An earlier order for C1 arrives later: C1's existing orders move up one.
+    early = write(tmp_path, "early.csv", ORDERS_HEAD + "O0,C1,2025-12-24,,S9,x,,1,1\n")
+    import_orders(db, early)
+    seqs = db.execute("SELECT order_id, seq FROM orders WHERE customer_id = 'C1' ORDER BY seq")
+    assert seqs.fetchall() == [("O0", 1), ("O1", 2), ("O2", 3), ("O3", 4)]
+    _log_writes(db)
+    with write_tx(db):
+        refresh_derived(db)
+    assert db.execute("SELECT * FROM writes").fetchall() == []
