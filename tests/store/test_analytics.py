@@ -63,7 +63,9 @@ def test_cohorts_by_first_order_month(shop: sqlite_utils.Database) -> None:
 
 
 def test_categories_count_orders_not_lines(shop: sqlite_utils.Database) -> None:
-    s = an.shop_stats(shop, START, TODAY, TODAY)
+    s = an.shop_stats(shop, START, TODAY, TODAY, categories=True)
+    assert s.by_category is not None
+    assert an.shop_stats(shop, START, TODAY, TODAY).by_category is None  # opt-in
     cats = {c.category: c for c in s.by_category}
     # food: A (o1, o2), C (o6), D (o7); A again after 15 days.
     assert (cats["food"].customers, cats["food"].repeat_customers) == (3, 1)
@@ -209,14 +211,44 @@ def test_export_rows(shop: sqlite_utils.Database) -> None:
         an.export_rows(shop, "nope", TODAY)
 
 
-def test_stats_queries_use_indexes(shop: sqlite_utils.Database) -> None:
-    """The per-customer query reads orders through an index, never a bare table scan."""
-    steps = [
-        str(r[3])
-        for r in shop.execute(
-            "EXPLAIN QUERY PLAN " + an._CUSTOMER_SQL,
-            {"lo": "", "hi": "2025", "today_hi": "2025", "cut": "2025"},
-        )
-    ]
-    assert any("idx_orders_customer" in s for s in steps)
-    assert all("INDEX" in s for s in steps if s.startswith("SCAN"))
+@pytest.mark.parametrize("start", [None, START])
+def test_stats_pass_reads_only_the_covering_index(
+    shop: sqlite_utils.Database, start: date | None
+) -> None:
+    """The per-customer pass reads orders from one index and never touches the table."""
+    w = an._windows(shop, start, TODAY, TODAY)
+    params = {
+        "lo": w.lo,
+        "hi": w.hi,
+        "today_hi": w.today_hi,
+        "end_hi": w.end_hi,
+        "year_lo": w.year_lo,
+        "base_lo": w.base_lo,
+        "mid": w.mid,
+    }
+    sql = an._customer_pass_sql(w, start is None)
+    steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    assert "SCAN o USING COVERING INDEX idx_orders_customer_amount" in steps
+    assert all("COVERING INDEX" in s for s in steps if s.startswith(("SCAN", "SEARCH")))
+
+
+def test_parallel_pass_gives_the_same_figures(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = an.shop_stats(shop, START, TODAY, TODAY)
+    monkeypatch.setattr(an, "PARALLEL_MIN_ORDERS", 0)
+    monkeypatch.setattr(an.os, "cpu_count", lambda: 3)
+    parts = an._split_customers(shop)
+    # Orders by customer: A A A B C C D. Offsets 7 * 1 // 3 = 2 and 7 * 2 // 3 = 4 are A and C;
+    # a cut is a customer id, so a customer's orders are never split between two ranges.
+    assert parts == [(None, "A"), ("A", "C"), ("C", None)]
+    assert an.shop_stats(shop, START, TODAY, TODAY) == serial
+
+
+def test_segments_cache_sees_new_orders(shop: sqlite_utils.Database) -> None:
+    assert an.segment_of(shop, "D", TODAY) == "hibernating"
+    # D buys again today: now the most recent (3 smaller -> R = 1 + 15 // 4 = 4); 2 orders tie
+    # with C (1 smaller -> F = 2); 70 spent is the least (M = 1): 421 = potential loyal.
+    add_order(shop, "o8", "D", "2024-03-31 09:00:00", 10.0)
+    assert an.segment_of(shop, "D", TODAY) == "potential_loyal"
+    assert an.segment_of(shop, "D", date(2024, 3, 30)) == "hibernating"  # another day

@@ -51,6 +51,11 @@ def _lift(x: float | None) -> str:
     show_default=True,
     help="Attribution window: an order within N days after a touch counts for it.",
 )
+@click.option(
+    "--categories",
+    is_flag=True,
+    help="Also break repurchase down by category (reads every order line: slower).",
+)
 @db_option
 def stats_cmd(
     start: date | None,
@@ -58,6 +63,7 @@ def stats_cmd(
     as_json: bool,
     lifetime_years: float | None,
     window_days: int,
+    categories: bool,
     db_path: Path | None,
 ) -> None:
     """Repurchase rate, LTV, RFM segments, cohorts and which touches brought customers back.
@@ -71,7 +77,13 @@ def stats_cmd(
         raise UserError(f"--from {start} is after --to {end}")
     db = open_database(db_path, create=False)
     s = analytics.shop_stats(
-        db, start, end, today, lifetime_years=lifetime_years, window_days=window_days
+        db,
+        start,
+        end,
+        today,
+        lifetime_years=lifetime_years,
+        window_days=window_days,
+        categories=categories,
     )
     if as_json:
         click.echo(json.dumps(mt.stats_to_dict(s), ensure_ascii=False, indent=2, sort_keys=True))
@@ -106,14 +118,12 @@ def _print_tables(s: mt.ShopStats) -> None:
     console.print(t)
 
     seg = Table(title="RFM segments (as of today)")
-    for col in ("segment", "客群", "customers", "repurchase in period", "what to do"):
-        seg.add_column(
-            col, justify="right" if col in ("customers", "repurchase in period") else "left"
-        )
+    seg.add_column("segment")
+    seg.add_column("客群")
+    seg.add_column("customers", justify="right")
+    seg.add_column("repurchase in period", justify="right")
     for g in s.by_segment:
-        seg.add_row(
-            g.segment.label, g.segment.label_zh, f"{g.customers:,}", _pct(g.rate), g.segment.advice
-        )
+        seg.add_row(g.segment.label, g.segment.label_zh, f"{g.customers:,}", _pct(g.rate))
     console.print(seg)
 
     if s.cohorts:

@@ -147,6 +147,42 @@ class LtvFigures:
         return ltv_value(self.average_order_value, self.orders_per_year, self.lifetime_years)
 
 
+def ltv_figures(
+    window_start: date,
+    window_end: date,
+    orders: int,
+    revenue: float,
+    customers: int,
+    estimate: tuple[int, int, int] | None,
+    lifetime_years: float | None = None,
+) -> LtvFigures:
+    """LTV from the year window's counts and an optional retention ``(base, retained, days)``.
+
+    The lifetime is the configured one when given, else the estimate when there is enough
+    history, else :data:`DEFAULT_LIFETIME_YEARS`; ``lifetime_source`` says which.
+    """
+    base, retained, days = estimate or (0, 0, 0)
+    estimated = estimate_lifetime_years(base, retained, days) if estimate else None
+    if lifetime_years is not None:
+        years, source = lifetime_years, "configured"
+    elif estimated is not None:
+        years, source = estimated, "estimated"
+    else:
+        years, source = DEFAULT_LIFETIME_YEARS, "default"
+    return LtvFigures(
+        window_start=window_start,
+        window_end=window_end,
+        average_order_value=ratio(revenue, orders) or 0.0,
+        orders_per_year=ratio(orders, customers) or 0.0,
+        lifetime_years=years,
+        lifetime_source=source,
+        estimated_lifetime_years=estimated,
+        estimate_base=base,
+        estimate_retained=retained,
+        estimate_window_days=days,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AttributionRow:
     """Touches of one stage, phrase or agent and the orders that followed within the window."""
@@ -204,7 +240,7 @@ class ShopStats:
     avg_gap_days: float | None
     ltv: LtvFigures
     cohorts: tuple[CohortRow, ...]
-    by_category: tuple[CategoryRow, ...]
+    by_category: tuple[CategoryRow, ...] | None  # None: not computed (see shop_stats)
     by_segment: tuple[SegmentRow, ...]
     attribution: Attribution
 
@@ -288,7 +324,9 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
             }
             for c in s.cohorts
         ],
-        "categories": [
+        "categories": None
+        if s.by_category is None
+        else [
             {
                 "category": c.category,
                 "customers": c.customers,

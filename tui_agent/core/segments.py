@@ -7,10 +7,19 @@ property of the table itself (tested over all 125 triples), not of the order rul
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import Any, Protocol, TypeVar
+
+
+class _Sortable(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+K = TypeVar("K", bound=_Sortable)
 
 
 class Segment(StrEnum):
@@ -121,27 +130,22 @@ def segment_for(r: int, f: int, m: int) -> Segment:
         raise ValueError(f"RFM scores must be 1-5, got {r}, {f}, {m}") from None
 
 
-def quintile_scores(values: Sequence[float]) -> list[int]:
+def quintile_scores(values: Sequence[K]) -> list[int]:
     """Score each value 1-5 by its rank: ``1 + floor(5 * (number of smaller values) / n)``.
 
     Equal values always share one score (the score of the first of them), so the heavy ties of
     real data (most customers buy once) never split a tie across quintiles or leave an empty
-    bin edge; the price is that some scores may go unused. Higher value, higher score.
+    bin edge; the price is that some scores may go unused. Higher value, higher score. Any
+    values that sort will do (numbers, ISO date text).
     """
     n = len(values)
-    order = sorted(range(n), key=values.__getitem__)
-    scores = [0] * n
-    i = 0
-    while i < n:
-        v = values[order[i]]
-        j = i
-        while j < n and values[order[j]] == v:
-            j += 1
-        score = 1 + (5 * i) // n
-        for k in range(i, j):
-            scores[order[k]] = score
-        i = j
-    return scores
+    counts = Counter(values)  # few distinct values on real data: sort those, not every value
+    score: dict[K, int] = {}
+    smaller = 0
+    for v in sorted(counts):
+        score[v] = 1 + (5 * smaller) // n
+        smaller += counts[v]
+    return [score[v] for v in values]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,15 +168,18 @@ class Rfm:
 
 def score_customers(
     rows: Sequence[tuple[str, int, int, float]],
+    only: set[str] | None = None,
 ) -> list[Rfm]:
     """Score ``(customer_id, recency_days, frequency, monetary)`` rows against each other.
 
-    Recency: fewer days since the last order scores higher.
+    Recency: fewer days since the last order scores higher. With ``only``, every row is still
+    scored (scores are relative) but only those customers are returned.
     """
-    r_scores = quintile_scores([-float(row[1]) for row in rows])
-    f_scores = quintile_scores([float(row[2]) for row in rows])
-    m_scores = quintile_scores([float(row[3]) for row in rows])
+    r_scores = quintile_scores([-row[1] for row in rows])
+    f_scores = quintile_scores([row[2] for row in rows])
+    m_scores = quintile_scores([row[3] for row in rows])
     return [
         Rfm(cid, rec, freq, mon, r, f, m, segment_for(r, f, m))
         for (cid, rec, freq, mon), r, f, m in zip(rows, r_scores, f_scores, m_scores, strict=True)
+        if only is None or cid in only
     ]

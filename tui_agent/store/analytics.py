@@ -10,16 +10,21 @@ range ``[start, end + 1 day)``.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise, product
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from tui_agent.core import metrics as mt
-from tui_agent.core.segments import Rfm, Segment, score_customers
+from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
 
 NONE_KEY = "(none)"
 
@@ -43,56 +48,163 @@ def _month_end(month: str) -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class _CustomerRow:
-    customer_id: str
-    orders_to_today: int
-    spent_to_today: float
-    last_to_today: str | None
-    period_orders: int
-    period_spent: float
-    period_span_days: float | None  # last minus first order in the period
-    first_at: str
-    second_after_days: float | None  # from the first order to the second
+class _Windows:
+    """The text bounds of one stats pass (see :func:`_customer_pass`)."""
+
+    lo: str  # period start
+    hi: str  # period end + 1 day (never after today + 1)
+    today_hi: str
+    end_hi: str
+    year_lo: str  # LTV window: the 365 days ending on ``end``
+    base_lo: str | None  # retention windows for the lifetime estimate, when history allows
+    mid: str | None
+    estimate_days: int
 
 
-_CUSTOMER_SQL = """
-SELECT o.customer_id,
-       sum(o.ordered_at < :today_hi),
-       total(CASE WHEN o.ordered_at < :today_hi THEN o.amount END),
-       max(CASE WHEN o.ordered_at < :today_hi THEN o.ordered_at END),
-       sum(o.ordered_at >= :lo AND o.ordered_at < :hi),
-       total(CASE WHEN o.ordered_at >= :lo AND o.ordered_at < :hi THEN o.amount END),
-       julianday(max(CASE WHEN o.ordered_at >= :lo AND o.ordered_at < :hi
-                          THEN o.ordered_at END))
-         - julianday(min(CASE WHEN o.ordered_at >= :lo AND o.ordered_at < :hi
-                              THEN o.ordered_at END)),
-       min(o.ordered_at),
-       CASE WHEN count(*) >= 2 THEN julianday((
-           SELECT o2.ordered_at FROM orders o2
-           WHERE o2.customer_id = o.customer_id AND o2.ordered_at < :cut
-           ORDER BY o2.ordered_at LIMIT 1 OFFSET 1)) - julianday(min(o.ordered_at))
-       END
-FROM orders o INDEXED BY idx_orders_customer
-WHERE o.ordered_at < :cut
-GROUP BY o.customer_id
-"""
+def _windows(db: sqlite_utils.Database, start: date | None, end: date, today: date) -> _Windows:
+    end_hi = min(_hi(end), _hi(today))
+    first = db.execute("SELECT min(ordered_at) FROM orders WHERE ordered_at < ?", [end_hi])
+    first_at = first.fetchone()[0]
+    base_lo = mid = None
+    days = 0
+    if first_at is not None:
+        history = (end - _day(first_at)).days + 1
+        if history >= mt.MIN_HISTORY_DAYS:
+            days = min(365, history // 2)
+            m = end + timedelta(days=1 - days)
+            base_lo, mid = (m - timedelta(days=days)).isoformat(), m.isoformat()
+    return _Windows(
+        lo=_lo(start),
+        hi=end_hi,
+        today_hi=_hi(today),
+        end_hi=end_hi,
+        year_lo=(end - timedelta(days=364)).isoformat(),
+        base_lo=base_lo,
+        mid=mid,
+        estimate_days=days,
+    )
 
 
-def _customer_rows(
+def _customer_pass_sql(
+    w: _Windows, whole_period: bool, c_lo: bool = False, c_hi: bool = False
+) -> str:
+    """One GROUP BY over the covering index: every per-customer figure in a single read.
+
+    The SQL is put together from fixed fragments (no user text) so that columns the period does
+    not need cost nothing: with no ``--from`` and ``--to`` today the period columns are the
+    plain aggregates.
+    """
+    in_p = "o.ordered_at >= :lo AND o.ordered_at < :hi"
+    if whole_period:
+        # Count and amount of the period are the plain aggregates: read those, not twice.
+        period = "NULL, NULL, julianday(max(o.ordered_at)) - julianday(min(o.ordered_at))"
+    else:
+        period = (
+            f"sum({in_p}), total(CASE WHEN {in_p} THEN o.amount END), "
+            f"julianday(max(CASE WHEN {in_p} THEN o.ordered_at END)) "
+            f"- julianday(min(CASE WHEN {in_p} THEN o.ordered_at END))"
+        )
+    in_y = "o.ordered_at >= :year_lo" + ("" if whole_period else " AND o.ordered_at < :end_hi")
+    estimate = (
+        "max(o.ordered_at >= :base_lo AND o.ordered_at < :mid), "
+        "max(o.ordered_at >= :mid AND o.ordered_at < :end_hi)"
+        if w.mid
+        else "0, 0"
+    )
+    return f"""
+        SELECT o.customer_id, count(*), total(o.amount), min(o.ordered_at), max(o.ordered_at),
+               {period},
+               CASE WHEN count(*) >= 2 AND min(o.ordered_at) >= :lo AND min(o.ordered_at) < :hi
+               THEN julianday((
+                   SELECT o2.ordered_at FROM orders o2
+                   WHERE o2.customer_id = o.customer_id AND o2.ordered_at < :today_hi
+                   ORDER BY o2.ordered_at LIMIT 1 OFFSET 1)) - julianday(min(o.ordered_at))
+               END,
+               sum({in_y}), total(CASE WHEN {in_y} THEN o.amount END),
+               {estimate}
+        FROM orders o INDEXED BY idx_orders_customer_amount
+        WHERE o.ordered_at < :today_hi {"AND o.customer_id >= :c_lo" if c_lo else ""}
+              {"AND o.customer_id < :c_hi" if c_hi else ""}
+        GROUP BY o.customer_id
+    """
+
+
+# Columns of a pass row.
+_CID, _N, _M, _FIRST, _LAST, _NP, _MP, _SPANP, _SECOND, _NY, _MY, _BASE, _LATER = range(13)
+
+
+def _customer_pass(
     db: sqlite_utils.Database, start: date | None, end: date, today: date
-) -> Iterator[_CustomerRow]:
-    """One row per customer with any order up to max(end, today)."""
+) -> tuple[_Windows, list[tuple[Any, ...]]]:
+    """One row per customer with an order up to ``today`` (orders after today never count)."""
+    w = _windows(db, start, end, today)
+    whole = start is None and end >= today  # the same test shop_stats makes
     params = {
-        "lo": _lo(start),
-        "hi": _hi(end),
-        "today_hi": _hi(today),
-        "cut": max(_hi(end), _hi(today)),
+        "lo": w.lo,
+        "hi": w.hi,
+        "today_hi": w.today_hi,
+        "end_hi": w.end_hi,
+        "year_lo": w.year_lo,
+        "base_lo": w.base_lo,
+        "mid": w.mid,
     }
-    for r in db.execute(_CUSTOMER_SQL, params):
-        yield _CustomerRow(*r)
+    parts = _split_customers(db)
+    if len(parts) < 2:
+        return w, db.execute(_customer_pass_sql(w, whole), params).fetchall()
+    path = _db_file(db)
+    assert path is not None
+
+    def run(bounds: tuple[str | None, str | None]) -> list[tuple[Any, ...]]:
+        lo, hi = bounds
+        conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            sql = _customer_pass_sql(w, whole, lo is not None, hi is not None)
+            return conn.execute(sql, {**params, "c_lo": lo, "c_hi": hi}).fetchall()
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        chunks = list(pool.map(run, parts))
+    return w, [row for chunk in chunks for row in chunk]
 
 
-def rfm_scores(db: sqlite_utils.Database, today: date) -> list[Rfm]:
+# The per-customer pass is split by customer id over this many read connections in threads
+# (SQLite releases the GIL while it steps; WAL lets readers run side by side). Below
+# PARALLEL_MIN_ORDERS orders one connection is faster than starting threads.
+PARALLEL_MIN_ORDERS = 300_000
+
+
+def _db_file(db: sqlite_utils.Database) -> str | None:
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or None
+    return None
+
+
+def _split_customers(db: sqlite_utils.Database) -> list[tuple[str | None, str | None]]:
+    """Customer id ranges ``[lo, hi)`` holding about equal numbers of orders (one = no split)."""
+    parts = min(4, os.cpu_count() or 1)
+    if parts < 2 or _db_file(db) is None:
+        return [(None, None)]
+    n = db.execute("SELECT count(*) FROM orders").fetchone()[0]
+    if n < PARALLEL_MIN_ORDERS:
+        return [(None, None)]
+    cuts: list[str] = []
+    for i in range(1, parts):
+        row = db.execute(
+            "SELECT customer_id FROM orders INDEXED BY idx_orders_customer_amount "
+            "ORDER BY customer_id LIMIT 1 OFFSET ?",
+            [n * i // parts],
+        ).fetchone()
+        if row is not None and (not cuts or row[0] > cuts[-1]):
+            cuts.append(row[0])
+    bounds: list[str | None] = [None, *cuts, None]
+    return list(pairwise(bounds))
+
+
+def rfm_scores(
+    db: sqlite_utils.Database, today: date, only: Iterable[str] | None = None
+) -> list[Rfm]:
     """RFM scores and segment of every customer with an order on or before ``today``.
 
     Recency is days from the last order to ``today``, frequency the number of distinct orders,
@@ -101,12 +213,15 @@ def rfm_scores(db: sqlite_utils.Database, today: date) -> list[Rfm]:
     rows = db.execute(
         """
         SELECT customer_id, count(*), total(amount), max(ordered_at)
-        FROM orders INDEXED BY idx_orders_customer
+        FROM orders INDEXED BY idx_orders_customer_amount
         WHERE ordered_at < ? GROUP BY customer_id
         """,
         [_hi(today)],
     ).fetchall()
-    return score_customers([(cid, (today - _day(last)).days, n, m) for cid, n, m, last in rows])
+    return score_customers(
+        [(cid, (today - _day(last)).days, n, m) for cid, n, m, last in rows],
+        None if only is None else set(only),
+    )
 
 
 def segments_for(
@@ -114,13 +229,29 @@ def segments_for(
 ) -> dict[str, str]:
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
-    RFM scores are relative to the whole customer base, so this scores everyone (about 0.3 s
-    per 100k customers): call it once for a screenful of customers, not once per customer.
+    RFM scores are relative to the whole customer base, so the first call scores everyone
+    (about a second per 200k customers); the result is kept until ``today`` or the orders
+    change (their count, highest rowid or total amount), so the customer card can ask for one
+    customer at a time.
     """
-    wanted = set(customer_ids)
-    return {
-        r.customer_id: r.segment.value for r in rfm_scores(db, today) if r.customer_id in wanted
-    }
+    key = (_db_file(db) or str(id(db.conn)), today, _orders_fingerprint(db))
+    table = _SEGMENT_CACHE.get(key)
+    if table is None:
+        table = {r.customer_id: r.segment.value for r in rfm_scores(db, today)}
+        _SEGMENT_CACHE.clear()  # one shop, one day: keep only the latest
+        _SEGMENT_CACHE[key] = table
+    return {cid: table[cid] for cid in customer_ids if cid in table}
+
+
+_SEGMENT_CACHE: dict[tuple[str, date, tuple[Any, ...]], dict[str, str]] = {}
+
+
+def _orders_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
+    row = db.execute(
+        "SELECT count(*), max(rowid), total(amount) FROM orders "
+        "INDEXED BY idx_orders_customer_amount"
+    ).fetchone()
+    return tuple(row)
 
 
 def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str | None:
@@ -147,7 +278,13 @@ def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | 
     return mt.gap_days(span, int(gaps))
 
 
-def _categories(db: sqlite_utils.Database, start: date | None, end: date) -> list[mt.CategoryRow]:
+def category_stats(
+    db: sqlite_utils.Database, start: date | None, end: date
+) -> list[mt.CategoryRow]:
+    """Repurchase and days between orders per category, over the period's orders.
+
+    A customer repurchased a category with 2+ distinct orders holding a line of it.
+    """
     rows = db.execute(
         """
         SELECT category, count(*), total(n >= 2),
@@ -168,66 +305,6 @@ def _categories(db: sqlite_utils.Database, start: date | None, end: date) -> lis
         mt.CategoryRow(cat, n, int(rep), mt.gap_days(span, int(gaps)))
         for cat, n, rep, span, gaps in rows
     ]
-
-
-def ltv_figures(
-    db: sqlite_utils.Database, end: date, lifetime_years: float | None = None
-) -> mt.LtvFigures:
-    """LTV inputs over the 365 days ending on ``end``; lifetime configured, else estimated.
-
-    The estimate compares two equal windows ending on ``end`` (a year each when the data
-    reaches back two years, else half the history): of the customers who ordered in the
-    earlier window, the share who ordered again in the later one is the retention.
-    """
-    w_start = end - timedelta(days=364)
-    n, revenue, customers = db.execute(
-        "SELECT count(*), total(amount), count(DISTINCT customer_id) FROM orders "
-        "WHERE ordered_at >= ? AND ordered_at < ?",
-        [w_start.isoformat(), _hi(end)],
-    ).fetchone()
-    aov = mt.ratio(revenue, n) or 0.0
-    per_year = mt.ratio(n, customers) or 0.0
-
-    first = db.execute(
-        "SELECT min(ordered_at) FROM orders WHERE ordered_at < ?", [_hi(end)]
-    ).fetchone()[0]
-    base = retained = window = 0
-    estimated: float | None = None
-    if first is not None:
-        history = (end - _day(first)).days + 1
-        if history >= mt.MIN_HISTORY_DAYS:
-            window = min(365, history // 2)
-            mid = end + timedelta(days=1 - window)
-            begin = mid - timedelta(days=window)
-            base, retained_f = db.execute(
-                """
-                SELECT count(*), total(later) FROM (
-                    SELECT max(ordered_at >= :mid) AS later FROM orders
-                    WHERE ordered_at >= :begin AND ordered_at < :hi
-                    GROUP BY customer_id HAVING min(ordered_at) < :mid)
-                """,
-                {"begin": begin.isoformat(), "mid": mid.isoformat(), "hi": _hi(end)},
-            ).fetchone()
-            retained = int(retained_f)
-            estimated = mt.estimate_lifetime_years(base, retained, window)
-    if lifetime_years is not None:
-        years, source = lifetime_years, "configured"
-    elif estimated is not None:
-        years, source = estimated, "estimated"
-    else:
-        years, source = mt.DEFAULT_LIFETIME_YEARS, "default"
-    return mt.LtvFigures(
-        window_start=w_start,
-        window_end=end,
-        average_order_value=aov,
-        orders_per_year=per_year,
-        lifetime_years=years,
-        lifetime_source=source,
-        estimated_lifetime_years=estimated,
-        estimate_base=base,
-        estimate_retained=retained,
-        estimate_window_days=window,
-    )
 
 
 def _group(
@@ -327,56 +404,60 @@ def shop_stats(
     *,
     lifetime_years: float | None = None,
     window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    categories: bool = False,
 ) -> mt.ShopStats:
     """Every figure of the period ``start..end`` (inclusive; ``start`` None = all history).
 
     Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
-    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``.
+    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
+    dated after ``today`` are ignored everywhere. ``categories=False`` leaves out the
+    per-category breakdown, the one figure that must join every order line (the slowest part
+    on big shops).
     """
-    rows = list(_customer_rows(db, start, end, today))
-    rfm = score_customers(
-        [
-            (
-                r.customer_id,
-                (today - _day(r.last_to_today)).days,
-                r.orders_to_today,
-                r.spent_to_today,
-            )
-            for r in rows
-            if r.last_to_today is not None
-        ]
-    )
-    seg_of = {x.customer_id: x for x in rfm}
+    w, rows = _customer_pass(db, start, end, today)
+    whole = start is None and end >= today
+    n_col, m_col = (_N, _M) if whole else (_NP, _MP)
+    # A later last order is a better recency; ISO day text sorts like the days themselves.
+    r_scores = quintile_scores([r[_LAST][:10] for r in rows])
+    f_scores = quintile_scores([r[_N] for r in rows])
+    m_scores = quintile_scores([r[_M] for r in rows])
 
     customers = repeat = orders = 0
     revenue = span = 0.0
-    gaps = 0
-    lo, hi = _lo(start), _hi(end)
+    gaps = year_orders = year_customers = base = retained = 0
+    year_revenue = 0.0
+    in_cohort = w.lo, w.hi
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
     seg_acc: dict[Segment, list[float]] = {s: [0, 0, 0, 0.0] for s in Segment}
-    for r in rows:
-        x = seg_of.get(r.customer_id)
-        if x is not None:
-            acc = seg_acc[x.segment]
-            acc[0] += 1
-            acc[3] += x.monetary
-        if r.period_orders:
+    # One accumulator per score triple, looked up without a function call (200k customers).
+    by_code = {code: seg_acc[segment_for(*code)] for code in product(range(1, 6), repeat=3)}
+    for r, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+        acc = by_code[rs, fs, ms]
+        acc[0] += 1
+        acc[3] += r[_M]
+        n_p = r[n_col]
+        if n_p:
             customers += 1
-            orders += r.period_orders
-            revenue += r.period_spent
-            if x is not None:
-                seg_acc[x.segment][1] += 1
-            if r.period_orders >= 2:
+            orders += n_p
+            revenue += r[m_col]
+            acc[1] += 1
+            if n_p >= 2:
                 repeat += 1
-                span += r.period_span_days or 0.0
-                gaps += r.period_orders - 1
-                if x is not None:
-                    seg_acc[x.segment][2] += 1
-        if lo <= r.first_at < hi:
-            month = r.first_at[:7]
+                span += r[_SPANP]
+                gaps += n_p - 1
+                acc[2] += 1
+        if r[_NY]:
+            year_orders += r[_NY]
+            year_revenue += r[_MY]
+            year_customers += 1
+        if r[_BASE]:
+            base += 1
+            retained += r[_LATER]
+        if in_cohort[0] <= r[_FIRST] < in_cohort[1]:
+            month = r[_FIRST][:7]
             cohort_n[month] += 1
-            days = r.second_after_days
+            days = r[_SECOND]
             if days is not None:
                 counts = cohort_rep[month]
                 for i, limit in enumerate(mt.COHORT_DAYS):
@@ -395,6 +476,15 @@ def shop_stats(
         )
         cohorts.append(mt.CohortRow(month, cohort_n[month], reps, rates))
 
+    ltv = mt.ltv_figures(
+        date.fromisoformat(w.year_lo),
+        end,
+        year_orders,
+        year_revenue,
+        year_customers,
+        (base, retained, w.estimate_days) if w.mid else None,
+        lifetime_years,
+    )
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in seg_acc.items()
     )
@@ -406,12 +496,24 @@ def shop_stats(
         revenue=revenue,
         repurchase=mt.Repurchase(customers, repeat),
         avg_gap_days=mt.gap_days(span, gaps),
-        ltv=ltv_figures(db, end, lifetime_years),
+        ltv=ltv,
         cohorts=tuple(cohorts),
-        by_category=tuple(_categories(db, start, end)),
+        by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
         attribution=attribution(db, start, end, window_days),
     )
+
+
+def ltv_figures(
+    db: sqlite_utils.Database, end: date, lifetime_years: float | None = None
+) -> mt.LtvFigures:
+    """LTV inputs over the 365 days ending on ``end``; lifetime configured, else estimated.
+
+    The estimate compares two equal windows ending on ``end`` (a year each when the data
+    reaches back two years, else half the history): of the customers who ordered in the
+    earlier window, the share who ordered again in the later one is the retention.
+    """
+    return shop_stats(db, end, end, end, lifetime_years=lifetime_years, categories=False).ltv
 
 
 def daily_series(
