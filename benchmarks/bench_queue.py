@@ -27,6 +27,7 @@ from tui_agent.store.db import connect
 from tui_agent.store.followups import avg_gap_days, due_queue, generate
 
 NAME = "queue"
+NAIVE_RUNS = 2
 
 
 def naive_keys(db: sqlite_utils.Database, rules: RuleSet) -> set[str]:
@@ -88,11 +89,12 @@ def run(ctx: Context) -> list[Result]:
         queue = due_queue(db, TODAY)
         read_times.append(time.perf_counter() - t0)
         created, queued = result.created + result.capped, len(queue)
-        t0 = time.perf_counter()
-        keys = naive_keys(db, rules)
-        naive_times.append(time.perf_counter() - t0)
-        written = {r[0] for r in db.execute("SELECT key FROM follow_up_reasons")}
-        covered = covered and written <= keys
+        if i < NAIVE_RUNS:  # the baseline is slow; two runs give its median
+            t0 = time.perf_counter()
+            keys = naive_keys(db, rules)
+            naive_times.append(time.perf_counter() - t0)
+            written = {r[0] for r in db.execute("SELECT key FROM follow_up_reasons")}
+            covered = covered and written <= keys
         db.conn.close()
         path.unlink()
     g50, n50 = statistics.median(gen_times), statistics.median(naive_times)
@@ -106,7 +108,8 @@ def run(ctx: Context) -> list[Result]:
             p99=ms(percentile(gen_times, 99)),
             extra=(
                 f"naive load-and-filter {ms(n50)} = {n50 / g50:.0f}x slower"
-                f"{'' if covered else ' (MISMATCH)'}; {len(gen_times)} runs"
+                f"{'' if covered else ' (MISMATCH)'}; {len(gen_times)} runs "
+                f"({len(naive_times)} of the baseline)"
             ),
             passed=percentile(gen_times, 99) <= 0.100,
         ),
