@@ -116,7 +116,7 @@ def test_amount_tolerates_currency_and_grouping(orders_plan: Plan) -> None:
 def test_customer_fields() -> None:
     header = list(field_names(Kind.CUSTOMERS))
     plan = plan_header(Kind.CUSTOMERS, header)
-    row = ["C1", "王芳", "138", "", "", "02-29", "vip", "12", "是", "回头客， 孕妈 ;;"]
+    row = ["C1", "王芳", "138", "", "", "02-29", "vip", "12", "是", "回头客， 孕妈 ;;", "English"]
     record, errors = convert_row(plan, row, 2)
     assert errors == [] and record is not None
     values = dict(zip(header, record, strict=True))
@@ -124,9 +124,10 @@ def test_customer_fields() -> None:
     assert values["opt_out"] == 1
     assert values["points"] == 12
     assert values["tags"] == "回头客,孕妈"
-    bad = [*row[:5], "02-30", "vip", "-1", "maybe", ""]
+    assert values["language"] == "en"
+    bad = [*row[:5], "02-30", "vip", "-1", "maybe", "", "??"]
     got = reasons(plan, bad)
-    assert [c for c, _ in got] == ["birthday", "points", "opt_out"]
+    assert [c for c, _ in got] == ["birthday", "points", "opt_out", "language"]
 
 
 def test_product_cycle_days_range() -> None:
@@ -255,3 +256,28 @@ def test_whitespace_list_is_what_str_isspace_accepts() -> None:
     from tui_agent.core.csvrows import WHITESPACE
 
     assert {chr(i) for i in range(0x110000) if chr(i).isspace()} == WHITESPACE
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", "zh"),
+        ("EN", "en"),
+        ("English", "en"),
+        ("中文", "zh"),
+        ("zh-CN", "zh"),
+        ("en_US", "en"),
+        ("ja", "ja"),
+    ],
+)
+def test_language_column(raw: str, expected: str) -> None:
+    from tui_agent.core.csvrows import _language
+
+    assert _language(raw) == expected
+
+
+def test_language_column_rejects_nonsense() -> None:
+    from tui_agent.core.csvrows import _language
+
+    with pytest.raises(ValueError, match="not a language"):
+        _language("klingon!")

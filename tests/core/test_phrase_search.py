@@ -198,3 +198,51 @@ def test_default_pinyin_is_aligned() -> None:
     syl = default_pinyin(text)
     assert len(syl) == len(text)
     assert syl[:2] == ["bu", "huo"] and syl[2] == "a"
+
+
+def test_single_letter_matches_title_starts_only() -> None:
+    idx = PhraseIndex([_p("a", "新品上架", "body with x inside"), _p("b", "补货提醒", "xxx")])
+    assert _ids(idx, "x") == ["a"]  # xinpin..., not the body that happens to hold an x
+
+
+def test_many_equal_hits_still_rank_by_usage() -> None:
+    phrases = [_p(f"p{i:03d}", f"补货提醒{i}") for i in range(300)]
+    idx = PhraseIndex(phrases, now=NOW)
+    idx.set_usage({"p250": PhraseUsage(3, NOW)}, NOW)
+    ids = _ids(idx, "补货", limit=5)
+    assert ids[0] == "p250" and len(ids) == 5
+
+
+def test_common_word_shortcut_path_gives_the_same_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui_agent.core.search as search_module
+
+    phrases = [
+        Phrase(
+            f"p{i:04d}",
+            Stage.UPKEEP,
+            (
+                Variant("zh", f"老客{i}补货" if i % 100 else f"补货提醒{i}", "正文补货"),
+                Variant("en", f"Restock {i} 补货", "body"),
+            ),
+        )
+        for i in range(400)
+    ]
+    used = {"p0390": PhraseUsage(4, NOW), "p0123": PhraseUsage(1, NOW - timedelta(days=3))}
+    expected = {}
+    for language in (None, "en", "zh"):
+        idx = PhraseIndex(phrases, usage=used, now=NOW)
+        expected[language] = [
+            (h.phrase.id, h.language) for h in idx.search("补货", language=language)
+        ]
+    monkeypatch.setattr(search_module, "BIG_EXACT", 10)
+    monkeypatch.setattr(search_module, "CHUNK", 64)
+    monkeypatch.setattr(search_module, "CHUNK_MASK", (1 << 64) - 1)
+    for language in (None, "en", "zh"):
+        idx = PhraseIndex(phrases, usage=used, now=NOW)
+        got = [(h.phrase.id, h.language) for h in idx.search("补货", language=language)]
+        assert got == expected[language]
+    # titles starting with the word (+5), then usage, then library order
+    assert [pid for pid, _ in expected[None][:7]] == [
+        *("p0000", "p0100", "p0200", "p0300", "p0390", "p0123", "p0001"),
+    ]
+    assert expected["en"][4:6] == [("p0390", "en"), ("p0123", "en")]

@@ -252,3 +252,10 @@ def test_segments_cache_sees_new_orders(shop: sqlite_utils.Database) -> None:
     add_order(shop, "o8", "D", "2024-03-31 09:00:00", 10.0)
     assert an.segment_of(shop, "D", TODAY) == "potential_loyal"
     assert an.segment_of(shop, "D", date(2024, 3, 30)) == "hibernating"  # another day
+
+
+def test_memory_map_is_only_borrowed(shop: sqlite_utils.Database) -> None:
+    shop.execute("PRAGMA mmap_size = 4096")
+    an.shop_stats(shop, START, TODAY, TODAY, categories=True)
+    an.segments_for(shop, ["A"], date(2024, 3, 1))
+    assert shop.execute("PRAGMA mmap_size").fetchone()[0] == 4096

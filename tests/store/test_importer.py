@@ -349,3 +349,48 @@ def test_importer_and_refresh_derived_agree(
     with write_tx(db):
         refresh_derived(db)
     assert db.execute("SELECT * FROM writes").fetchall() == []
+
+
+def test_bulk_path_rebuilds_the_same_indexes(
+    db: sqlite_utils.Database, orders_csv: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from tui_agent.store import importer
+    from tui_agent.store.db import connect
+
+    def indexes(d: sqlite_utils.Database) -> list[tuple[str, str]]:
+        return d.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        ).fetchall()
+
+    before = indexes(db)
+    plain = connect(tmp_path / "plain.db")
+    import_orders(plain, orders_csv)
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)
+    import_orders(db, orders_csv)
+    assert indexes(db) == before
+    assert dump(db)["orders"] == dump(plain)["orders"]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_scattered_lines_of_an_order_are_numbered_in_file_order(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "o.csv",
+        ORDERS_HEAD
+        + "O1,C1,2026-01-01,,S1,a,,1,1\n"
+        + "O2,C2,2026-01-01,,S1,b,,1,2\n"
+        + "O1,C1,2026-01-01,,S2,c,,1,3\n"
+        + "O2,C2,2026-01-01,,S2,d,,1,4\n"
+        + "O1,C1,2026-01-01,,S3,e,,1,5\n",
+    )
+    result = import_orders(db, path)
+    assert result.orders == 2
+    lines = db.execute("SELECT order_id, line_no, product FROM order_lines ORDER BY 1, 2")
+    assert lines.fetchall() == [
+        ("O1", 1, "a"), ("O1", 2, "c"), ("O1", 3, "e"), ("O2", 1, "b"), ("O2", 2, "d"),
+    ]  # fmt: skip
+    assert one(db, "SELECT amount FROM orders WHERE order_id = 'O1'") == 9
+    assert import_orders(db, path).unchanged == 5

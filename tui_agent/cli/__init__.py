@@ -40,19 +40,17 @@ def main(
 from tui_agent.cli.console import console  # noqa: E402
 from tui_agent.cli.demo import demo  # noqa: E402
 from tui_agent.cli.due import due  # noqa: E402
+from tui_agent.cli.importing import import_group  # noqa: E402
 from tui_agent.cli.info import paths  # noqa: E402
 from tui_agent.cli.phrases import phrases_group, render_cmd  # noqa: E402
+from tui_agent.cli.stats import export_cmd, stats_cmd  # noqa: E402
 
 main.add_command(due)
 main.add_command(demo)
 main.add_command(paths)
+main.add_command(import_group)
 main.add_command(phrases_group)
 main.add_command(render_cmd)
 main.add_command(console)
-from tui_agent.cli.importing import import_group  # noqa: E402
-
-main.add_command(import_group)
-from tui_agent.cli.stats import export_cmd, stats_cmd  # noqa: E402
-
 main.add_command(stats_cmd)
 main.add_command(export_cmd)

@@ -8,8 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from tui_agent.cli.common import DATE, UserError, db_option, open_database
 from tui_agent.core import metrics as mt
@@ -92,6 +90,10 @@ def stats_cmd(
 
 
 def _print_tables(s: mt.ShopStats) -> None:
+    # rich is imported here, not at the top: --json and every other command skip its cost.
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     since = s.period.start.isoformat() if s.period.start else "first order"
     t = Table(title=f"Shop figures {since} .. {s.period.end}", show_header=False)

@@ -234,6 +234,23 @@ def _tags(raw: str) -> str | None:
     return ",".join(t for t in tags if t) or None
 
 
+_LANGUAGES = {"zh": "zh", "中文": "zh", "chinese": "zh", "en": "en", "英文": "en", "english": "en"}
+
+
+def _language(raw: str) -> str:
+    """The customer's language for phrase variants: ``zh`` (the default) or ``en``, or any
+    two-letter code; ``zh-CN`` and ``en_US`` style tags keep their language part."""
+    s = raw.strip().lower()
+    if not s:
+        return "zh"
+    if s in _LANGUAGES:
+        return _LANGUAGES[s]
+    base = s.replace("_", "-").split("-")[0]
+    if len(base) == 2 and base.isascii() and base.isalpha():
+        return base
+    raise ValueError(f"{_show(raw)} is not a language (use zh, en or a two-letter code)")
+
+
 def _show(s: str) -> str:
     return repr(s if len(s) <= 40 else s[:37] + "...")
 
@@ -259,6 +276,7 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
         FieldSpec("points", _count("points", 0, 10**12)),
         FieldSpec("opt_out", _bool),
         FieldSpec("tags", _tags),
+        FieldSpec("language", _language),
     ),
     Kind.ORDERS: (
         FieldSpec("order_id", _ident, required=True),

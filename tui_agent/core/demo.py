@@ -202,6 +202,7 @@ class _Builder:
                 "points": str(int(spent_hint)),
                 "opt_out": "1" if opt_out else "0",
                 "tags": ",".join(tags),
+                "language": "en" if english else "zh",
             }
         )
 

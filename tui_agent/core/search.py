@@ -10,14 +10,18 @@ that starts with the query gets +5, one that equals it +10). With the same text 
 phrases this agent used more often and more recently come first (``usage``, read from the
 touch log by ``store.usage``).
 
-Speed: a character index (one bitset per character over all variants) keeps only the
-variants that contain nearly every character of the query before rapidfuzz scores them.
+Speed: one bitset per "feature" (each non-ASCII character, each ASCII letter pair) over all
+variants. Exact hits are the entries holding every feature of the query that also contain it;
+only when they are too few does rapidfuzz score the (at most ~FUZZY_MAX) entries sharing the
+most features. ``python -m benchmarks.phrase_search`` measures it.
+
 Pinyin costs ~150 us per title, so it is cached on disk (:class:`PinyinCache`) keyed by the
 title text: an unchanged library never recomputes it; a changed title recomputes only itself.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import json
@@ -26,6 +30,7 @@ import os
 import re
 import tempfile
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,14 +203,19 @@ class _Entry:
 
 
 def _bits_to_indices(bits: int) -> list[int]:
-    """Indices of the set bits of ``bits``, in increasing order (all at C speed)."""
+    """Indices of the set bits of ``bits``, in increasing order (all at C speed).
+
+    ``to_bytes`` is fast where ``format(bits, "b")`` is not; each byte expands to eight
+    0/1 flags through a table, and ``compress`` keeps the indices whose flag is set.
+    """
     if not bits:
         return []
-    flags = format(bits, "b")[::-1].encode("ascii").translate(_BIT_FLAGS)
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    flags = b"".join(map(_BYTE_FLAGS.__getitem__, raw))
     return list(compress(range(len(flags)), flags))
 
 
-_BIT_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
+_BYTE_FLAGS: list[bytes] = [bytes((value >> b) & 1 for b in range(8)) for value in range(256)]
 
 
 def _indices_to_bits(indices: Iterable[int], size: int) -> int:
@@ -218,7 +228,10 @@ def _indices_to_bits(indices: Iterable[int], size: int) -> int:
 _ASCII_BIGRAM = re.compile(r"(?=([a-z0-9]{2}))")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 MAX_FEATURES = 24
-FUZZY_MAX = 800  # at most this many entries (roughly) go to rapidfuzz per query
+FUZZY_MAX = 500  # at most this many entries (roughly) go to rapidfuzz per query
+BIG_EXACT = 3000  # above this many candidates, the exact step stops once the list is full
+CHUNK = 4096
+CHUNK_MASK = (1 << CHUNK) - 1
 
 
 def _features(text: str) -> set[str]:
@@ -258,10 +271,18 @@ class PhraseIndex:
         self._bits: dict[str, int] = {}  # posting lists turned into bitsets on first use
         self._shortcuts: dict[str, list[int]] = {}
         max_variants = 1
-        for phrase in phrases:
-            max_variants = max(max_variants, len(phrase.variants))
-            for variant in phrase.variants:
-                self._add(phrase, variant)
+        # Millions of small lists: the cyclic GC would rescan them over and over while they
+        # are built (it made a 100k library take ten times as long), and none form cycles.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for phrase in phrases:
+                max_variants = max(max_variants, len(phrase.variants))
+                for variant in phrase.variants:
+                    self._add(phrase, variant)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         self._max_variants = max_variants
         self._shortcut_list = sorted(self._shortcuts)
         # (title or pinyin or initials, entry) sorted, for the prefix bonus by bisection
@@ -296,6 +317,7 @@ class PhraseIndex:
             if u.count > 0
         }
         self._entry_frecency = [self._frecency.get(e.phrase.id, 0.0) for e in self._entries]
+        self._used_entries = [i for i, f in enumerate(self._entry_frecency) if f > 0.0]
 
     def _add(self, phrase: Phrase, variant: Variant) -> None:
         title = variant.title.lower()
@@ -388,59 +410,50 @@ class PhraseIndex:
                 break
         return chosen
 
-    def _containing(self, word: str) -> tuple[set[int], set[int]]:
-        """Entries whose key, and whose body, contain ``word`` as a substring.
-
-        Only entries holding every feature of the word can contain it, so the bitset AND
-        narrows the set before the (C speed) substring checks.
-        """
-        features = _features(word)
-        if features:
-            bits = self._all
-            for f in features:
-                bits &= self._feature_bits(f)
-            idx: Iterable[int] = _bits_to_indices(bits)
-        else:
-            idx = range(self._size)
-        keys, bodies = self._keys, self._bodies
-        idx = list(idx)
-        in_key = {i for i in idx if word in keys[i]}
-        if len(word) == 1:  # one letter anywhere in a body is noise, not a match
-            return in_key, set()
-        return in_key, {i for i in idx if word in bodies[i]}
-
     def search(self, raw_query: str, *, limit: int = 20, language: str | None = None) -> list[Hit]:
         """The best phrases for a query, one hit per phrase (its best-matching variant).
 
         ``language`` breaks ties in favour of that variant (the customer's language).
         """
         query = parse_query(raw_query)
-        text = query.text
         filtered = self._filter_bits(query)
+        # "/bh" is a shortcut query; keys hold shortcuts without the slash.
+        text = query.text[1:] if query.text.startswith("/") else query.text
         if not text:
             return self._browse(filtered, limit, language)
-        allowed: set[int] | None = (
-            None if filtered == self._all else set(_bits_to_indices(filtered))
-        )
-        scores = self._exact_scores(text)
-        if allowed is not None:
-            scores = {i: sc for i, sc in scores.items() if i in allowed}
-        full_hits = {self._entries[i].phrase.id for i, sc in scores.items() if sc >= 100.0}
+        want = limit * self._max_variants
+        scores = self._exact_scores(text, filtered, want, language)
+        full_hits: set[str] = set()
+        for i, sc in scores.items():
+            if sc >= 100.0:
+                full_hits.add(self._pids[i])
+                if len(full_hits) >= limit:
+                    break
         if len(full_hits) < limit and len(text) > 2:
             self._fuzzy_scores(text, filtered, scores)
         self._bonus(text, scores)
-        tiers = self._shortcut_tiers(text, allowed)
+        tiers = self._shortcut_tiers(text, filtered)
         for i in tiers:
             scores.setdefault(i, 100.0)
         cutoff = 100.0 if len(text) <= 2 else self.FUZZY_CUTOFF
         entries = self._entries
         ef, langs, floor = self._entry_frecency, self._langs, math.floor
+        if len(scores) > 4 * want:
+            # Many hits (a common word): only the best score buckets can make the list, so
+            # find the lowest bucket needed and skip building sort keys for the rest.
+            counts = Counter(map(floor, scores.values()))
+            total = 0
+            for bucket in sorted(counts, reverse=True):
+                total += counts[bucket]
+                if total >= want:
+                    break
+            cutoff = max(cutoff, float(bucket))
         keyed = [
             (-tiers.get(i, 1), -floor(sc), -ef[i], langs[i] != language, i)
             for i, sc in scores.items()
             if sc >= cutoff or i in tiers
         ]
-        ranked = [k[-1] for k in heapq.nsmallest(limit * self._max_variants, keyed)]
+        ranked = [k[-1] for k in heapq.nsmallest(want, keyed)]
         hits: list[Hit] = []
         seen: set[str] = set()
         for i in ranked:
@@ -463,24 +476,97 @@ class PhraseIndex:
                 break
         return hits
 
-    def _exact_scores(self, text: str) -> dict[int, float]:
+    def _exact_scores(
+        self, text: str, filtered: int, want: int, language: str | None
+    ) -> dict[int, float]:
         """Substring hits: 100 in a key (title, tags, shortcut, pinyin), 90 in a body.
 
-        With several words, an entry holding every word (anywhere) counts as a hit too.
+        With several words, an entry holding every word (anywhere) counts as a hit: 100 when
+        all are in its key, else 90 (so ``bu huo`` finds the pinyin ``buhuo``). A single
+        letter only matches the start of a title, its pinyin or its initials (``x`` finds
+        新品, 箱...): anywhere else it is noise.
+        """
+        if len(text) == 1 and text.isascii():
+            lo = bisect_left(self._prefixes, (text, -1))
+            hi = bisect_left(self._prefixes, (text + "\U0010ffff", -1), lo)
+            hit_ids = {i for _, i in self._prefixes[lo:hi]}
+            if filtered != self._all:
+                hit_ids.intersection_update(_bits_to_indices(filtered))
+            return dict.fromkeys(hit_ids, 100.0)
+        return self._exact_words(text.split(), filtered, want, language)
+
+    def _exact_words(
+        self, words: list[str], filtered: int, want: int, language: str | None
+    ) -> dict[int, float]:
+        """Exact hits; on common words, only the ones that can make the list.
+
+        An entry scores 100 when its key holds every word, 90 when each word is in its key
+        or its body. When thousands of entries qualify, most tie at 100 and the list is
+        decided by usage, the title-start bonus, the language and library order. So the used
+        entries and the titles starting with the query are checked, then the rest in ranking
+        order (preferred language first, then library order) until ``want`` key hits.
         """
         body_score = 100.0 * self.BODY_WEIGHT
-        in_key, in_body = self._containing(text)
-        scores = dict.fromkeys(in_body, body_score)
-        scores.update(dict.fromkeys(in_key, 100.0))
-        words = text.split()
-        if len(words) > 1:
-            squeezed = "".join(words)  # "bu huo" is the pinyin "buhuo"
-            scores.update(dict.fromkeys(self._containing(squeezed)[0], 100.0))
-            found = [self._containing(w) for w in words]
-            all_key = set.intersection(*(k for k, _ in found))
-            anywhere = set.intersection(*(k | b for k, b in found))
-            for i in anywhere:
-                scores[i] = max(scores.get(i, 0.0), 100.0 if i in all_key else body_score)
+        bits = filtered
+        for w in words:
+            for f in _features(w):
+                bits &= self._feature_bits(f)
+        keys, bodies = self._keys, self._bodies
+        if len(words) == 1:
+            word = words[0]
+
+            def score(i: int) -> float:
+                if word in keys[i]:
+                    return 100.0
+                return body_score if word in bodies[i] else 0.0
+        else:
+
+            def score(i: int) -> float:
+                key = keys[i]
+                missing = [w for w in words if w not in key]
+                if not missing:
+                    return 100.0
+                body = bodies[i]
+                return body_score if all(w in body for w in missing) else 0.0
+
+        scores: dict[int, float] = {}
+        if bits.bit_count() <= BIG_EXACT:
+            for i in _bits_to_indices(bits):
+                sc = score(i)
+                if sc:
+                    scores[i] = sc
+            return scores
+        flags = bits.to_bytes((self._size + 7) // 8, "little")
+        text = " ".join(words)
+        lo = bisect_left(self._prefixes, (text, -1))
+        hi = bisect_left(self._prefixes, (text + "\U0010ffff", -1), lo)
+        special = set(self._used_entries)
+        special.update(i for _, i in self._prefixes[lo:hi])
+        for i in special:
+            if flags[i >> 3] >> (i & 7) & 1:
+                sc = score(i)
+                if sc:
+                    scores[i] = sc
+        passes = [bits]
+        if language is not None:
+            preferred = bits & self._feature_bits(f"\x01lang:{language}")
+            passes = [preferred, bits & ~preferred]
+        found = 0
+        for part in passes:
+            for start in range(0, self._size, CHUNK):
+                chunk = (part >> start) & CHUNK_MASK
+                if not chunk:
+                    continue
+                for j in _bits_to_indices(chunk):
+                    i = start + j
+                    sc = score(i)
+                    if sc == 100.0:
+                        scores[i] = sc
+                        found += 1
+                    elif sc:
+                        scores.setdefault(i, sc)
+                if found >= want:
+                    return scores
         return scores
 
     def _fuzzy_scores(self, text: str, filtered: int, scores: dict[int, float]) -> None:
@@ -511,19 +597,33 @@ class PhraseIndex:
         """Among full hits, a title (or its pinyin) that starts with or equals the query is
         the better answer: 补货提醒 before 食品饮料补货提醒 for "bhtx"."""
         squeezed = text.replace(" ", "")
-        best: dict[int, float] = {}
-        for prefix in {text, squeezed}:
+        prefixes = {text, squeezed}
+        full = [i for i, sc in scores.items() if sc >= 100.0]
+        ranges = []
+        for prefix in prefixes:
             lo = bisect_left(self._prefixes, (prefix, -1))
-            for value, i in self._prefixes[lo:]:
-                if not value.startswith(prefix):
-                    break
-                bonus = EXACT_BONUS if value == prefix else PREFIX_BONUS
-                best[i] = max(best.get(i, 0.0), bonus)
+            hi = bisect_left(self._prefixes, (prefix + "\U0010ffff", -1), lo)
+            ranges.append((lo, hi))
+        best: dict[int, float] = {}
+        if sum(hi - lo for lo, hi in ranges) <= len(full):
+            for lo, hi in ranges:
+                for value, i in self._prefixes[lo:hi]:
+                    bonus = EXACT_BONUS if value in prefixes else PREFIX_BONUS
+                    best[i] = max(best.get(i, 0.0), bonus)
+        else:  # fewer hits than titles with that start: check the hits themselves
+            entries = self._entries
+            for i in full:
+                e = entries[i]
+                values = (e.title, e.pinyin_full, e.initials)
+                if any(v in prefixes for v in values if v):
+                    best[i] = EXACT_BONUS
+                elif any(v.startswith(p) for v in values if v for p in prefixes):
+                    best[i] = PREFIX_BONUS
         for i, bonus in best.items():
             if scores.get(i, 0.0) >= 100.0:
                 scores[i] += bonus
 
-    def _shortcut_tiers(self, text: str, allowed: set[int] | None) -> dict[int, int]:
+    def _shortcut_tiers(self, text: str, filtered: int) -> dict[int, int]:
         """3 for entries whose shortcut is the query, 2 for a shortcut the query starts."""
         code = text.lstrip("/")
         tiers: dict[int, int] = {}
@@ -534,7 +634,7 @@ class PhraseIndex:
             if not sc.startswith(code):
                 break
             for i in self._shortcuts[sc]:
-                if allowed is None or i in allowed:
+                if filtered >> i & 1:  # a handful of shortcuts: a bit test each is fine
                     tiers[i] = 3 if sc == code else 2
         return tiers
 

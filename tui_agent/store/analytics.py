@@ -10,16 +10,18 @@ range ``[start, end + 1 day)``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise, product
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -27,6 +29,39 @@ from tui_agent.core import metrics as mt
 from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
 
 NONE_KEY = "(none)"
+
+
+# Reading the database through a memory map instead of read() calls makes the big scans about
+# 3x cheaper in CPU (the category join most). Only for the duration of one figure: the previous
+# setting is restored, so the console's own connection keeps whatever it had.
+MMAP_BYTES = 1 << 30
+
+
+@contextmanager
+def _mapped(db: sqlite_utils.Database) -> Iterator[None]:
+    previous = db.execute("PRAGMA mmap_size").fetchone()[0]
+    db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA mmap_size = {int(previous)}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _scan(
+    fn: Callable[Concatenate[sqlite_utils.Database, P], R],
+) -> Callable[Concatenate[sqlite_utils.Database, P], R]:
+    """Run a figure that scans the whole shop with the database memory-mapped."""
+
+    @functools.wraps(fn)
+    def wrapper(db: sqlite_utils.Database, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with _mapped(db):
+            return fn(db, *args, **kwargs)
+
+    return wrapper
 
 
 def _lo(start: date | None) -> str:
@@ -129,8 +164,8 @@ def _customer_pass_sql(
     """
 
 
-# Columns of a pass row.
-_CID, _N, _M, _FIRST, _LAST, _NP, _MP, _SPANP, _SECOND, _NY, _MY, _BASE, _LATER = range(13)
+# Columns of a pass row (shop_stats unpacks them in this order).
+_N, _M, _LAST = 1, 2, 4
 
 
 def _customer_pass(
@@ -158,6 +193,7 @@ def _customer_pass(
         lo, hi = bounds
         conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
         try:
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             sql = _customer_pass_sql(w, whole, lo is not None, hi is not None)
             return conn.execute(sql, {**params, "c_lo": lo, "c_hi": hi}).fetchall()
         finally:
@@ -169,8 +205,9 @@ def _customer_pass(
 
 
 # The per-customer pass is split by customer id over this many read connections in threads
-# (SQLite releases the GIL while it steps; WAL lets readers run side by side). Below
-# PARALLEL_MIN_ORDERS orders one connection is faster than starting threads.
+# (SQLite releases the GIL while it steps; WAL lets readers run side by side). Each part reads
+# its own snapshot, so a write landing between them shows in one part only: fine for figures.
+# Below PARALLEL_MIN_ORDERS orders one connection is faster than starting threads.
 PARALLEL_MIN_ORDERS = 300_000
 
 
@@ -202,6 +239,7 @@ def _split_customers(db: sqlite_utils.Database) -> list[tuple[str | None, str | 
     return list(pairwise(bounds))
 
 
+@_scan
 def rfm_scores(
     db: sqlite_utils.Database, today: date, only: Iterable[str] | None = None
 ) -> list[Rfm]:
@@ -230,7 +268,7 @@ def segments_for(
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
     RFM scores are relative to the whole customer base, so the first call scores everyone
-    (about a second per 200k customers); the result is kept until ``today`` or the orders
+    (about 2 s of CPU for 200k customers / 1M orders); the result is kept until ``today`` or the orders
     change (their count, highest rowid or total amount), so the customer card can ask for one
     customer at a time.
     """
@@ -259,6 +297,7 @@ def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str 
     return segments_for(db, [customer_id], today).get(customer_id)
 
 
+@_scan
 def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | None:
     """Shop-wide average days between a customer's consecutive orders (all history).
 
@@ -278,6 +317,7 @@ def avg_gap_days(db: sqlite_utils.Database, end: date | None = None) -> float | 
     return mt.gap_days(span, int(gaps))
 
 
+@_scan
 def category_stats(
     db: sqlite_utils.Database, start: date | None, end: date
 ) -> list[mt.CategoryRow]:
@@ -293,7 +333,8 @@ def category_stats(
             SELECT coalesce(l.category, :none) AS category, o.customer_id,
                    count(DISTINCT o.order_id) AS n,
                    julianday(max(o.ordered_at)) - julianday(min(o.ordered_at)) AS span
-            FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+            FROM orders o NOT INDEXED  -- one pass over the table beats a lookup per order
+            JOIN order_lines l ON l.order_id = o.order_id
             WHERE o.ordered_at >= :lo AND o.ordered_at < :hi
             GROUP BY 1, 2)
         GROUP BY category
@@ -374,7 +415,7 @@ def attribution(
             follow_ups=len(rows),
             capped=sum(1 for r in rows if r[1]),
             converted=sum(1 for r in rows if r[2] > 0),
-            revenue=sum(r[3] for r in rows),
+            revenue=float(sum(r[3] for r in rows)),
         )
 
     overall = baseline_of(base_rows)
@@ -396,6 +437,7 @@ def attribution(
     )
 
 
+@_scan
 def shop_stats(
     db: sqlite_utils.Database,
     start: date | None,
@@ -410,13 +452,12 @@ def shop_stats(
 
     Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
     orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
-    dated after ``today`` are ignored everywhere. ``categories=False`` leaves out the
-    per-category breakdown, the one figure that must join every order line (the slowest part
-    on big shops).
+    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
+    order line (the slowest figure on big shops), so ``by_category`` is None unless
+    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
     """
     w, rows = _customer_pass(db, start, end, today)
     whole = start is None and end >= today
-    n_col, m_col = (_N, _M) if whole else (_NP, _MP)
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
     f_scores = quintile_scores([r[_N] for r in rows])
@@ -426,42 +467,45 @@ def shop_stats(
     revenue = span = 0.0
     gaps = year_orders = year_customers = base = retained = 0
     year_revenue = 0.0
-    in_cohort = w.lo, w.hi
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
     seg_acc: dict[Segment, list[float]] = {s: [0, 0, 0, 0.0] for s in Segment}
     # One accumulator per score triple, looked up without a function call (200k customers).
     by_code = {code: seg_acc[segment_for(*code)] for code in product(range(1, 6), repeat=3)}
-    for r, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+    lo, hi = w.lo, w.hi
+    cohort_days = mt.COHORT_DAYS
+    # Unpacking each row once (not r[_X] lookups) matters: this loop runs once per customer.
+    for row, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+        _, n, m, first, _, n_p, m_p, span_p, second, n_y, m_y, in_base, later = row
+        if whole:
+            n_p, m_p = n, m
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += r[_M]
-        n_p = r[n_col]
+        acc[3] += m
         if n_p:
             customers += 1
             orders += n_p
-            revenue += r[m_col]
+            revenue += m_p
             acc[1] += 1
             if n_p >= 2:
                 repeat += 1
-                span += r[_SPANP]
+                span += span_p
                 gaps += n_p - 1
                 acc[2] += 1
-        if r[_NY]:
-            year_orders += r[_NY]
-            year_revenue += r[_MY]
+        if n_y:
+            year_orders += n_y
+            year_revenue += m_y
             year_customers += 1
-        if r[_BASE]:
+        if in_base:
             base += 1
-            retained += r[_LATER]
-        if in_cohort[0] <= r[_FIRST] < in_cohort[1]:
-            month = r[_FIRST][:7]
+            retained += later
+        if lo <= first < hi:
+            month = first[:7]
             cohort_n[month] += 1
-            days = r[_SECOND]
-            if days is not None:
+            if second is not None:
                 counts = cohort_rep[month]
-                for i, limit in enumerate(mt.COHORT_DAYS):
-                    if days <= limit:
+                for i, limit in enumerate(cohort_days):
+                    if second <= limit:
                         counts[i] += 1
 
     cohorts = []

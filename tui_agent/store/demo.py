@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from tui_agent.core.csvrows import Kind, field_names
 from tui_agent.core.demo import DemoShop, build_shop, winback_customers
 from tui_agent.core.lifecycle import winback_days
 from tui_agent.core.rules import RuleSet
@@ -27,30 +28,9 @@ from tui_agent.store.db import connect
 from tui_agent.store.importer import import_customers, import_orders, import_products
 
 DEMO_AGENTS = ("amy", "ben", "chen")
-CUSTOMER_COLUMNS = [
-    "customer_id",
-    "name",
-    "phone",
-    "email",
-    "wechat",
-    "birthday",
-    "tier",
-    "points",
-    "opt_out",
-    "tags",
-]
-ORDER_COLUMNS = [
-    "order_id",
-    "customer_id",
-    "ordered_at",
-    "delivered_at",
-    "sku",
-    "product",
-    "category",
-    "quantity",
-    "amount",
-]
-PRODUCT_COLUMNS = ["sku", "name", "category", "cycle_days", "related_sku"]
+CUSTOMER_COLUMNS = list(field_names(Kind.CUSTOMERS))
+ORDER_COLUMNS = list(field_names(Kind.ORDERS))
+PRODUCT_COLUMNS = list(field_names(Kind.PRODUCTS))
 
 
 class DemoError(Exception):
