@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -54,7 +55,10 @@ class ConsoleApp(App[None]):
             self.theme = self.theme_name
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
-        self.push_screen(self.work_screen)
+
+    def get_default_screen(self) -> Screen[Any]:
+        # The work queue is the base screen: no blank screen is painted first.
+        return self.work_screen
 
     def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
         """Every binding with an id, grouped by where it applies (for the help screen)."""
@@ -83,8 +87,11 @@ class ConsoleApp(App[None]):
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
     async def action_quit(self) -> None:
-        self.run_worker(self.session.release_held, thread=True, exit_on_error=False)
-        await self.workers.wait_for_complete()
+        """Give back our claim (its own short connection: never queued behind slow work)."""
+        try:
+            await asyncio.to_thread(self.session.release_held)
+        except Exception as exc:  # the claim expires by itself; quitting must not fail
+            self.log.warning(f"could not release the claim: {exc}")
         self.exit()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterator[SystemCommand]:

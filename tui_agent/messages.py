@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from tui_agent.phrasing import PhraseView
+from tui_agent.core.phrases import Phrase
 
 
 class PhraseHighlighted(Message):
     """The agent moved to another phrase in the search results."""
 
-    def __init__(self, phrase: PhraseView) -> None:
+    def __init__(self, phrase: Phrase) -> None:
         super().__init__()
         self.phrase = phrase
 
@@ -18,7 +18,7 @@ class PhraseHighlighted(Message):
 class PhraseChosen(Message):
     """The agent pressed enter on a phrase (or in the search box): copy and log it."""
 
-    def __init__(self, phrase: PhraseView | None) -> None:
+    def __init__(self, phrase: Phrase | None) -> None:
         super().__init__()
         self.phrase = phrase
 

@@ -7,10 +7,13 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+import sqlite_utils
 
 from tui_agent.config import Config
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
@@ -18,7 +21,8 @@ from tui_agent.core.rules import RuleSet
 from tui_agent.phrasing import PhraseBook, make_context
 from tui_agent.store import followups as fu
 from tui_agent.store import queries, worklog
-from tui_agent.store.db import connect
+from tui_agent.store.db import connect, get_meta
+from tui_agent.store.usage import phrase_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,20 @@ class Opened:
     holder: str | None
     card: CustomerCard
     context: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopFigures:
+    """The analytics figures the stats screen shows (last 365 days), when analytics exists."""
+
+    repurchase_rate: float | None
+    customers: int
+    repeat_customers: int
+    ltv: float
+    average_order_value: float
+    orders_per_year: float
+    lifetime_years: float
+    segments: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +71,7 @@ class Session:
         rules: RuleSet,
         config: Config,
         phrases: PhraseBook,
-        queue_limit: int = 500,
+        queue_limit: int = 200,
         clock: type[datetime] = datetime,
     ) -> None:
         self.db_path = db_path
@@ -67,6 +85,9 @@ class Session:
         self._lock = threading.Lock()
         self._db = connect(db_path)
         self._held: int | None = None  # the one follow-up this session has claimed
+        # Slow figures (segments) use their own connection, so they never hold up claims.
+        self._slow_lock = threading.Lock()
+        self._slow_db: sqlite_utils.Database | None = None
 
     @property
     def expire(self) -> int:
@@ -80,11 +101,25 @@ class Session:
     def close(self) -> None:
         with self._lock:
             self._db.conn.close()
+        with self._slow_lock:
+            if self._slow_db is not None:
+                self._slow_db.conn.close()
 
-    def generate(self) -> fu.GenerateResult:
-        """Create today's follow-ups (idempotent)."""
+    def generate(self, *, force: bool = False) -> fu.GenerateResult | None:
+        """Create today's follow-ups unless that already happened today (or ``force``).
+
+        Runs on a connection of its own: on a big shop it takes seconds, and the queue and
+        cards keep loading meanwhile (claims wait for its write transaction to commit).
+        """
         with self._lock:
-            return fu.generate(self._db, self.today, self.rules, now=self.now())
+            done = get_meta(self._db, "last_generated") == self.today.isoformat()
+        if done and not force:
+            return None
+        db = connect(self.db_path)
+        try:
+            return fu.generate(db, self.today, self.rules, now=self.now())
+        finally:
+            db.conn.close()
 
     def queue(self) -> QueueState:
         with self._lock:
@@ -145,12 +180,58 @@ class Session:
                             return related.name
         return None
 
+    def segment(self, customer_id: str) -> str | None:
+        """The customer's RFM segment, when the analytics module is installed (slow at first)."""
+        try:
+            analytics = importlib.import_module("tui_agent.store.analytics")
+        except ImportError:
+            return None
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            found: dict[str, str] = analytics.segments_for(self._slow_db, [customer_id], self.today)
+        return found.get(customer_id)
+
+    def shop_figures(self) -> ShopFigures | None:
+        """Repurchase rate, LTV and segment sizes from the analytics module, if installed."""
+        try:
+            analytics = importlib.import_module("tui_agent.store.analytics")
+        except ImportError:
+            return None
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            start = self.today - timedelta(days=364)
+            stats = analytics.shop_stats(self._slow_db, start, self.today, self.today)
+        segments = tuple(
+            (str(getattr(row.segment, "label", row.segment)), int(row.customers))
+            for row in stats.by_segment
+        )
+        return ShopFigures(
+            repurchase_rate=stats.repurchase.rate,
+            customers=stats.repurchase.customers,
+            repeat_customers=stats.repurchase.repeat_customers,
+            ltv=stats.ltv.value,
+            average_order_value=stats.ltv.average_order_value,
+            orders_per_year=stats.ltv.orders_per_year,
+            lifetime_years=stats.ltv.lifetime_years,
+            segments=segments,
+        )
+
     def release_held(self) -> None:
-        """Give back the claim this session holds (on quit)."""
-        with self._lock:
-            if self._held is not None:
-                fu.release(self._db, self._held, self.agent)
-                self._held = None
+        """Give back the claim this session holds (on quit).
+
+        Uses a short connection of its own, so quitting never waits for slow work holding
+        the session's connection.
+        """
+        held, self._held = self._held, None
+        if held is None:
+            return
+        db = connect(self.db_path, migrate=False)
+        try:
+            fu.release(db, held, self.agent)
+        finally:
+            db.conn.close()
 
     def _closed(self, follow_up_id: int) -> None:
         if self._held == follow_up_id:
@@ -162,7 +243,7 @@ class Session:
         """Log the touch and close the follow-up in one transaction (raises ClaimLost)."""
         with self._lock:
             self._closed(item.id)
-            return fu.log_touch(
+            touch_id = fu.log_touch(
                 self._db,
                 agent=self.agent,
                 customer_id=item.customer_id,
@@ -174,6 +255,14 @@ class Session:
                 expire_minutes=self.expire,
                 now=self.now(),
             )
+        self.load_usage()
+        return touch_id
+
+    def load_usage(self) -> None:
+        """Rank this agent's often and recently used phrases first in search."""
+        with self._lock:
+            usage = phrase_usage(self._db, self.agent)
+        self.phrases.set_usage(usage)
 
     def snooze(self, item: FollowUp, until: date) -> None:
         with self._lock:

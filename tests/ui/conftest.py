@@ -10,14 +10,22 @@ from tests.ui.seed import TODAY, build_shop
 from tui_agent.app import ConsoleApp
 from tui_agent.config import Config
 from tui_agent.core.models import Stage
+from tui_agent.core.phrases import Phrase, Variant
 from tui_agent.core.rules import load_rules
 from tui_agent.paths import rules_path
-from tui_agent.phrasing import PhraseBook, PhraseView
+from tui_agent.phrasing import PhraseBook
 from tui_agent.session import Session
+
+
+def _phrase(
+    pid: str, title: str, body: str, stage: Stage, tags: tuple[str, ...], shortcut: str
+) -> Phrase:
+    return Phrase(pid, stage, (Variant("zh", title, body),), tags, shortcut)
+
 
 # A fixed phrase set, so the tests do not depend on the shipped library's wording.
 PHRASES = [
-    PhraseView(
+    _phrase(
         "t-care",
         "签收关怀",
         "{name|亲}您好，{product}已签收～ —{shop_name}",
@@ -25,7 +33,7 @@ PHRASES = [
         ("care", "delivery"),
         "/gh",
     ),
-    PhraseView(
+    _phrase(
         "t-review",
         "邀请评价",
         "{name|亲}，{product}用得还好吗？欢迎评价～",
@@ -33,7 +41,7 @@ PHRASES = [
         ("review", "satisfaction"),
         "/pj",
     ),
-    PhraseView(
+    _phrase(
         "t-related",
         "关联推荐",
         "{name|亲}，搭配{related_product}效果更好哦",
@@ -41,7 +49,7 @@ PHRASES = [
         ("related",),
         "/gl",
     ),
-    PhraseView(
+    _phrase(
         "t-coupon",
         "复购优惠券",
         "{name|亲}，送您一张{coupon}，欢迎回购{product}",
@@ -49,7 +57,7 @@ PHRASES = [
         ("coupon",),
         "/fg",
     ),
-    PhraseView(
+    _phrase(
         "t-vip",
         "会员关怀",
         "{name}，您的{tier}会员积分{points}，本月有专属福利",
@@ -93,7 +101,7 @@ def make_app(shop: Path, clip: Clipboard) -> MakeApp:
             today=today,
             rules=load_rules(rules_path()),
             config=Config(shop_name="小满生活馆", coupon=None),
-            phrases=PhraseBook(PHRASES),
+            phrases=PhraseBook.from_phrases(PHRASES),
         )
         return ConsoleApp(session, system_copy=clip, **kw)  # type: ignore[arg-type]
 

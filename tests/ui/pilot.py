@@ -14,12 +14,15 @@ from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.store.db import connect
 
 
-async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
+async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
     """Let workers finish and their results reach the screen (workers start workers)."""
     for _ in range(rounds):
-        await pilot.pause()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in pilot.app.workers):
+                return
 
 
 async def keys(pilot: Pilot[Any], *pressed: str) -> None:
@@ -27,6 +30,12 @@ async def keys(pilot: Pilot[Any], *pressed: str) -> None:
     for key in pressed:
         await pilot.press(key)
         await settle(pilot)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type characters into the focused box (no database work between them)."""
+    await pilot.press(*("space" if c == " " else c for c in text))
+    await settle(pilot)
 
 
 def work_screen(app: ConsoleApp) -> WorkQueueScreen:

@@ -32,8 +32,8 @@ PRODUCTS = [
 ]
 
 
-def build_shop(path: Path, today: date = TODAY) -> Path:
-    """Create the shop at ``path`` and generate the follow-ups due on ``today``."""
+def build_shop(path: Path, today: date = TODAY, *, generated: bool = True) -> Path:
+    """Create the shop at ``path`` and (unless told not to) generate today's follow-ups."""
     db = connect(path)
     with write_tx(db):
         for sku, name, cat, cycle, related in PRODUCTS:
@@ -74,6 +74,7 @@ def build_shop(path: Path, today: date = TODAY) -> Path:
                     "VALUES (?,?,?,?,?,?,?)",
                     [oid, 1, sku, pname, cat, 1, 199.0],
                 )
-    generate(db, today, load_rules(rules_path()))
+    if generated:
+        generate(db, today, load_rules(rules_path()))
     db.conn.close()
     return path

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.conftest import Clipboard, MakeApp
-from tests.ui.pilot import current_customer, keys, rows, run, settle, status_text
+from tests.ui.pilot import current_customer, keys, rows, run, settle, status_text, type_text
+from tests.ui.seed import build_shop
 
 
 def follow_up(shop: Path, customer_id: str) -> tuple[str, str | None, str | None]:
@@ -55,7 +56,9 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
             assert current_customer(app) == "C007"
 
             # x: skip with a reason typed in the dialog.
-            await keys(pilot, "x", *"chatted", "enter")
+            await keys(pilot, "x")
+            await type_text(pilot, "chatted")
+            await keys(pilot, "enter")
             status, reason, _ = follow_up(shop, "C007")
             assert status == "skipped" and reason is not None and reason.endswith("chatted")
             assert current_customer(app) == "C005"
@@ -64,20 +67,25 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
             await keys(pilot, "enter")
             assert app.screen.id is None or "missing" in str(app.screen.query("#missing-form"))
             assert touches(shop, "C005") == []  # nothing logged while a value is missing
-            await keys(pilot, *"VIP20", "enter")
+            await type_text(pilot, "VIP20")
+            await keys(pilot, "enter")
             (touch,) = touches(shop, "C005")
             assert "VIP20" in touch[1] and "{" not in touch[1] and touch[2] == "t-coupon"
             assert clip.texts[-1] == touch[1]
 
             # /: search another phrase; enter copies the highlighted match.
             assert current_customer(app) == "C004"
-            await keys(pilot, "slash", *"评价", "enter")
+            await keys(pilot, "slash")
+            await type_text(pilot, "评价")
+            await keys(pilot, "enter")
             (touch,) = touches(shop, "C004")
             assert touch[2] == "t-review" and touch[1].startswith("陈静，")
 
             # e: edit before copying; the exact edited text is what is logged.
             assert current_customer(app) == "C003"
-            await keys(pilot, "e", "H", "i", "!", "space", "ctrl+s")
+            await keys(pilot, "e")
+            await type_text(pilot, "Hi! ")
+            await keys(pilot, "ctrl+s")
             (touch,) = touches(shop, "C003")
             assert touch[1].startswith("Hi! 张伟") and touch[4] == "clipboard-edited"
             assert clip.texts[-1] == touch[1]
@@ -135,5 +143,21 @@ def test_next_moves_the_claim_and_help_and_stats_open(make_app: MakeApp, shop: P
             assert type(app.screen).__name__ == "StatsScreen"
             await keys(pilot, "escape")
             assert app.screen is app.work_screen
+
+    run(body)
+
+
+def test_the_console_generates_the_day_when_nobody_has(make_app: MakeApp, shop: Path) -> None:
+    shop.unlink()
+    build_shop(shop, generated=False)
+    assert rows(shop, "SELECT count(*) FROM follow_ups") == [(0,)]
+
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert rows(shop, "SELECT count(*) FROM follow_ups WHERE status='pending'") == [(7,)]
+            assert current_customer(app) == "C006"
+            assert app.work_screen.sub_title == "今日进度 done 0 / 7"
 
     run(body)

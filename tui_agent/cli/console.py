@@ -11,20 +11,21 @@ import click
 
 from tui_agent.cli.common import DATE, UserError, default_agent
 from tui_agent.config import ConfigError, load_config
-from tui_agent.core.rules import RulesError, load_rules
+from tui_agent.core.rules import RulesError, RuleSet, load_rules
 from tui_agent.paths import resolve_db_path, rules_path
 from tui_agent.store.db import DatabaseError
 
 
-def _demo_database(today: date) -> Path:
-    """A fresh demo database in a temporary directory."""
-    try:
-        from tui_agent.store.demo import build_demo  # type: ignore[import-not-found]
-    except ImportError:
-        raise UserError("the demo database is not available in this build") from None
+def _demo_database(today: date, rules: RuleSet) -> Path:
+    """A fresh demo database in a temporary directory (kept, so it can be opened again)."""
+    from tui_agent.store.demo import DemoError, build_demo
+
     path = Path(tempfile.mkdtemp(prefix="tui-agent-demo-")) / "demo.db"
-    build_demo(path, today=today)
-    click.echo(f"demo database: {path}", err=True)
+    click.echo("building the demo shop…", err=True)
+    try:
+        build_demo(path, today=today, rules=rules)
+    except (DemoError, DatabaseError) as exc:
+        raise UserError(str(exc)) from None
     return path
 
 
@@ -40,7 +41,7 @@ def build_app(*, db_path: Path | None, agent: str | None, today: date | None, de
         rules = load_rules(rules_path())
     except (ConfigError, RulesError) as exc:
         raise UserError(str(exc)) from None
-    path = _demo_database(today) if demo else resolve_db_path(db_path)
+    path = _demo_database(today, rules) if demo else resolve_db_path(db_path)
     agent = agent or config.agent or default_agent()
     try:
         session = Session(
@@ -60,6 +61,8 @@ def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bo
         app.run()
     finally:
         app.session.close()
+    if demo:
+        click.echo(f"The demo database stays at {app.session.db_path} (open it with --db).")
 
 
 @click.command("console")

@@ -12,6 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc"}
+
+
+def show_keys(keys: str) -> str:
+    """``question_mark,ctrl+t`` -> ``?, ctrl+t``."""
+    return ", ".join(_KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
+
 
 def bindings_table(
     groups: Iterable[tuple[str, Iterable[BindingType]]], keymap: Mapping[str, str]
@@ -21,12 +28,17 @@ def bindings_table(
     table.add_column("where", style="dim")
     table.add_column("keys", style="bold cyan")
     table.add_column("does")
-    table.add_column("id (config.toml [keymap])", style="dim")
+    table.add_column("id (config.toml \\[keymap])", style="dim")
+    table.add_row(
+        "lists, search", "enter", "Copy the phrase and log the touch", "(also copy_and_log)"
+    )
     for where, bindings in groups:
         for b in bindings:
             if not isinstance(b, Binding) or not b.id:
                 continue
-            table.add_row(where, keymap.get(b.id, b.key), b.description or b.action, b.id)
+            table.add_row(
+                where, show_keys(keymap.get(b.id, b.key)), b.description or b.action, b.id
+            )
     return table
 
 

@@ -30,18 +30,24 @@ class _Dialog(ModalScreen[object]):
 class MissingValuesForm(_Dialog):
     """Asks for the placeholder values the customer's record lacks. Dismisses with a dict."""
 
-    def __init__(self, missing: tuple[str, ...], helps: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        missing: tuple[str, ...],
+        helps: dict[str, str] | None = None,
+        prefill: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.missing = missing
         self.helps = helps or {}
+        self.prefill = prefill or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="missing-form"):
-            yield Label("[b]缺少的内容 Missing values[/b] — fill them in, enter to continue")
+            yield Label("[b]缺少的内容 Missing values[/b] for this message")
             for name in self.missing:
                 hint = self.helps.get(name, "")
-                yield Label(f"{name}" + (f"  [dim]{hint}[/dim]" if hint else ""))
-                yield Input(id=f"value-{name}", placeholder=name)
+                yield Label(f"[b]{name}[/b]" + (f"  [dim]{hint}[/dim]" if hint else ""))
+                yield Input(self.prefill.get(name, ""), id=f"value-{name}", placeholder=name)
             yield Static("[dim]enter: next / done · escape: cancel[/dim]")
 
     @on(Input.Submitted)

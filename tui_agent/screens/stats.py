@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tui_agent.core.models import Stage
-from tui_agent.session import QueueState, Session
+from tui_agent.session import QueueState, Session, ShopFigures
 from tui_agent.store.worklog import DayWork
 
 
@@ -40,6 +41,7 @@ class StatsScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="stats"):
             yield Static("Loading…", id="stats-body")
+            yield Static("", id="stats-shop")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -51,6 +53,44 @@ class StatsScreen(Screen[None]):
 
     def action_refresh_stats(self) -> None:
         self.load()
+        self.load_shop()
+
+    @work(thread=True, exclusive=True, group="shop-stats")
+    def load_shop(self) -> None:
+        """Shop-wide figures take seconds on a big shop: they arrive after today's counts."""
+        self.app.call_from_thread(self._shop_note, "computing shop figures…")
+        try:
+            figures = self.session.shop_figures()
+        except Exception as exc:  # analytics is another module's work: never crash the screen
+            self.app.call_from_thread(self._shop_note, f"shop figures unavailable: {exc}")
+            return
+        if figures is None:
+            self.app.call_from_thread(self._shop_note, "")
+        else:
+            self.app.call_from_thread(self._show_shop, figures)
+
+    def _shop_note(self, text: str) -> None:
+        self.query_one("#stats-shop", Static).update(Text(text, style="dim"))
+
+    def _show_shop(self, f: ShopFigures) -> None:
+        table = Table(box=None, title="\n店铺 shop, last 365 days", title_justify="left")
+        table.add_column("")
+        table.add_column("", justify="right")
+        rate = "—" if f.repurchase_rate is None else f"{f.repurchase_rate:.1%}"
+        table.add_row("repurchase rate 复购率", f"{rate} ({f.repeat_customers}/{f.customers})")
+        table.add_row(
+            "LTV",
+            f"¥{f.ltv:,.0f} = ¥{f.average_order_value:,.0f} x {f.orders_per_year:.1f}/yr"
+            f" x {f.lifetime_years:.1f} yr",
+        )
+        segments = Table(box=None, title="segments (RFM)", title_justify="left")
+        segments.add_column("segment")
+        segments.add_column("customers", justify="right")
+        for name, n in f.segments:
+            segments.add_row(name, f"{n:,}")
+        grid = Table.grid(padding=(0, 4))
+        grid.add_row(table, segments)
+        self.query_one("#stats-shop", Static).update(grid)
 
     @work(thread=True, exclusive=True, group="stats")
     def load(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,8 +16,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from tui_agent.core import clipboard
+from tui_agent.core.phrases import Phrase
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
-from tui_agent.phrasing import Filled, PhraseView
+from tui_agent.phrasing import Filled
 from tui_agent.screens.modals import (
     ConfirmOptOut,
     EditText,
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
 REFRESH_SECONDS = 5.0
+SHOP_WIDE = frozenset({"coupon", "shop_name", "agent_name"})
 
 
 class WorkQueueScreen(Screen[None]):
@@ -55,14 +58,18 @@ class WorkQueueScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.opened: Opened | None = None
-        self.phrase: PhraseView | None = None
+        self.phrase: Phrase | None = None
         self.filled: Filled | None = None
-        self.supplied: dict[str, str] = {}
+        self.supplied: dict[str, str] = {}  # values typed for this follow-up
+        self.remembered: dict[str, str] = {}  # shop-wide values typed earlier today
         self._first_load = True
         self._note = ""  # the last write's outcome, kept on the status line
         self._auto = False  # the open in progress was picked by the console, not the agent
         self._retry = False  # re-pick after the next refresh (an automatic pick lost its claim)
-        self._opening: int | None = None  # the follow-up whose open worker is running
+        self._opening: int | None = None
+        self._marked: int | None = (
+            None  # the row showing our claim before the next refresh  # the follow-up whose open worker is running
+        )
 
     @property
     def console(self) -> ConsoleApp:
@@ -77,6 +84,7 @@ class WorkQueueScreen(Screen[None]):
         with Horizontal(id="work"):
             card = CustomerCardView(id="card")
             card.today = self.session.today
+            card.phrase_title = self._phrase_title
             yield card
             with Vertical(id="phrase-pane"):
                 yield PhraseSearch(self.session.phrases, id="phrase-search")
@@ -90,6 +98,10 @@ class WorkQueueScreen(Screen[None]):
         self.load_queue(generate=True)
         self.set_interval(REFRESH_SECONDS, self.load_queue)
 
+    def _phrase_title(self, phrase_id: str) -> str | None:
+        phrase = self.session.phrases.get(phrase_id)
+        return phrase.title if phrase else None
+
     # --- loading --------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="queue")
@@ -98,8 +110,9 @@ class WorkQueueScreen(Screen[None]):
         state = self.session.queue()
         self.app.call_from_thread(self._apply_queue, state)
         if generate:
+            self.session.load_usage()
             result = self.session.generate()
-            if result.created or result.unsnoozed or result.merged:
+            if result is not None and (result.created or result.unsnoozed or result.merged):
                 self.app.call_from_thread(self._apply_queue, self.session.queue())
 
     def _apply_queue(self, state: QueueState) -> None:
@@ -172,23 +185,40 @@ class WorkQueueScreen(Screen[None]):
             self.load_queue()
         self.supplied = {}
         self.query_one(CustomerCardView).card = opened.card
+        self.load_segment(opened.card.customer.customer_id)
         item = opened.follow_up
         language = opened.card.customer.language
         suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
         self.phrase = suggested
-        self.query_one(PhraseSearch).preselect(suggested)
+        search = self.query_one(PhraseSearch)
+        search.language = language
+        search.preselect(suggested)
         self._refill()
         note, self._note = self._note, ""
         holder = "me" if opened.claimed else (opened.holder or "")
-        self.query_one(DueList).mark_claim(
-            item.id, Text(holder, style="green" if opened.claimed else "bold red")
-        )
+        table = self.query_one(DueList)
+        if self._marked is not None and self._marked != item.id:
+            table.mark_claim(self._marked, Text(""))  # the session gave that claim back
+        table.mark_claim(item.id, Text(holder, style="green" if opened.claimed else "bold red"))
+        self._marked = item.id if opened.claimed else None
         if opened.claimed:
             reasons = " + ".join(r.text.split(":")[0] for r in item.reasons) or item.rule
             info = f"{item.stage.label_zh} · {reasons}"
         else:
             info = f"[b red]{item.customer_name} is being worked by {opened.holder}[/] — n for the next one"
         self._status(f"{note} │ next: {info}" if note else info)
+
+    @work(thread=True, exclusive=True, group="segment")
+    def load_segment(self, customer_id: str) -> None:
+        """The segment comes from analytics (seconds on the first call): fill it in later."""
+        segment = self.session.segment(customer_id)
+        if segment and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_segment, customer_id, segment)
+
+    def _show_segment(self, customer_id: str, segment: str) -> None:
+        view = self.query_one(CustomerCardView)
+        if view.card is not None and view.card.customer.customer_id == customer_id:
+            view.card = replace(view.card, segment=segment)
 
     # --- phrase and preview ---------------------------------------------------------------
 
@@ -201,7 +231,9 @@ class WorkQueueScreen(Screen[None]):
         if self.opened is None or self.phrase is None:
             self.filled = None
         else:
-            self.filled = self.session.phrases.fill(self.phrase, self.opened.context, self.supplied)
+            self.filled = self.session.phrases.fill(
+                self.phrase, self.opened.context, self.supplied, self.opened.card.customer.language
+            )
         self.query_one(Preview).show(self.filled)
 
     @on(PhraseChosen)
@@ -231,13 +263,16 @@ class WorkQueueScreen(Screen[None]):
             return
         if self.filled.missing:
             helps = self.session.phrases.placeholder_help()
-            self.app.push_screen(MissingValuesForm(self.filled.missing, helps), self._got_values)
+            form = MissingValuesForm(self.filled.missing, helps, self.remembered)
+            self.app.push_screen(form, self._got_values)
             return
-        self.send(self.opened, self.filled.text, self.phrase.id)  # type: ignore[union-attr]
+        self.send(self.opened, self.filled.text, self.phrase.id)
 
     def _got_values(self, values: object) -> None:
         if isinstance(values, dict):
             self.supplied.update(values)
+            # Shop-wide values are offered again for the next customer (still confirmed).
+            self.remembered.update({k: v for k, v in values.items() if k in SHOP_WIDE})
             self._refill()
             self.action_copy_and_log()
 

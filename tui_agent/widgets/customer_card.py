@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from rich.console import Group, RenderableType
@@ -30,6 +31,8 @@ class CustomerCardView(Static, can_focus=True):
     card: reactive[CustomerCard | None] = reactive(None, always_update=True)
     show_phone: reactive[bool] = reactive(False)
     today: date = date.today()
+    # The screen hands in a lookup so the card names phrases by title, not by id.
+    phrase_title: Callable[[str], str | None] = staticmethod(lambda _pid: None)
 
     def watch_card(self) -> None:
         self.update(self._render_card())
@@ -66,13 +69,15 @@ class CustomerCardView(Static, can_focus=True):
         orders.add_column("金额", justify="right", no_wrap=True)
         for order in card.orders:
             products = "、".join(line.product or line.sku or "?" for line in order.lines) or "—"
-            orders.add_row(f"{order.ordered_at:%m-%d}", products, f"¥{order.amount:,.0f}")
+            orders.add_row(f"{order.ordered_at:%y-%m-%d}", products, f"¥{order.amount:,.0f}")
         touches = Table(box=None, padding=(0, 1), show_header=True, header_style="dim", expand=True)
         touches.add_column("最近联系", no_wrap=True)
         touches.add_column("谁", no_wrap=True)
         touches.add_column("话术", ratio=1, overflow="ellipsis", no_wrap=True)
         for t in card.touches:
-            touches.add_row(f"{t.at:%m-%d %H:%M}", t.agent, t.phrase_id or "(edited)")
+            title = self.phrase_title(t.phrase_id) if t.phrase_id else None
+            what = title or t.phrase_id or t.text.replace("\n", " ")[:20]
+            touches.add_row(f"{t.at:%m-%d %H:%M}", t.agent, what)
         parts: list[RenderableType] = [head, Text(""), orders]
         if card.touches:
             parts += [Text(""), touches]

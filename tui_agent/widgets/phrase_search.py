@@ -13,14 +13,15 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from tui_agent.core.phrases import Phrase
 from tui_agent.messages import PhraseChosen, PhraseHighlighted
-from tui_agent.phrasing import Match, PhraseBook, PhraseView
+from tui_agent.phrasing import Match, PhraseBook
 
 
 def match_prompt(match: Match) -> Text:
     """One result line: title with the matched spans highlighted, then shortcut and stage."""
     p = match.phrase
-    title = Text(p.title)
+    title = Text(match.title)
     for start, end in match.spans:
         title.stylize("bold reverse", start, end)
     line = Text.assemble(title, "  ")
@@ -63,7 +64,8 @@ class PhraseSearch(Vertical):
         super().__init__(id=id)
         self.book = book
         self.matches: list[Match] = []
-        self._want: str | None = None  # phrase id to highlight when results arrive
+        self.language: str | None = None  # the customer's: ties go to that variant
+        self._want: Phrase | None = None  # the phrase to highlight when results arrive
 
     def compose(self) -> ComposeResult:
         yield SearchBox(
@@ -72,16 +74,16 @@ class PhraseSearch(Vertical):
         yield PhraseResults(id="phrase-list")
 
     def on_mount(self) -> None:
-        self._show(self.book.search(""))
+        self._show(self.book.search("", language=self.language))
 
-    def preselect(self, phrase: PhraseView | None) -> None:
+    def preselect(self, phrase: Phrase | None) -> None:
         """Clear the query and highlight ``phrase`` (the one suggested for the stage)."""
         box = self.query_one(SearchBox)
-        self._want = phrase.id if phrase else None
+        self._want = phrase
         if box.value:
             box.value = ""  # the Changed handler runs the search and honours _want
         else:
-            self._show(self.book.search(""))
+            self._show(self.book.search("", language=self.language))
 
     @on(Input.Changed, "#search")
     def _changed(self, event: Input.Changed) -> None:
@@ -89,25 +91,29 @@ class PhraseSearch(Vertical):
 
     @work(thread=True, exclusive=True, group="phrase-search")
     def run_search(self, query: str) -> None:
-        matches = self.book.search(query)
+        matches = self.book.search(query, language=self.language)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, matches)
 
     def _show(self, matches: list[Match]) -> None:
+        want = self._want
+        if want is not None:
+            # The suggestion leads the list (browsing might not even list it).
+            matches = [
+                Match(want, want.variant(self.language).title),
+                *(m for m in matches if m.phrase.id != want.id),
+            ]
         self.matches = matches
         results = self.query_one(PhraseResults)
         results.clear_options()
         results.add_options(Option(match_prompt(m), id=m.phrase.id) for m in matches)
         index = 0
-        if self._want is not None:
-            ids = [m.phrase.id for m in matches]
-            index = ids.index(self._want) if self._want in ids else 0
-            self._want = None
+        self._want = None
         if matches:
             results.highlighted = index
             self.post_message(PhraseHighlighted(matches[index].phrase))
 
-    def current(self) -> PhraseView | None:
+    def current(self) -> Phrase | None:
         index = self.query_one(PhraseResults).highlighted
         if index is None or not (0 <= index < len(self.matches)):
             return None
