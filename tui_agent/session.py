@@ -7,7 +7,6 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,9 +17,10 @@ import sqlite_utils
 from tui_agent.config import Config
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.rules import RuleSet
+from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
+from tui_agent.store import analytics, queries, worklog
 from tui_agent.store import followups as fu
-from tui_agent.store import queries, worklog
 from tui_agent.store.db import connect, get_meta
 from tui_agent.store.usage import phrase_usage
 
@@ -38,7 +38,7 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class ShopFigures:
-    """The analytics figures the stats screen shows (last 365 days), when analytics exists."""
+    """The analytics figures the stats screen shows (last 365 days)."""
 
     repurchase_rate: float | None
     customers: int
@@ -181,32 +181,24 @@ class Session:
         return None
 
     def segment(self, customer_id: str) -> str | None:
-        """The customer's RFM segment, when the analytics module is installed (slow at first)."""
-        try:
-            analytics = importlib.import_module("tui_agent.store.analytics")
-        except ImportError:
-            return None
+        """The customer's RFM segment, e.g. ``忠诚客户 loyal`` (slow on the first call)."""
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
-            found: dict[str, str] = analytics.segments_for(self._slow_db, [customer_id], self.today)
-        return found.get(customer_id)
-
-    def shop_figures(self) -> ShopFigures | None:
-        """Repurchase rate, LTV and segment sizes from the analytics module, if installed."""
-        try:
-            analytics = importlib.import_module("tui_agent.store.analytics")
-        except ImportError:
+            found = analytics.segments_for(self._slow_db, [customer_id], self.today)
+        value = found.get(customer_id)
+        if value is None:
             return None
+        seg = Segment(value)
+        return f"{seg.label_zh} {seg.label}"
+
+    def shop_figures(self) -> ShopFigures:
+        """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
             start = self.today - timedelta(days=364)
             stats = analytics.shop_stats(self._slow_db, start, self.today, self.today)
-        segments = tuple(
-            (str(getattr(row.segment, "label", row.segment)), int(row.customers))
-            for row in stats.by_segment
-        )
         return ShopFigures(
             repurchase_rate=stats.repurchase.rate,
             customers=stats.repurchase.customers,
@@ -215,7 +207,10 @@ class Session:
             average_order_value=stats.ltv.average_order_value,
             orders_per_year=stats.ltv.orders_per_year,
             lifetime_years=stats.ltv.lifetime_years,
-            segments=segments,
+            segments=tuple(
+                (f"{row.segment.label_zh} {row.segment.label}", row.customers)
+                for row in stats.by_segment
+            ),
         )
 
     def release_held(self) -> None:

@@ -64,10 +64,7 @@ class StatsScreen(Screen[None]):
         except Exception as exc:  # analytics is another module's work: never crash the screen
             self.app.call_from_thread(self._shop_note, f"shop figures unavailable: {exc}")
             return
-        if figures is None:
-            self.app.call_from_thread(self._shop_note, "")
-        else:
-            self.app.call_from_thread(self._show_shop, figures)
+        self.app.call_from_thread(self._show_shop, figures)
 
     def _shop_note(self, text: str) -> None:
         self.query_one("#stats-shop", Static).update(Text(text, style="dim"))
