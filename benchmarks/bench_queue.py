@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
 import sqlite_utils
 
@@ -74,6 +75,9 @@ def run(ctx: Context) -> list[Result]:
     assert shop is not None
     rules = load_rules(rules_path())
     gen_times: list[float] = []
+    gen_cpu: list[float] = []
+    next_times: list[float] = []
+    next_created = 0
     read_times: list[float] = []
     naive_times: list[float] = []
     created = queued = 0
@@ -82,9 +86,10 @@ def run(ctx: Context) -> list[Result]:
         path = copy_db(shop.shop_db, ctx.work / f"queue-{i}.db")
         db = connect(path)
         db.execute("SELECT count(*) FROM orders").fetchone()  # open the file, as the app has
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = generate(db, TODAY, rules)
         gen_times.append(time.perf_counter() - t0)
+        gen_cpu.append(time.process_time() - c0)
         t0 = time.perf_counter()
         queue = due_queue(db, TODAY)
         read_times.append(time.perf_counter() - t0)
@@ -95,6 +100,11 @@ def run(ctx: Context) -> list[Result]:
             naive_times.append(time.perf_counter() - t0)
             written = {r[0] for r in db.execute("SELECT key FROM follow_up_reasons")}
             covered = covered and written <= keys
+        # Steady state: the next morning, with yesterday's queue already in the database.
+        t0 = time.perf_counter()
+        after = generate(db, TODAY + timedelta(days=1), rules)
+        next_times.append(time.perf_counter() - t0)
+        next_created = after.created + after.capped + after.merged
         db.conn.close()
         path.unlink()
     g50, n50 = statistics.median(gen_times), statistics.median(naive_times)
@@ -107,11 +117,20 @@ def run(ctx: Context) -> list[Result]:
             p50=ms(g50),
             p99=ms(percentile(gen_times, 99)),
             extra=(
-                f"naive load-and-filter {ms(n50)} = {n50 / g50:.0f}x slower"
+                f"CPU p50 {ms(statistics.median(gen_cpu))}; first run on this database, so with "
+                f"the rules' 3-day catch-up; naive load-and-filter {ms(n50)} = {n50 / g50:.0f}x slower"
                 f"{'' if covered else ' (MISMATCH)'}; {len(gen_times)} runs "
                 f"({len(naive_times)} of the baseline)"
             ),
             passed=percentile(gen_times, 99) <= 0.100,
+        ),
+        Result(
+            name=f"Queue generation, the next day ({next_created:,} new or merged)",
+            goal="<= 100 ms",
+            p50=ms(statistics.median(next_times)),
+            p99=ms(percentile(next_times, 99)),
+            extra=f"{len(next_times)} runs; steady state: yesterday's queue already there",
+            passed=percentile(next_times, 99) <= 0.100,
         ),
         Result(
             name=f"Due-queue read ({queued:,} rows)",

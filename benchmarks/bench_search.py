@@ -69,6 +69,7 @@ def run(ctx: Context) -> list[Result]:
                 f"(ours {f50 / p50:.1f}x faster at p50)"
             )
         extra += (
+            f"; CPU p50 {r['cpu_p50_ms']:.1f} ms, p99 {r['cpu_p99_ms']:.1f} ms"
             f"; {int(r['queries'])} timed queries; index build {r['build_cold_s']:.1f} s cold, "
             f"{r['build_warm_s']:.1f} s with pinyin cache"
         )

@@ -125,6 +125,7 @@ def mb(kib: int) -> str:
 @dataclass(frozen=True)
 class ChildRun:
     seconds: float
+    cpu_seconds: float  # user + system CPU of the child: steadier than wall on a busy machine
     max_rss_kib: int
     returncode: int
     stdout: str
@@ -151,6 +152,7 @@ def run_child(args: Sequence[str], *, env: dict[str, str] | None = None) -> Chil
     proc.stderr.close()  # type: ignore[union-attr]
     return ChildRun(
         seconds,
+        usage.ru_utime + usage.ru_stime,
         usage.ru_maxrss,
         proc.returncode,
         out.decode("utf-8", "replace"),
