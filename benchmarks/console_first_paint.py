@@ -1,6 +1,7 @@
 """How long until the console shows today's queue and the first customer, on a given database.
 
     python -m benchmarks.console_first_paint --db BIG.db --today 2026-11-20 [--runs 5]
+    python -m benchmarks.console_first_paint --quick   # a small demo shop, one run (CI)
 
 Build a large shop first, e.g. ``tui-agent demo --db /tmp/big.db --customers 200000``.
 Measured headless (Textual's test driver) at 120x40, each run in a fresh app, after the Python
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -63,10 +65,18 @@ async def one_run(db: Path, today: date) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--db", type=Path, help="the shop database to open")
     parser.add_argument("--today", type=parse_date, default=date.today())
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="a small demo shop, one run")
     args = parser.parse_args()
+    if args.quick or args.db is None:
+        from tui_agent.store.demo import build_demo
+
+        tmp = tempfile.TemporaryDirectory(prefix="tui-agent-bench-")
+        args.db = Path(tmp.name) / "demo.db"
+        build_demo(args.db, today=args.today, rules=load_rules(rules_path()), customers=300)
+        args.runs = 1 if args.quick else args.runs
     results = [asyncio.run(one_run(args.db, args.today)) for _ in range(args.runs)]
     for key in ("first_frame", "queue", "card"):
         values = [r[key] for r in results]

@@ -93,8 +93,14 @@ def make_context(
     agent_name: str,
     coupon: str | None,
     related_product: str | None = None,
+    product: str | None = None,
+    category: str | None = None,
 ) -> dict[str, object]:
-    """Placeholder values for one customer and their latest order."""
+    """Placeholder values for one customer and the order the follow-up is about.
+
+    ``product``/``category`` name the product a follow-up is about (a replenishment is about
+    one order line, not the order's biggest).
+    """
     return build_context(
         customer,
         order,
@@ -103,6 +109,8 @@ def make_context(
         agent_name=agent_name,
         related_product=related_product,
         coupon=coupon,
+        product=product,
+        category=category,
     )
 
 

@@ -85,6 +85,7 @@ class Session:
         self._lock = threading.Lock()
         self._db = connect(db_path)
         self._held: int | None = None  # the one follow-up this session has claimed
+        self._claimed_at: datetime | None = None
         # Slow figures (segments) use their own connection, so they never hold up claims.
         self._slow_lock = threading.Lock()
         self._slow_db: sqlite_utils.Database | None = None
@@ -123,9 +124,25 @@ class Session:
 
     def queue(self) -> QueueState:
         with self._lock:
+            self._renew_claim()
             items = fu.due_queue(self._db, self.today, limit=self.queue_limit)
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
+
+    def _renew_claim(self) -> None:
+        """Keep the claim on the open follow-up fresh while the console is running.
+
+        Expiry exists for consoles that died; a live one renews its claim after a third of
+        the expiry time, so an agent reading a long history does not lose the customer.
+        """
+        if self._held is None or self._claimed_at is None:
+            return
+        if (self.now() - self._claimed_at).total_seconds() < self.expire * 20:
+            return
+        if fu.claim(self._db, self._held, self.agent, expire_minutes=self.expire, now=self.now()):
+            self._claimed_at = self.now()
+        else:
+            self._held = None  # someone took it after all; the next write says so
 
     def held_by_other(self, item: FollowUp) -> bool:
         """True while another agent's claim on ``item`` has not expired."""
@@ -146,6 +163,7 @@ class Session:
             )
             if claimed:
                 self._held = follow_up_id
+                self._claimed_at = self.now()
             item = fu.get_follow_up(self._db, follow_up_id)
             if item is None:
                 return None
@@ -154,23 +172,29 @@ class Session:
             )
             orders = queries.orders_for_customer(self._db, item.customer_id, limit=10)
             touches = fu.touches_for_customer(self._db, item.customer_id, limit=5)
-            related = self._related_product(orders)
+            # The order the follow-up is about (its anchor), else the latest one.
+            anchor = next((o for o in orders if o.order_id == item.order_id), None)
+            anchor = anchor or (orders[0] if orders else None)
+            related = self._related_product(anchor)
         card = CustomerCard(customer, tuple(orders), tuple(touches))
-        latest = orders[0] if orders else None
+        focus = item.focus
         context = make_context(
             customer,
-            latest,
+            anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
             agent_name=self.agent,
             coupon=self.config.coupon,
             related_product=related,
+            product=focus.product if focus else None,
+            category=focus.category if focus else None,
         )
         holder = item.claimed_by if not claimed else self.agent
         return Opened(item, claimed, holder, card, context)
 
-    def _related_product(self, orders: list[Order]) -> str | None:
-        for order in orders[:1]:
+    def _related_product(self, order: Order | None) -> str | None:
+        """The related or upgrade product the shop set for a product of this order."""
+        if order is not None:
             for line in order.lines:
                 if line.sku:
                     product = queries.get_product(self._db, line.sku)

@@ -214,3 +214,24 @@ def test_brace_soup_never_escapes(template: str) -> None:
     for part in parts:
         if not isinstance(part, str):
             assert part.name in PLACEHOLDERS
+
+
+def test_build_context_product_override_names_the_follow_up_product() -> None:
+    from datetime import date as _date
+    from datetime import datetime as _dt
+
+    from tui_agent.core.models import Customer, Order, OrderLine
+    from tui_agent.core.render import build_context, render
+
+    lines = (
+        OrderLine("o1", 1, "EL1", "降噪耳机", "electronics", 1, 600.0),
+        OrderLine("o1", 2, "BT1", "补水面膜", "beauty", 1, 100.0),
+    )
+    order = Order("o1", "c1", _dt(2026, 2, 1), _dt(2026, 2, 3), 700.0, 1, lines)
+    kw = {"today": _date(2026, 3, 1), "shop_name": "店", "agent_name": "a"}
+    plain = build_context(Customer("c1", name="王"), order, **kw)  # type: ignore[arg-type]
+    focused = build_context(
+        Customer("c1", name="王"), order, product="补水面膜", category="beauty", **kw
+    )  # type: ignore[arg-type]
+    assert render("{product}", plain).text == "降噪耳机"
+    assert render("{product}", focused).text == "补水面膜"

@@ -213,3 +213,27 @@ def test_daily_queries_use_indexes(db: sqlite_utils.Database) -> None:
     for name, sql in plans.items():
         detail = " ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
         assert "USING INDEX" in detail or "USING COVERING INDEX" in detail, (name, detail)
+
+
+def test_replenishment_names_its_product(db: sqlite_utils.Database) -> None:
+    add_customer(db, "c1")
+    # the face masks (cheap) are due for replenishment, not the expensive headphones
+    add_order(
+        db,
+        "o1",
+        "c1",
+        "2026-02-01 10:00:00",
+        "2026-02-03 10:00:00",
+        700,
+        lines=[("EL1", "降噪耳机", "electronics"), ("BT1", "补水面膜", "beauty")],
+    )
+    db.execute(
+        "INSERT INTO products (sku, name, category, cycle_days) VALUES ('BT1', '补水面膜', 'beauty', 30)"
+    )
+    rule = RULES.by_id("replenish")
+    assert rule is not None
+    day = date(2026, 2, 3) + timedelta(days=30 - rule.lead_days)
+    fu.generate(db, day, RULES)
+    item = next(f for f in fu.due_queue(db, day) if any(r.rule == "replenish" for r in f.reasons))
+    assert item.focus is not None
+    assert (item.focus.product, item.focus.category) == ("补水面膜", "beauty")

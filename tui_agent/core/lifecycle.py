@@ -58,6 +58,8 @@ class Occurrence:
     text: str
     order_id: str | None = None
     anchor_at: datetime | None = None  # when the anchoring order was placed
+    product: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ def replenish_occurrences(
                     text,
                     ln.order_id,
                     ln.ordered_at,
+                    ln.product,
+                    ln.category,
                 )
             )
     return out

@@ -108,6 +108,8 @@ class Reason:
     key: str  # unique per occurrence, e.g. "care+1:O123"; makes generation idempotent
     text: str
     order_id: str | None = None
+    product: str | None = None  # the product the occurrence is about (replenishment)
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,12 @@ class FollowUp:
 
     def overdue_days(self, today: date) -> int:
         return max(0, (today - self.due_date).days)
+
+    @property
+    def focus(self) -> Reason | None:
+        """The leading reason that names a product, if any: what the message is about."""
+        leading = [r for r in self.reasons if r.rule == self.rule] + list(self.reasons)
+        return next((r for r in leading if r.product), None)
 
 
 @dataclass(frozen=True, slots=True)

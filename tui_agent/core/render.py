@@ -260,10 +260,13 @@ def build_context(
     related_product: str | None = None,
     coupon: str | None = None,
     category: str | None = None,
+    product: str | None = None,
 ) -> dict[str, object]:
     """The placeholder values for one customer and their latest order.
 
-    ``category`` overrides the order line's category (the product table may know better).
+    ``category`` overrides the order line's category (the product table may know better);
+    ``product`` names the product a follow-up is about (a replenishment is about one line,
+    not the order's biggest).
     Keys with no value are present with ``None`` so :func:`render` reports them as missing.
     """
     ctx: dict[str, object] = dict.fromkeys(PLACEHOLDERS)
@@ -290,6 +293,8 @@ def build_context(
             main = max(order.lines, key=lambda line: line.amount)
             ctx["product"] = main.product
             ctx["category"] = main.category
+    if product:
+        ctx["product"] = product
     if category:
         ctx["category"] = category
     return ctx

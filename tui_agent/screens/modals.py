@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -141,7 +142,7 @@ class ConfirmOptOut(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="optout-form"):
-            yield Label(f"[b]不再联系 Opt out[/b] {self.customer_name}?")
+            yield Label(f"[b]不再联系 Opt out[/b] {escape(self.customer_name)}?")
             yield Static("All their open follow-ups are cancelled. [b]y[/b] yes · [b]n[/b] no")
 
     def action_answer(self, yes: bool) -> None:

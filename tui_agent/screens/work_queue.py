@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -66,10 +67,9 @@ class WorkQueueScreen(Screen[None]):
         self._note = ""  # the last write's outcome, kept on the status line
         self._auto = False  # the open in progress was picked by the console, not the agent
         self._retry = False  # re-pick after the next refresh (an automatic pick lost its claim)
+        # The follow-up whose open worker is running, and the row showing our claim.
         self._opening: int | None = None
-        self._marked: int | None = (
-            None  # the row showing our claim before the next refresh  # the follow-up whose open worker is running
-        )
+        self._marked: int | None = None
 
     @property
     def console(self) -> ConsoleApp:
@@ -203,9 +203,10 @@ class WorkQueueScreen(Screen[None]):
         self._marked = item.id if opened.claimed else None
         if opened.claimed:
             reasons = " + ".join(r.text.split(":")[0] for r in item.reasons) or item.rule
-            info = f"{item.stage.label_zh} · {reasons}"
+            info = escape(f"{item.stage.label_zh} · {reasons}")
         else:
-            info = f"[b red]{item.customer_name} is being worked by {opened.holder}[/] — n for the next one"
+            who = escape(f"{item.customer_name} is being worked by {opened.holder}")
+            info = f"[b red]{who}[/] — n for the next one"
         self._status(f"{note} │ next: {info}" if note else info)
 
     @work(thread=True, exclusive=True, group="segment")
@@ -252,7 +253,7 @@ class WorkQueueScreen(Screen[None]):
             self._status("No follow-up selected.")
             return None
         if not self.opened.claimed:
-            self._status(f"[red]Held by {self.opened.holder}; not yours to work.[/]")
+            self._status(f"[red]Held by {escape(self.opened.holder or '?')}; not yours to work.[/]")
             return None
         return self.opened
 
@@ -301,7 +302,7 @@ class WorkQueueScreen(Screen[None]):
         try:
             touch_id = self.session.log_touch(opened.follow_up, text, phrase_id, channel=channel)
         except ClaimLost as exc:
-            self.app.call_from_thread(self._status, f"[b red]Not copied:[/] {exc}")
+            self.app.call_from_thread(self._status, f"[b red]Not copied:[/] {escape(str(exc))}")
             self.app.call_from_thread(self.load_queue)
             return
         result = clipboard.copy_text(
@@ -310,7 +311,7 @@ class WorkQueueScreen(Screen[None]):
             system=self.console.system_copy,
         )
         name = opened.follow_up.customer_name or opened.follow_up.customer_id
-        note = f"{result.describe()} · touch #{touch_id} logged for {name}"
+        note = escape(f"{result.describe()} · touch #{touch_id} logged for {name}")
         self.app.call_from_thread(
             self._after_write, note, TouchLogged(touch_id, opened.follow_up.id)
         )
@@ -373,15 +374,15 @@ class WorkQueueScreen(Screen[None]):
             if how == "snooze":
                 assert isinstance(value, date)
                 self.session.snooze(item, value)
-                note = f"Snoozed {name} until {value}"
+                note = escape(f"Snoozed {name} until {value}")
             elif how == "skip":
                 self.session.skip(item, str(value))
-                note = f"Skipped {name}: {value}"
+                note = escape(f"Skipped {name}: {value}")
             else:
                 n = self.session.opt_out(item)
-                note = f"{name} opted out; {n} open follow-up(s) cancelled"
+                note = escape(f"{name} opted out; {n} open follow-up(s) cancelled")
         except ClaimLost as exc:
-            note = f"[b red]Not changed:[/] {exc}"
+            note = f"[b red]Not changed:[/] {escape(str(exc))}"
         self.app.call_from_thread(self._after_write, note)
 
     def _status(self, text: str) -> None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -144,6 +144,12 @@ MIGRATIONS: list[str] = [
     # code and plans that name it.
     """
     CREATE INDEX idx_orders_customer_amount ON orders(customer_id, ordered_at, amount);
+    """,
+    # 3: a replenishment reason names the product (and category) it is about, so the phrase
+    # is filled with that product rather than the order's biggest line.
+    """
+    ALTER TABLE follow_up_reasons ADD COLUMN product TEXT;
+    ALTER TABLE follow_up_reasons ADD COLUMN category TEXT;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -298,8 +298,9 @@ def _insert_reasons(
     db: sqlite_utils.Database, fid: int | None, occs: Iterable[lc.Occurrence]
 ) -> None:
     db.conn.executemany(
-        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id) VALUES (?,?,?,?,?)",
-        [(o.key, fid, o.rule.id, o.text, o.order_id) for o in occs],
+        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, category) "
+        "VALUES (?,?,?,?,?,?,?)",
+        [(o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category) for o in occs],
     )
 
 
@@ -374,12 +375,16 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
     ids = [str(i) for i in reasons]
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        for key, fid, rule, text, oid in db.execute(
-            f"SELECT key, follow_up_id, rule, text, order_id FROM follow_up_reasons "
+        for key, fid, rule, text, oid, product, category in db.execute(
+            f"SELECT key, follow_up_id, rule, text, order_id, product, category FROM follow_up_reasons "
             f"WHERE follow_up_id IN ({marks}) ORDER BY rowid",
             [int(i) for i in chunk],
         ):
-            reasons[fid].append(Reason(rule=rule, key=key, text=text, order_id=oid))
+            reasons[fid].append(
+                Reason(
+                    rule=rule, key=key, text=text, order_id=oid, product=product, category=category
+                )
+            )
     out = []
     for r in rows:
         due = from_db_date(r["due_date"])

@@ -94,7 +94,9 @@ class DueList(DataTable[Text | str]):
             claim = Text("me", style="green")
         else:
             claim = Text(item.claimed_by, style="bold red" if other else "dim")
-        return stage, item.customer_name or item.customer_id, reason, overdue, claim
+        # Text, not str: a str cell is read as markup, and names may contain "[".
+        name = Text(item.customer_name or item.customer_id)
+        return stage, name, Text(reason), overdue, claim
 
     def current_id(self) -> int | None:
         """The follow-up under the cursor, if any."""
