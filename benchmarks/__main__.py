@@ -70,7 +70,8 @@ def _markdown(results: list[Result], header: list[str], notes: list[str]) -> str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks",
+        description="Measure tui-agent at the scale of a big shop; print and record the results.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes (CI: under a minute)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
