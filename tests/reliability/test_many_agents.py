@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 from collections import Counter
 from pathlib import Path
 
 import sqlite_utils
 
-from tests.helpers import add_customer
-from tests.reliability.workers import TODAY, agent_loop
+from tests.helpers import add_customer, add_order
+from tests.reliability.workers import TODAY, agent_loop, cli_due
 from tui_agent.store.db import write_tx
 
 AGENTS = 8
@@ -67,3 +68,35 @@ def test_eight_agents_no_lost_touch_no_double_claim_no_lock_error(
     assert all(closed[fid] == agent for _tid, fid, agent in rows)
     # More than one agent really took part (the test exercised contention).
     assert sum(1 for r in reports if r[1]) >= 2
+
+
+def test_eight_consoles_starting_together_generate_once_and_never_see_a_lock(
+    db_path: Path, db: sqlite_utils.Database
+) -> None:
+    """Eight ``tui-agent due`` at the same moment on a fresh day: all succeed (no "database is
+    locked" reaches anyone), the day's follow-ups exist once, and all eight list the same."""
+    with write_tx(db):
+        for n in range(60):
+            add_customer(db, f"c{n:03d}")
+            # Delivered yesterday: the +1 day care rule falls due today.
+            add_order(db, f"o{n:03d}", f"c{n:03d}", "2026-03-05 10:00:00", "2026-03-09 12:00:00")
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(AGENTS)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=cli_due, args=(str(db_path), barrier, out)) for _ in range(AGENTS)]
+    for p in procs:
+        p.start()
+    reports = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    for code, output, exc in reports:
+        assert code == 0, (output, exc)
+        assert "locked" not in output
+    listed = {json.dumps(json.loads(r[1]), sort_keys=True) for r in reports}
+    assert len(listed) == 1  # everyone sees the same queue
+    rows = db.execute(
+        "SELECT customer_id, count(*) FROM follow_ups GROUP BY customer_id"
+    ).fetchall()
+    assert len(rows) == 60 and all(n == 1 for _c, n in rows)
+    keys = db.execute("SELECT count(*), count(DISTINCT key) FROM follow_up_reasons").fetchone()
+    assert keys[0] == keys[1] >= 60

@@ -84,3 +84,14 @@ def crash_logger(path: str, committed: str, ready: Any) -> None:
         )
         os.write(fd, f"{tid} {fid or ''}\n".encode())
         n += 1
+
+
+def cli_due(path: str, barrier: Any, out: Any) -> None:
+    """``tui-agent due`` the way an agent's morning starts: generate (idempotent) and list."""
+    from click.testing import CliRunner
+
+    from tui_agent.cli import main
+
+    barrier.wait()
+    result = CliRunner().invoke(main, ["--db", path, "due", "--date", TODAY.isoformat(), "--json"])
+    out.put((result.exit_code, result.output, repr(result.exception)))
