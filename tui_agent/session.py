@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from tui_agent.config import Config
+from tui_agent.core.metrics import DailySeries
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
@@ -236,6 +237,14 @@ class Session:
                 for row in stats.by_segment
             ),
         )
+
+    def daily_series(self, days: int = 30) -> DailySeries:
+        """Touches and repurchases per day over the last ``days`` days, and conversion per stage."""
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            start = self.today - timedelta(days=days - 1)
+            return analytics.daily_series(self._slow_db, start, self.today)
 
     def release_held(self) -> None:
         """Give back the claim this session holds (on quit).

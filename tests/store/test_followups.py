@@ -237,3 +237,51 @@ def test_replenishment_names_its_product(db: sqlite_utils.Database) -> None:
     item = next(f for f in fu.due_queue(db, day) if any(r.rule == "replenish" for r in f.reasons))
     assert item.focus is not None
     assert (item.focus.product, item.focus.category) == ("补水面膜", "beauty")
+
+
+def test_a_plan_made_before_another_generation_is_stale(db: sqlite_utils.Database) -> None:
+    add_customer(db, "c1")
+    add_order(db, "o1", "c1", "2026-03-01", "2026-03-09 10:00:00")
+    plan, pending = fu._plan(db, D, RULES)
+    assert not fu._plan_is_stale(db, plan, pending)
+    fu.generate(db, D, RULES)  # another process got there first
+    assert fu._plan_is_stale(db, plan, pending)
+
+
+def _generate(path: str, day: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    try:
+        result = fu.generate(connect(path), date.fromisoformat(day), RULES)
+        out.put(("ok", result.created))
+    except Exception as exc:  # reported to the test, which fails on it
+        out.put(("error", repr(exc)))
+
+
+def test_concurrent_generation_creates_each_follow_up_once(
+    db_path: Path, db: sqlite_utils.Database
+) -> None:
+    for i in range(60):
+        add_customer(db, f"c{i}")
+        add_order(db, f"o{i}", f"c{i}", "2026-03-01", "2026-03-09 10:00:00")
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = [ctx.Process(target=_generate, args=(str(db_path), D.isoformat(), q)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert all(status == "ok" for status, _ in results), results
+    assert sum(created for _, created in results) == 60
+    assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 60
+
+
+def test_after_a_generated_day_only_later_days_are_read(db: sqlite_utils.Database) -> None:
+    add_customer(db, "early")
+    add_customer(db, "late")
+    fu.generate(db, D - timedelta(days=1), RULES)  # 9 March generated, nothing due
+    # imported on the 10th: care due 6 March and experience due 8 March (before the last
+    # generated day: stale) and care due 9 March (the last generated day itself: still caught)
+    add_order(db, "o1", "early", "2026-03-01", "2026-03-05 10:00:00")
+    add_order(db, "o2", "late", "2026-03-01", "2026-03-08 10:00:00")
+    fu.generate(db, D, RULES)
+    assert [f.customer_id for f in fu.due_queue(db, D)] == ["late"]

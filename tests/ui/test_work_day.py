@@ -161,3 +161,24 @@ def test_the_console_generates_the_day_when_nobody_has(make_app: MakeApp, shop: 
             assert app.work_screen.sub_title == "今日进度 done 0 / 7"
 
     run(body)
+
+
+def test_stats_screen_charts_count_the_touches(make_app: MakeApp, shop: Path) -> None:
+    async def body() -> None:
+        from textual.widgets import Sparkline
+
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(pilot)
+            await keys(pilot, "enter")  # one touch logged today
+            await keys(pilot, "d")
+            for _ in range(40):
+                await settle(pilot)
+                chart = app.screen.query_one("#touches-chart", Sparkline)
+                if chart.data:
+                    break
+            logged = rows(shop, "SELECT count(*) FROM touches")[0][0]
+            assert logged >= 1
+            assert sum(chart.data or []) == logged  # every touch falls in the last 30 days
+
+    run(body)

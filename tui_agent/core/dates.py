@@ -35,34 +35,11 @@ def to_db(value: date | datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _canonical_datetime(s: str) -> bool:
-    """``YYYY-MM-DD HH:MM:SS`` exactly, as :func:`to_db` writes it."""
-    return len(s) == 19 and s[4] == "-" and s[7] == "-" and s[10] == " " and s[13] == ":"
-
-
-def _canonical_date(s: str) -> bool:
-    return len(s) == 10 and s[4] == "-" and s[7] == "-"
-
-
 def from_db_datetime(text: str | None) -> datetime | None:
-    """A stored timestamp. The canonical form takes the C ``fromisoformat`` path: the
-    scheduler and the queue read hundreds of thousands of them, and ``strptime`` made up
-    over half of generating a big shop's day."""
-    if not text:
-        return None
-    if _canonical_datetime(text):
-        return datetime.fromisoformat(text)
-    if _canonical_date(text):
-        return datetime.fromisoformat(text)
-    return parse_datetime(text)
+    """Text the store wrote with :func:`to_db`. ``fromisoformat`` is C and ~50x faster than
+    strptime, which matters when the scheduler reads tens of thousands of rows."""
+    return None if not text else datetime.fromisoformat(text)
 
 
 def from_db_date(text: str | None) -> date | None:
-    """A stored date (a time part, if any, is ignored); fast for the canonical forms."""
-    if not text:
-        return None
-    if _canonical_date(text):
-        return date.fromisoformat(text)
-    if _canonical_datetime(text):
-        return date.fromisoformat(text[:10])
-    return parse_date(text)
+    return None if not text else date.fromisoformat(text[:10])

@@ -135,6 +135,7 @@ class DemoShop:
     customers: list[dict[str, str]] = field(default_factory=list)
     products: list[dict[str, str]] = field(default_factory=list)
     order_lines: list[dict[str, str]] = field(default_factory=list)
+    planted: set[str] = field(default_factory=set)  # placed on purpose to be due today
 
 
 def products() -> list[dict[str, str]]:
@@ -310,6 +311,7 @@ def build_shop(today: date, customers: int = 300, seed: int = 7) -> DemoShop:
     b.customer(cid, opt_out=True, spent_hint=100)
     b.order(cid, b.at(4), delivered_days=3)
 
+    b.shop.planted = {c["customer_id"] for c in b.shop.customers}
     while n < customers:
         cid = next_id()
         english = rng.random() < 0.08
@@ -344,5 +346,37 @@ def winback_customers(
             today - timedelta(days=gap_days), datetime.min.time()
         ) + timedelta(hours=10 + i)
         b.order(cid, ordered, delivered_days=3)
+    b.shop.products = []
+    return b.shop
+
+
+def repeat_orders(
+    shop: DemoShop, touched: list[tuple[str, date]], today: date, seed: int = 7
+) -> DemoShop:
+    """Some touched customers order again a few days later (the same product as before), so
+    the demo's attribution has something to find. Planted customers never do."""
+    b = _Builder(today, seed + 2)
+    b.order_no = 8_000_000
+    last_sku: dict[str, str] = {}
+    for line in shop.order_lines:
+        if line["sku"]:
+            last_sku[line["customer_id"]] = line["sku"]
+    done: set[str] = set()
+    for cid, day in touched:
+        if cid in shop.planted or cid in done or cid not in last_sku or b.rng.random() > 0.3:
+            continue
+        when = day + timedelta(days=b.rng.randrange(2, 12))
+        if when >= today:
+            continue
+        done.add(cid)
+        ordered = datetime.combine(when, datetime.min.time()) + timedelta(
+            hours=b.rng.randrange(9, 21)
+        )
+        b.order(
+            cid,
+            ordered,
+            delivered_days=None if (today - when).days < 4 else 3,
+            skus=[last_sku[cid]],
+        )
     b.shop.products = []
     return b.shop

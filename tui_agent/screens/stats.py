@@ -11,8 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Sparkline, Static
 
+from tui_agent.core.metrics import DailySeries
 from tui_agent.core.models import Stage
 from tui_agent.session import QueueState, Session, ShopFigures
 from tui_agent.store.worklog import DayWork
@@ -42,6 +43,11 @@ class StatsScreen(Screen[None]):
         with VerticalScroll(id="stats"):
             yield Static("Loading…", id="stats-body")
             yield Static("", id="stats-shop")
+            yield Static("", id="touches-title", classes="chart-title")
+            yield Sparkline([], id="touches-chart", classes="chart")
+            yield Static("", id="repurchases-title", classes="chart-title")
+            yield Sparkline([], id="repurchases-chart", classes="chart")
+            yield Static("", id="stage-conversion")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -54,6 +60,42 @@ class StatsScreen(Screen[None]):
     def action_refresh_stats(self) -> None:
         self.load()
         self.load_shop()
+        self.load_series()
+
+    @work(thread=True, exclusive=True, group="series")
+    def load_series(self) -> None:
+        try:
+            series = self.session.daily_series()
+        except Exception as exc:  # the charts are extras: never crash the screen
+            self.app.call_from_thread(self._shop_note, f"charts unavailable: {exc}")
+            return
+        self.app.call_from_thread(self._show_series, series)
+
+    def _show_series(self, s: DailySeries) -> None:
+        span = f"{s.days[0]:%m-%d} .. {s.days[-1]:%m-%d}" if s.days else ""
+        self.query_one("#touches-title", Static).update(
+            f"联系 touches per day, {span}: {sum(s.touches)} (max {max(s.touches, default=0)})"
+        )
+        self.query_one("#touches-chart", Sparkline).data = list(s.touches)
+        self.query_one("#repurchases-title", Static).update(
+            f"复购 repurchases per day (2nd+ orders): {sum(s.repurchases)}"
+            f" (max {max(s.repurchases, default=0)})"
+        )
+        self.query_one("#repurchases-chart", Sparkline).data = list(s.repurchases)
+        bars = Table(
+            box=None,
+            title="\n转化 conversion per stage (ordered within 14 days)",
+            title_justify="left",
+        )
+        bars.add_column("stage")
+        bars.add_column("")
+        bars.add_column("", justify="right")
+        for stage, rate in s.stage_conversion:
+            if rate is None:
+                bars.add_row(_stage_name(stage), "", "—")
+            else:
+                bars.add_row(_stage_name(stage), "█" * max(1, round(rate * 30)), f"{rate:.0%}")
+        self.query_one("#stage-conversion", Static).update(bars)
 
     @work(thread=True, exclusive=True, group="shop-stats")
     def load_shop(self) -> None:

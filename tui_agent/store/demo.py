@@ -20,14 +20,20 @@ from pathlib import Path
 import sqlite_utils
 
 from tui_agent.core.csvrows import Kind, field_names
-from tui_agent.core.demo import DemoShop, build_shop, winback_customers
+from tui_agent.core.demo import DemoShop, build_shop, repeat_orders, winback_customers
 from tui_agent.core.lifecycle import winback_days
+from tui_agent.core.models import FollowUp
+from tui_agent.core.phrases import Library, load_library
+from tui_agent.core.render import TemplateError, build_context, render
 from tui_agent.core.rules import RuleSet
+from tui_agent.paths import shipped_phrases_dir
 from tui_agent.store import followups as fu
+from tui_agent.store import queries
 from tui_agent.store.db import connect
 from tui_agent.store.importer import import_customers, import_orders, import_products
 
 DEMO_AGENTS = ("amy", "ben", "chen")
+DEMO_SHOP = "小满生活馆"
 CUSTOMER_COLUMNS = list(field_names(Kind.CUSTOMERS))
 ORDER_COLUMNS = list(field_names(Kind.ORDERS))
 PRODUCT_COLUMNS = list(field_names(Kind.PRODUCTS))
@@ -59,8 +65,13 @@ def _import(db: sqlite_utils.Database, shop: DemoShop, tmp: Path, tag: str) -> N
     import_orders(db, _write(tmp / f"orders{tag}.csv", ORDER_COLUMNS, shop.order_lines))
 
 
-def _work_past(db: sqlite_utils.Database, today: date, rules: RuleSet, seed: int) -> None:
+def _work_past(
+    db: sqlite_utils.Database, today: date, rules: RuleSet, seed: int
+) -> list[tuple[str, date]]:
+    """Work the days before this week; returns who was touched on which day."""
     rng = random.Random(seed)
+    touched: list[tuple[str, date]] = []
+    library = load_library([shipped_phrases_dir()]).library
     for back in range(21, 7, -1):
         day = today - timedelta(days=back)
         fu.generate(db, day, rules, now=datetime.combine(day, datetime.min.time()))
@@ -72,17 +83,47 @@ def _work_past(db: sqlite_utils.Database, today: date, rules: RuleSet, seed: int
             if rng.random() < 0.1:
                 fu.skip(db, item.id, agent, "客户在忙，改天再联系", now=at)
                 continue
-            name = item.customer_name or "亲"
-            text = f"{name}您好，这里是小满生活馆客服，{item.stage.label_zh}回访：{item.reasons[0].text}"
+            phrase_id, text = _demo_text(db, library, item, day, agent)
             fu.log_touch(
                 db,
                 agent=agent,
                 customer_id=item.customer_id,
                 text=text,
                 follow_up_id=item.id,
+                phrase_id=phrase_id,
                 stage=item.stage.value,
                 now=at,
             )
+            touched.append((item.customer_id, day))
+    return touched
+
+
+def _demo_text(
+    db: sqlite_utils.Database, library: Library, item: FollowUp, day: date, agent: str
+) -> tuple[str | None, str]:
+    """What a demo agent sent: the suggested phrase, filled as the console would fill it."""
+    customer = queries.get_customer(db, item.customer_id)
+    assert customer is not None
+    phrase = library.suggest(item.stage, item.suggested_tags, customer.language)
+    if phrase is not None:
+        focus = item.focus
+        ctx = build_context(
+            customer,
+            queries.latest_order(db, item.customer_id),
+            today=day,
+            shop_name=DEMO_SHOP,
+            agent_name=agent,
+            coupon="满199减20",
+            product=focus.product if focus else None,
+            category=focus.category if focus else None,
+        )
+        try:
+            filled = render(phrase.variant(customer.language).body, ctx)
+        except TemplateError:
+            filled = None
+        if filled is not None and not filled.missing:
+            return phrase.id, filled.text
+    return None, f"{customer.name or '亲'}您好，这里是{DEMO_SHOP}，{item.stage.label_zh}回访。"
 
 
 def build_demo(
@@ -108,14 +149,14 @@ def build_demo(
     with tempfile.TemporaryDirectory(prefix="tui-agent-demo-") as tmp:
         step("importing customers, products and orders")
         _import(db, shop, Path(tmp), "")
-        gap_text = db.execute("SELECT value FROM meta WHERE key = 'avg_gap_days'").fetchone()
-        rule = rules.by_id("winback") or next(iter(rules.of_kind("winback")), None)
+        step("working the past two weeks")
+        touched = _work_past(db, today, rules, seed)
+        _import(db, repeat_orders(shop, touched, today, seed), Path(tmp), "-repeat")
+        # Win-back waits for the shop's own average gap, known only now.
+        rule = next(iter(rules.of_kind("winback")), None)
         if rule is not None:
-            gap = winback_days(rule, float(gap_text[0]) if gap_text else None)
-            lapsed = winback_customers(today, gap, seed=seed)
-            _import(db, lapsed, Path(tmp), "-winback")
-    step("working the past two weeks")
-    _work_past(db, today, rules, seed)
+            gap = winback_days(rule, fu.avg_gap_days(db))
+            _import(db, winback_customers(today, gap, seed=seed), Path(tmp), "-winback")
     step("generating today's follow-ups")
     fu.generate(db, today, rules)
     due = len(fu.due_queue(db, today))

@@ -7,7 +7,7 @@ on one database file never hold the same follow-up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -234,59 +234,99 @@ def touch_counts(
     return c24, c7
 
 
+def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Plan, dict[str, int]]:
+    """Read the day's facts through indexed windows and plan; returns the plan and the open
+    follow-ups it saw (customer -> id), so the writer can tell whether the plan went stale."""
+    # Days already generated need not be read again: look back to the last generated day
+    # (inclusive, so orders imported later that day are still seen), never past catch_up_days.
+    last = get_meta(db, "last_generated")
+    if last and last <= today.isoformat():
+        back = min(rules.catch_up_days, (today - date.fromisoformat(last)).days)
+        rules = replace(rules, catch_up_days=back)
+    gap = avg_gap_days(db)
+    occurrences = lc.after_delivery_occurrences(rules, _orders_in_windows(db, rules, today), today)
+    occurrences += lc.replenish_occurrences(rules, _lines_in_windows(db, rules, today), today)
+    occurrences += lc.birthday_occurrences(rules, _birthday_customers(db, rules, today), today)
+    occurrences += lc.winback_occurrences(
+        rules, _winback_customers(db, rules, today, gap), today, gap
+    )
+    ids = sorted({o.customer_id for o in occurrences})
+    c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
+    pending = _open_follow_ups(db, ids)
+    plan = lc.plan_day(
+        occurrences,
+        customers=_facts_for(db, ids),
+        existing_keys=_existing_keys(db, [o.key for o in occurrences]),
+        pending=pending,
+        touches_24h=c24,
+        touches_7d=c7,
+        cap=rules.cap,
+    )
+    return plan, pending
+
+
+def _plan_is_stale(db: sqlite_utils.Database, plan: lc.Plan, pending: dict[str, int]) -> bool:
+    """True when another process generated, or an agent closed a follow-up we merge into,
+    between planning and taking the write lock."""
+    keys = [o.key for n in plan.new for o in n.occurrences]
+    keys += [o.key for m in plan.merges for o in m.occurrences]
+    if _existing_keys(db, keys):
+        return True
+    ids = sorted({n.customer_id for n in plan.new} | set(pending))
+    return _open_follow_ups(db, ids) != {c: pending[c] for c in ids if c in pending}
+
+
 def generate(
     db: sqlite_utils.Database, today: date, rules: RuleSet, *, now: datetime | None = None
 ) -> GenerateResult:
-    """Create the follow-ups due on ``today``. Idempotent: a second run creates nothing new."""
+    """Create the follow-ups due on ``today``. Idempotent: a second run creates nothing new.
+
+    The reading and planning run on a snapshot without the write lock, so agents keep logging
+    touches meanwhile; the writes then take the lock, check that the plan still holds (plan
+    again under the lock if another process got there first) and commit as one transaction.
+    """
     stamp = to_db(now or datetime.now())
+    db.execute("BEGIN")
+    try:
+        plan, pending = _plan(db, today, rules)
+    finally:
+        db.execute("COMMIT")
     with write_tx(db):
         unsnoozed = db.execute(
             "UPDATE follow_ups SET status = 'pending', snoozed_until = NULL, updated_at = ? "
             "WHERE status = 'snoozed' AND snoozed_until <= ?",
             [stamp, today.isoformat()],
         ).rowcount
-        gap = avg_gap_days(db)
-        occurrences = lc.after_delivery_occurrences(
-            rules, _orders_in_windows(db, rules, today), today
-        )
-        occurrences += lc.replenish_occurrences(rules, _lines_in_windows(db, rules, today), today)
-        occurrences += lc.birthday_occurrences(rules, _birthday_customers(db, rules, today), today)
-        occurrences += lc.winback_occurrences(
-            rules, _winback_customers(db, rules, today, gap), today, gap
-        )
-
-        ids = sorted({o.customer_id for o in occurrences})
-        c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
-        plan = lc.plan_day(
-            occurrences,
-            customers=_facts_for(db, ids),
-            existing_keys=_existing_keys(db, [o.key for o in occurrences]),
-            pending=_open_follow_ups(db, ids),
-            touches_24h=c24,
-            touches_7d=c7,
-            cap=rules.cap,
-        )
-        capped = 0
-        for new in plan.new:
-            status = "skipped" if new.capped else "pending"
-            capped += bool(new.capped)
-            fid = db.execute(
-                "INSERT INTO follow_ups (customer_id, stage, rule, suggested_tags, due_date, status, "
-                "status_reason, order_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [
-                    new.customer_id,
-                    new.stage.value,
-                    new.rule.id,
-                    ",".join(new.tags),
-                    new.due.isoformat(),
-                    status,
-                    new.capped,
-                    new.order_id,
+        if _plan_is_stale(db, plan, pending):
+            plan, pending = _plan(db, today, rules)
+        # Ids are assigned here, under the write lock, so the rows go in with two executemany
+        # calls instead of one INSERT per follow-up (tens of thousands on a big shop's day).
+        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM follow_ups").fetchone()[0]
+        ids = range(first, first + len(plan.new))
+        capped = sum(bool(n.capped) for n in plan.new)
+        db.conn.executemany(
+            "INSERT INTO follow_ups (id, customer_id, stage, rule, suggested_tags, due_date, status, "
+            "status_reason, order_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    fid,
+                    n.customer_id,
+                    n.stage.value,
+                    n.rule.id,
+                    ",".join(n.tags),
+                    n.due.isoformat(),
+                    "skipped" if n.capped else "pending",
+                    n.capped,
+                    n.order_id,
                     stamp,
                     stamp,
-                ],
-            ).lastrowid
-            _insert_reasons(db, fid, new.occurrences)
+                )
+                for fid, n in zip(ids, plan.new, strict=True)
+            ],
+        )
+        _insert_reasons(
+            db, [(fid, o) for fid, n in zip(ids, plan.new, strict=True) for o in n.occurrences]
+        )
         for merge in plan.merges:
             _merge_into(db, merge, rules, stamp)
         cancelled = _cancel_stale(db, rules, stamp)
@@ -294,13 +334,11 @@ def generate(
     return GenerateResult(len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed)
 
 
-def _insert_reasons(
-    db: sqlite_utils.Database, fid: int | None, occs: Iterable[lc.Occurrence]
-) -> None:
+def _insert_reasons(db: sqlite_utils.Database, rows: Iterable[tuple[int, lc.Occurrence]]) -> None:
     db.conn.executemany(
         "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, category) "
         "VALUES (?,?,?,?,?,?,?)",
-        [(o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category) for o in occs],
+        [(o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category) for fid, o in rows],
     )
 
 
@@ -332,26 +370,33 @@ def _merge_into(
             "UPDATE follow_ups SET suggested_tags = ?, updated_at = ? WHERE id = ?",
             [",".join(tags), stamp, merge.follow_up_id],
         )
-    _insert_reasons(db, merge.follow_up_id, merge.occurrences)
+    _insert_reasons(db, [(merge.follow_up_id, o) for o in merge.occurrences])
 
 
 def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None) -> int:
-    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order."""
+    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order.
+
+    The same rule as :func:`core.lifecycle.stopped_by_repurchase`, in SQL so that only the
+    rows to cancel reach Python (times are ISO text, which compares in time order).
+    """
+    stop = [r.id for r in rules.rules if r.stop_on_repurchase]
+    marks = ",".join("?" * len(stop)) or "NULL"
     rows = db.execute(
-        "SELECT f.id, f.rule, o.ordered_at, c.last_order_at, c.opt_out FROM follow_ups f "
+        "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
         "JOIN customers c ON c.customer_id = f.customer_id "
         "LEFT JOIN orders o ON o.order_id = f.order_id "
-        "WHERE f.status IN ('pending', 'snoozed')"
+        "WHERE f.status IN ('pending', 'snoozed') AND (c.opt_out = 1 OR "
+        f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at))",
+        stop,
     ).fetchall()
-    cancels: list[tuple[str, str | None, int]] = []
-    for fid, rule_id, anchor, last, opt_out in rows:
-        rule = rules.by_id(rule_id)
-        if opt_out:
-            cancels.append(("customer opted out", stamp, fid))
-        elif rule and lc.stopped_by_repurchase(
-            rule, from_db_datetime(anchor), from_db_datetime(last)
-        ):
-            cancels.append((f"ordered again on {str(last)[:10]}", stamp, fid))
+    cancels = [
+        (
+            "customer opted out" if opt_out else f"ordered again on {str(last)[:10]}",
+            stamp,
+            fid,
+        )
+        for fid, opt_out, last in rows
+    ]
     db.conn.executemany(
         "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, updated_at = ?, "
         "claimed_by = NULL WHERE id = ?",
