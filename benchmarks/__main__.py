@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
     sizes = QUICK if args.quick else FULL
     chosen = args.only or MODULES
-    command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(
+        ["python -m benchmarks", shlex.join(sys.argv[1:] if argv is None else argv)]
+    ).strip()
     started = time.perf_counter()
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="tui-agent-benchmarks-run-"))
