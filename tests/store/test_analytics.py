@@ -10,6 +10,8 @@ import sqlite_utils
 from tests.analytics_data import add_customer, add_order, add_touch, build_shop
 from tui_agent.core.segments import Segment
 from tui_agent.store import analytics as an
+from tui_agent.store.db import write_tx
+from tui_agent.store.importer import refresh_derived
 
 TODAY = date(2024, 3, 31)
 START = date(2024, 1, 1)
@@ -259,3 +261,88 @@ def test_memory_map_is_only_borrowed(shop: sqlite_utils.Database) -> None:
     an.shop_stats(shop, START, TODAY, TODAY, categories=True)
     an.segments_for(shop, ["A"], date(2024, 3, 1))
     assert shop.execute("PRAGMA mmap_size").fetchone()[0] == 4096
+
+
+def _refreshed(db: sqlite_utils.Database) -> sqlite_utils.Database:
+    with write_tx(db):
+        refresh_derived(db)
+    return db
+
+
+def test_derived_columns_are_used_only_when_current(shop: sqlite_utils.Database) -> None:
+    today_hi = "2024-04-01"
+    assert not an._derived_current(shop, today_hi)  # plain INSERTs left them empty
+    _refreshed(shop)
+    assert an._derived_current(shop, today_hi)
+    assert not an._derived_current(shop, "2024-03-01")  # o3 is after that "today"
+    add_order(shop, "o8", "E", "2024-03-05 10:00:00", 5.0)  # written without a refresh
+    assert not an._derived_current(shop, today_hi)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "today"),
+    [
+        (None, TODAY, TODAY),
+        (None, date(2024, 12, 31), TODAY),  # --to after today is still all history
+        (None, date(2025, 6, 30), date(2025, 6, 30)),  # long enough to estimate a lifetime
+        (START, TODAY, TODAY),
+        (None, date(2024, 2, 1), TODAY),
+        (START, date(2024, 12, 31), date(2025, 6, 30)),  # estimate windows end before today
+        # 273 days of history: the estimate's windows (136 days) start after the LTV year
+        (None, date(2023, 10, 1), TODAY),
+    ],
+)
+def test_derived_columns_give_the_same_figures(
+    shop: sqlite_utils.Database,
+    monkeypatch: pytest.MonkeyPatch,
+    start: date | None,
+    end: date,
+    today: date,
+) -> None:
+    add_customer(shop, "F")  # history reaching back far enough for the lifetime estimate
+    add_order(shop, "o0", "F", "2023-01-02 10:00:00", 33.3)
+    add_order(shop, "o9", "F", "2023-01-20 10:00:00", 0.1)
+    add_order(shop, "o10", "B", "2024-01-10 09:00:00", 0.2)  # same moment as o4
+    add_customer(shop, "H")  # in the LTV year but before the estimate's windows (last case)
+    add_order(shop, "h1", "H", "2023-01-02 09:00:00", 7.0)
+    if today > date(2024, 12, 31):  # the later estimate window: two retained, one new
+        add_order(shop, "o11", "A", "2024-08-01 10:00:00", 40.0)
+        add_order(shop, "o12", "F", "2024-09-01 10:00:00", 40.0)  # not in the earlier one
+        add_customer(shop, "G")  # first and last outside the earlier window, one order in it
+        for i, day in enumerate(["2023-01-05", "2024-01-15", "2025-02-01"]):
+            add_order(shop, f"g{i}", "G", f"{day} 10:00:00", 12.5)
+    _refreshed(shop)
+    calls: list[str] = []
+    fast_fold = an._fold_derived
+    monkeypatch.setattr(an, "_fold_derived", lambda *a: calls.append("fast") or fast_fold(*a))
+    fast = an.shop_stats(shop, start, end, today, categories=True)
+    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    slow = an.shop_stats(shop, start, end, today, categories=True)
+    assert fast == slow
+    assert calls == ["fast"]
+    if end == date(2025, 6, 30):
+        assert (fast.ltv.estimate_base, fast.ltv.estimate_retained) == (5, 2)
+    if end == date(2023, 10, 1):
+        assert (fast.ltv.estimate_window_days, fast.ltv.estimate_base) == (136, 1)  # F, not H
+
+
+def test_segments_from_derived_columns_agree(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_order(shop, "o9", "E", "2024-03-30 10:00:00", 0.3)
+    _refreshed(shop)
+    fast = an.rfm_scores(shop, TODAY)
+    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    assert an.rfm_scores(shop, TODAY) == fast
+    assert [r.customer_id for r in fast] == ["A", "B", "C", "D", "E"]
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_segment_table_matches_rfm_scores(shop: sqlite_utils.Database, refresh: bool) -> None:
+    add_order(shop, "o9", "E", "2024-03-30 10:00:00", 0.3)
+    if refresh:
+        _refreshed(shop)
+    for today in (TODAY, date(2024, 2, 15)):
+        expected = {r.customer_id: r.segment.value for r in an.rfm_scores(shop, today)}
+        assert an._segment_table(shop, today) == expected
+        assert len(expected) == (5 if today == TODAY else 4)

@@ -26,6 +26,7 @@ from tui_agent.core.metrics import ShopStats
 from tui_agent.core.segments import Segment, segment_for
 from tui_agent.store import analytics as an
 from tui_agent.store.db import connect, write_tx
+from tui_agent.store.importer import refresh_derived
 
 TODAY = date(1998, 7, 1)
 END = date(1998, 6, 30)
@@ -259,3 +260,26 @@ def test_attribution_agrees(shop: sqlite_utils.Database, lines: Lines) -> None:
     assert a.baseline.capped == base[0]
     for r in a.by_phrase:
         assert r.lift_pp == pytest.approx((r.converted / r.touches - base[1] / base[0]) * 100)
+
+
+def test_derived_columns_agree(
+    shop: sqlite_utils.Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import's refresh, the fast all-history path gives exactly the orders' figures."""
+    copy = connect(tmp_path / "copy.db")
+    shop.conn.backup(copy.conn)  # the shared fixture stays as the other tests expect it
+    with write_tx(copy):
+        refresh_derived(copy)
+    assert an._derived_current(copy, an._hi(TODAY))
+    periods = [(None, END), (date(1997, 4, 1), date(1997, 12, 31)), (date(1998, 1, 1), END)]
+    fast = [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
+    fast_rfm = an.rfm_scores(copy, TODAY)
+    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    assert fast == [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
+    slow_rfm = an.rfm_scores(copy, TODAY)
+    # Same scores and segments; the derived monetary is rounded to cents (100.5, where adding
+    # the orders' amounts gives 100.50000000000001).
+    assert [(r.customer_id, r.code, r.segment) for r in fast_rfm] == [
+        (r.customer_id, r.code, r.segment) for r in slow_rfm
+    ]
+    assert [r.monetary for r in fast_rfm] == pytest.approx([r.monetary for r in slow_rfm])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,7 +12,37 @@ from tui_agent import __version__
 from tui_agent.cli.common import DATE
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when they run (or when help lists them).
+
+    Each command module pulls in its own dependencies (rich, rapidfuzz, the importer, ...):
+    importing all of them costs about a tenth of a second of CPU on every run, a tenth that
+    ``tui-agent stats`` on a big shop should not pay. ``lazy_commands`` maps a command name to
+    ``"module:attribute"``; :meth:`add_command` still works for eagerly imported commands.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, attr = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--db",
     "db_path",
@@ -36,21 +68,17 @@ def main(
         run_console(db_path=db_path, agent=agent, today=today, demo=demo)
 
 
-# Commands, one module each (imported here, after `main` exists).
-from tui_agent.cli.console import console  # noqa: E402
-from tui_agent.cli.demo import demo  # noqa: E402
-from tui_agent.cli.due import due  # noqa: E402
-from tui_agent.cli.importing import import_group  # noqa: E402
-from tui_agent.cli.info import paths  # noqa: E402
-from tui_agent.cli.phrases import phrases_group, render_cmd  # noqa: E402
-from tui_agent.cli.stats import export_cmd, stats_cmd  # noqa: E402
-
-main.add_command(due)
-main.add_command(demo)
-main.add_command(paths)
-main.add_command(import_group)
-main.add_command(phrases_group)
-main.add_command(render_cmd)
-main.add_command(console)
-main.add_command(stats_cmd)
-main.add_command(export_cmd)
+# Commands, one module each, imported when they run (see LazyGroup).
+main.lazy_commands.update(
+    {
+        "due": "tui_agent.cli.due:due",
+        "demo": "tui_agent.cli.demo:demo",
+        "paths": "tui_agent.cli.info:paths",
+        "import": "tui_agent.cli.importing:import_group",
+        "phrases": "tui_agent.cli.phrases:phrases_group",
+        "render": "tui_agent.cli.phrases:render_cmd",
+        "stats": "tui_agent.cli.stats:stats_cmd",
+        "export": "tui_agent.cli.stats:export_cmd",
+        "console": "tui_agent.cli.console:console",
+    }
+)

@@ -1,8 +1,11 @@
 """SQL behind the shop's figures; returns ``core.metrics`` dataclasses.
 
-Everything is computed from ``orders``, ``order_lines``, ``touches`` and ``follow_ups``; the
-aggregate columns of ``customers`` (order_count, total_spent, ...) are not trusted here, so the
-figures stay right whoever filled (or forgot to fill) them.
+Everything is computed from ``orders``, ``order_lines``, ``touches`` and ``follow_ups``. The
+derived columns of ``customers`` (order_count, total_spent, first/last order, kept by the
+importer's ``refresh_derived``) stand in for a scan of every order only after a cheap check that
+they describe the orders up to today (:func:`_derived_current`); otherwise, or with orders dated
+after today, the figures come from the orders alone, so they stay right whoever filled (or
+forgot to fill) those columns. Both ways give the same figures (tested to the last bit).
 
 Times are stored as ``YYYY-MM-DD HH:MM:SS`` text, so a period of inclusive dates is the text
 range ``[start, end + 1 day)``.
@@ -17,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise, product
 from pathlib import Path
@@ -169,10 +172,10 @@ _N, _M, _LAST = 1, 2, 4
 
 
 def _customer_pass(
-    db: sqlite_utils.Database, start: date | None, end: date, today: date
+    db: sqlite_utils.Database, start: date | None, end: date, today: date, w: _Windows | None = None
 ) -> tuple[_Windows, list[tuple[Any, ...]]]:
     """One row per customer with an order up to ``today`` (orders after today never count)."""
-    w = _windows(db, start, end, today)
+    w = w or _windows(db, start, end, today)
     whole = start is None and end >= today  # the same test shop_stats makes
     params = {
         "lo": w.lo,
@@ -248,18 +251,45 @@ def rfm_scores(
     Recency is days from the last order to ``today``, frequency the number of distinct orders,
     monetary the sum of their amounts; each is scored 1-5 against all these customers.
     """
-    rows = db.execute(
-        """
-        SELECT customer_id, count(*), total(amount), max(ordered_at)
-        FROM orders INDEXED BY idx_orders_customer_amount
-        WHERE ordered_at < ? GROUP BY customer_id
-        """,
-        [_hi(today)],
-    ).fetchall()
+    rows = _rfm_rows(db, today)
     return score_customers(
         [(cid, (today - _day(last)).days, n, m) for cid, n, m, last in rows],
         None if only is None else set(only),
     )
+
+
+def _rfm_rows(db: sqlite_utils.Database, today: date) -> list[tuple[Any, ...]]:
+    """(customer id, orders, amount, last order) of each customer with an order by today."""
+    if _derived_current(db, _hi(today)):  # the same figures, read from one small table
+        sql = """
+            SELECT customer_id, order_count, total_spent, last_order_at FROM customers
+            WHERE order_count > 0 ORDER BY customer_id
+        """
+    else:
+        sql = """
+            SELECT customer_id, count(*), total(amount), max(ordered_at)
+            FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at < :today_hi GROUP BY customer_id
+        """
+    return db.execute(sql, {"today_hi": _hi(today)}).fetchall()
+
+
+@_scan
+def _segment_table(db: sqlite_utils.Database, today: date) -> dict[str, str]:
+    """Customer id -> segment value: :func:`rfm_scores` without an object per customer.
+
+    A later last day is a smaller recency; ISO day text sorts like the days, so scoring the
+    text gives the same scores as scoring the negated recency.
+    """
+    rows = _rfm_rows(db, today)
+    value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
+    codes = zip(
+        quintile_scores([row[3][:10] for row in rows]),
+        quintile_scores([row[1] for row in rows]),
+        quintile_scores([row[2] for row in rows]),
+        strict=True,
+    )
+    return {row[0]: value_of[code] for row, code in zip(rows, codes, strict=True)}
 
 
 def segments_for(
@@ -268,14 +298,14 @@ def segments_for(
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
     RFM scores are relative to the whole customer base, so the first call scores everyone
-    (about 2 s of CPU for 200k customers / 1M orders); the result is kept until ``today`` or the orders
-    change (their count, highest rowid or total amount), so the customer card can ask for one
-    customer at a time.
+    (200k customers / 1M orders: about 0.6 s of CPU from the derived columns, 1 s when every
+    order must be read); the result is kept until ``today`` or the orders change (their count,
+    highest rowid or total amount), so the customer card can ask for one customer at a time.
     """
     key = (_db_file(db) or str(id(db.conn)), today, _orders_fingerprint(db))
     table = _SEGMENT_CACHE.get(key)
     if table is None:
-        table = {r.customer_id: r.segment.value for r in rfm_scores(db, today)}
+        table = _segment_table(db, today)
         _SEGMENT_CACHE.clear()  # one shop, one day: keep only the latest
         _SEGMENT_CACHE[key] = table
     return {cid: table[cid] for cid in customer_ids if cid in table}
@@ -437,27 +467,38 @@ def attribution(
     )
 
 
-@_scan
-def shop_stats(
-    db: sqlite_utils.Database,
-    start: date | None,
-    end: date,
-    today: date,
-    *,
-    lifetime_years: float | None = None,
-    window_days: int = mt.DEFAULT_WINDOW_DAYS,
-    categories: bool = False,
-) -> mt.ShopStats:
-    """Every figure of the period ``start..end`` (inclusive; ``start`` None = all history).
+@dataclass(slots=True)
+class _Fold:
+    """The sums one stats pass folds its per-customer rows into (see :func:`shop_stats`)."""
 
-    Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
-    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
-    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
-    order line (the slowest figure on big shops), so ``by_category`` is None unless
-    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
-    """
-    w, rows = _customer_pass(db, start, end, today)
-    whole = start is None and end >= today
+    customers: int = 0
+    repeat: int = 0
+    orders: int = 0
+    revenue: float = 0.0
+    span: float = 0.0
+    gaps: int = 0
+    year_orders: int = 0
+    year_revenue: float = 0.0
+    year_customers: int = 0
+    base: int = 0
+    retained: int = 0
+    cohort_n: dict[str, int] = field(default_factory=dict)
+    cohort_rep: dict[str, list[int]] = field(default_factory=dict)
+    seg_acc: dict[Segment, list[float]] = field(
+        default_factory=lambda: {s: [0, 0, 0, 0.0] for s in Segment}
+    )
+
+    def by_code(self) -> dict[tuple[int, ...], list[float]]:
+        """One accumulator per score triple, looked up without a function call."""
+        return {c: self.seg_acc[segment_for(*c)] for c in product(range(1, 6), repeat=3)}
+
+
+def _fold_orders(
+    db: sqlite_utils.Database, w: _Windows, whole: bool, start: date | None, end: date, today: date
+) -> _Fold:
+    """Every figure from the orders themselves: one GROUP BY pass over the covering index."""
+    _, rows = _customer_pass(db, start, end, today, w)
+    f = _Fold()
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
     f_scores = quintile_scores([r[_N] for r in rows])
@@ -469,9 +510,7 @@ def shop_stats(
     year_revenue = 0.0
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
-    seg_acc: dict[Segment, list[float]] = {s: [0, 0, 0, 0.0] for s in Segment}
-    # One accumulator per score triple, looked up without a function call (200k customers).
-    by_code = {code: seg_acc[segment_for(*code)] for code in product(range(1, 6), repeat=3)}
+    by_code = f.by_code()
     lo, hi = w.lo, w.hi
     cohort_days = mt.COHORT_DAYS
     # Unpacking each row once (not r[_X] lookups) matters: this loop runs once per customer.
@@ -507,39 +546,263 @@ def shop_stats(
                 for i, limit in enumerate(cohort_days):
                     if second <= limit:
                         counts[i] += 1
+    f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
+        customers, repeat, orders, revenue, span, gaps,
+    )  # fmt: skip
+    f.year_orders, f.year_revenue, f.year_customers = year_orders, year_revenue, year_customers
+    f.base, f.retained = base, retained
+    f.cohort_n, f.cohort_rep = dict(cohort_n), dict(cohort_rep)
+    return f
+
+
+def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
+    """Whether the customers' derived columns describe exactly the orders up to today.
+
+    They do after every import (``importer.refresh_derived``); orders written some other way,
+    or orders dated after ``today``, make them unusable for these figures. Cheap: the order
+    side comes from indexes, the customer side is one scan of a small table.
+    """
+    first, last, n = db.execute(
+        "SELECT (SELECT min(ordered_at) FROM orders), (SELECT max(ordered_at) FROM orders), "
+        "(SELECT count(*) FROM orders)"
+    ).fetchone()
+    if last is None or last >= today_hi:
+        return False
+    c_n, c_first, c_last = db.execute(
+        "SELECT total(order_count), min(first_order_at), max(last_order_at) FROM customers "
+        "WHERE order_count > 0"
+    ).fetchone()
+    return bool(int(c_n) == n and c_first == first and c_last == last)
+
+
+def _derived_rows_sql(estimate: bool, whole: bool) -> str:
+    """Per customer with orders, in customer id order (the order the orders pass adds its sums
+    in, so the floats come out the same): id (only when the period needs it), count, amount,
+    first and last order, the span from first to last, the days from the first order to the
+    second and, for the lifetime estimate, whether there was an order in the earlier window
+    when first and last cannot tell.
+    """
+    between = (
+        """CASE WHEN c.first_order_at < :base_lo AND c.last_order_at >= :mid THEN EXISTS (
+               SELECT 1 FROM orders o INDEXED BY idx_orders_customer_amount
+               WHERE o.customer_id = c.customer_id
+                 AND o.ordered_at >= :base_lo AND o.ordered_at < :mid) END"""
+        if estimate
+        else "NULL"
+    )
+    return f"""
+        SELECT {"NULL" if whole else "c.customer_id"}, c.order_count, c.total_spent,
+               c.first_order_at, c.last_order_at,
+               CASE WHEN c.order_count >= 2
+               THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
+               CASE WHEN c.order_count >= 2 AND c.first_order_at >= :lo
+               AND c.first_order_at < :hi THEN julianday((
+                   SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
+                   WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
+                   - julianday(c.first_order_at) END,
+               {between}
+        FROM customers c WHERE c.order_count > 0 ORDER BY c.customer_id
+    """
+
+
+# The period's own figures when it is not all history: only its orders are aggregated.
+_PERIOD_SQL = """
+    SELECT customer_id, count(*), total(amount),
+           julianday(max(ordered_at)) - julianday(min(ordered_at))
+    FROM orders INDEXED BY idx_orders_customer_amount
+    WHERE ordered_at >= :lo AND ordered_at < :hi GROUP BY customer_id
+"""
+
+
+def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
+    """The figures from the customers' derived columns (see :func:`_derived_current`).
+
+    Segments and cohorts are about all orders up to today, which (no order being after today)
+    is what the derived columns hold. A customer's first and last order also answer who
+    ordered in the LTV year (last order in it) and who was in the estimate's earlier window
+    and came back in the later one, when those windows end today. What is left reads orders:
+    the period's own figures (unless it is all history) and the year's revenue.
+    """
+    ends_today = w.end_hi == w.today_hi
+    est = w.mid is not None and ends_today
+    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi}
+    rows = db.execute(_derived_rows_sql(est, whole), params).fetchall()
+    period: dict[str, tuple[int, float, float]] = {}
+    if not whole:
+        period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
+    f = _Fold()
+    r_scores = quintile_scores([r[4][:10] for r in rows])
+    f_scores = quintile_scores([r[1] for r in rows])
+    m_scores = quintile_scores([r[2] for r in rows])
+    by_code = f.by_code()
+    customers = repeat = orders = gaps = year_customers = base = retained = 0
+    revenue = span = 0.0
+    cohort_n: dict[str, int] = defaultdict(int)
+    cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
+    cohort_days = mt.COHORT_DAYS
+    lo, hi, year_lo = w.lo, w.hi, w.year_lo
+    # Without these windows no text is >= "~": the tests below are then always false.
+    base_lo, mid = (w.base_lo, w.mid) if est and w.base_lo and w.mid else ("~", "~")
+    if not ends_today:
+        year_lo = "~"
+    none = (0, 0.0, 0.0)
+    for (cid, n, m, first, last, span_c, second, between), rs, fs, ms in zip(
+        rows, r_scores, f_scores, m_scores, strict=True
+    ):
+        acc = by_code[rs, fs, ms]
+        acc[0] += 1
+        acc[3] += m
+        if whole:
+            n_p, m_p, span_p = n, m, span_c
+        else:
+            n_p, m_p, span_p = period.get(cid, none)
+        if n_p:
+            customers += 1
+            orders += n_p
+            revenue += m_p
+            acc[1] += 1
+            if n_p >= 2:
+                repeat += 1
+                span += span_p
+                gaps += n_p - 1
+                acc[2] += 1
+        if lo <= first < hi:
+            month = first[:7]
+            cohort_n[month] += 1
+            if second is not None:
+                counts = cohort_rep[month]
+                for i, limit in enumerate(cohort_days):
+                    if second <= limit:
+                        counts[i] += 1
+        if last >= year_lo:
+            year_customers += 1
+        # An order in [base_lo, mid): first or last is in it, or (both outside) `between`.
+        if last >= base_lo and first < mid and between != 0:
+            base += 1
+            retained += last >= mid
+    f.customers, f.repeat, f.orders, f.revenue, f.span, f.gaps = (
+        customers, repeat, orders, revenue, span, gaps,
+    )  # fmt: skip
+    f.cohort_n, f.cohort_rep = dict(cohort_n), dict(cohort_rep)
+    if ends_today:
+        f.year_customers, f.base, f.retained = year_customers, base, retained
+        f.year_orders = db.execute(
+            "SELECT count(*) FROM orders WHERE ordered_at >= ? AND ordered_at < ?",
+            [w.year_lo, w.end_hi],
+        ).fetchone()[0]
+        # Summed per customer, then over customers in id order, as the orders pass does.
+        year_revenue = 0.0
+        for (m,) in db.execute(
+            """
+            SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at >= ? AND ordered_at < ? GROUP BY customer_id
+            """,
+            [w.year_lo, w.end_hi],
+        ):
+            year_revenue += m
+        f.year_revenue = year_revenue
+    else:
+        _year_sums(db, w, f)
+    return f
+
+
+def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
+    """The LTV year's orders, revenue and customers, and the retention of the estimate.
+
+    Summed per customer first, then over customers in customer id order, like the orders pass.
+    """
+    est = w.mid is not None
+    lo = min(w.year_lo, w.base_lo) if w.base_lo is not None else w.year_lo
+    in_y = "o.ordered_at >= :year_lo"
+    sql = f"""
+        SELECT nullif(sum({in_y}), 0), total(o.amount) FILTER (WHERE {in_y})
+               {
+        ", max(o.ordered_at >= :base_lo AND o.ordered_at < :mid), max(o.ordered_at >= :mid)"
+        if est
+        else ", 0, 0"
+    }
+        FROM orders o INDEXED BY idx_orders_customer_amount
+        WHERE o.ordered_at >= :lo AND o.ordered_at < :end_hi
+        GROUP BY o.customer_id
+    """
+    params = {
+        "year_lo": w.year_lo, "base_lo": w.base_lo, "mid": w.mid, "lo": lo, "end_hi": w.end_hi,
+    }  # fmt: skip
+    year_orders = year_customers = base = retained = 0
+    year_revenue = 0.0
+    for n_y, m_y, in_base, later in db.execute(sql, params):
+        if n_y:
+            year_orders += n_y
+            year_revenue += m_y
+            year_customers += 1
+        if in_base:
+            base += 1
+            retained += later
+    f.year_orders, f.year_revenue, f.year_customers = year_orders, year_revenue, year_customers
+    f.base, f.retained = base, retained
+
+
+@_scan
+def shop_stats(
+    db: sqlite_utils.Database,
+    start: date | None,
+    end: date,
+    today: date,
+    *,
+    lifetime_years: float | None = None,
+    window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    categories: bool = False,
+) -> mt.ShopStats:
+    """Every figure of the period ``start..end`` (inclusive; ``start`` None = all history).
+
+    Repurchase rate: of the customers who ordered in the period, the share with 2+ distinct
+    orders in it. Segments are RFM as of ``today`` over all orders up to ``today``; orders
+    dated after ``today`` are ignored everywhere. The per-category breakdown must join every
+    order line (the slowest figure on big shops), so ``by_category`` is None unless
+    ``categories=True`` (or call :func:`category_stats` on its own, e.g. in a worker).
+
+    All history up to today (the default of ``tui-agent stats``) is read from the customers'
+    derived columns when they are current, which is several times cheaper than the orders.
+    """
+    w = _windows(db, start, end, today)
+    whole = start is None and end >= today
+    if _derived_current(db, w.today_hi):
+        f = _fold_derived(db, w, whole)
+    else:
+        f = _fold_orders(db, w, whole, start, end, today)
 
     cohorts = []
-    for month in sorted(cohort_n):
-        reps = tuple(cohort_rep.get(month, [0] * len(mt.COHORT_DAYS)))
+    for month in sorted(f.cohort_n):
+        reps = tuple(f.cohort_rep.get(month, [0] * len(mt.COHORT_DAYS)))
         mature_after = _month_end(month)
         rates = tuple(
-            mt.ratio(reps[i], cohort_n[month])
+            mt.ratio(reps[i], f.cohort_n[month])
             if mature_after + timedelta(days=limit) <= today
             else None
             for i, limit in enumerate(mt.COHORT_DAYS)
         )
-        cohorts.append(mt.CohortRow(month, cohort_n[month], reps, rates))
+        cohorts.append(mt.CohortRow(month, f.cohort_n[month], reps, rates))
 
     ltv = mt.ltv_figures(
         date.fromisoformat(w.year_lo),
         end,
-        year_orders,
-        year_revenue,
-        year_customers,
-        (base, retained, w.estimate_days) if w.mid else None,
+        f.year_orders,
+        f.year_revenue,
+        f.year_customers,
+        (f.base, f.retained, w.estimate_days) if w.mid else None,
         lifetime_years,
     )
     by_segment = tuple(
-        mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in seg_acc.items()
+        mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
     )
     return mt.ShopStats(
         period=mt.Period(start, end),
         today=today,
-        customers=customers,
-        orders=orders,
-        revenue=revenue,
-        repurchase=mt.Repurchase(customers, repeat),
-        avg_gap_days=mt.gap_days(span, gaps),
+        customers=f.customers,
+        orders=f.orders,
+        revenue=f.revenue,
+        repurchase=mt.Repurchase(f.customers, f.repeat),
+        avg_gap_days=mt.gap_days(f.span, f.gaps),
         ltv=ltv,
         cohorts=tuple(cohorts),
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
