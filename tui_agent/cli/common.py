@@ -13,6 +13,7 @@ import click
 import sqlite_utils
 
 from tui_agent.core.dates import parse_date
+from tui_agent.core.privacy import mask_phones
 from tui_agent.core.rules import RulesError, RuleSet, load_rules
 from tui_agent.paths import resolve_db_path, rules_path
 from tui_agent.store.db import DatabaseError, connect
@@ -24,6 +25,10 @@ class UserError(click.ClickException):
     """A data or environment error: one line on stderr, exit code 1, no traceback."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        # Errors end up in scrollback and CI logs: never a customer's phone number.
+        return mask_phones(self.message)
 
 
 def db_option(fn: F) -> F:

@@ -20,6 +20,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from tui_agent.core.privacy import mask_phones
+
 MAX_TEXT = 1000  # a name, tag list or product title longer than this is a broken export
 MAX_ID = 200
 MAX_REPORTED = 20  # errors kept in memory for the message; the reject file has them all
@@ -45,7 +47,7 @@ class CsvFileError(Exception):
     def format(self, path: str | Path) -> str:
         where = f"{path}:{self.line}" if self.line else str(path)
         col = f" column {self.column}:" if self.column else ""
-        return f"{where}:{col} {self.message}"
+        return mask_phones(f"{where}:{col} {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,8 @@ class RowError:
     reason: str
 
     def format(self, path: str | Path) -> str:
-        return f"{path}:{self.line}: column {self.column}: {self.reason}"
+        # The reason may quote the cell; a phone number in the wrong column must not leak.
+        return mask_phones(f"{path}:{self.line}: column {self.column}: {self.reason}")
 
 
 @dataclass

@@ -167,6 +167,13 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _read_only(path: Path) -> str:
+    return (
+        f"{path}: database is read-only (tui-agent writes follow-ups and touches: "
+        "check the permissions of the file and its folder)"
+    )
+
+
 def connect(
     path: Path | str, *, create: bool = True, migrate: bool = True
 ) -> sqlite_utils.Database:
@@ -179,6 +186,7 @@ def connect(
         if not create:
             raise DatabaseError(f"{path}: no such database")
         _create_private_file(path)
+    conn = None
     try:
         conn = sqlite3.connect(
             path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
@@ -189,10 +197,16 @@ def connect(
         conn.execute("PRAGMA foreign_keys = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        # Switching a WAL database on needs write access: a read-only file fails here, and
+        # must be reported as read-only, not as "not a database".
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            raise DatabaseError(_read_only(path)) from None
         raise DatabaseError(f"{path}: not a tui-agent database ({exc})") from None
     if mode.lower() != "wal" and not os.access(path, os.W_OK):
         conn.close()
-        raise DatabaseError(f"{path}: database is read-only")
+        raise DatabaseError(_read_only(path))
     if version > SCHEMA_VERSION:
         conn.close()
         raise DatabaseError(
@@ -216,7 +230,9 @@ def _migrate(db: sqlite_utils.Database, version: int) -> None:
                 db.execute(f"PRAGMA user_version = {target}")
     except sqlite3.OperationalError as exc:
         if "readonly" in str(exc) or "read-only" in str(exc):
-            raise DatabaseError("database is read-only") from None
+            raise DatabaseError(
+                "database is read-only (check the permissions of the file and its folder)"
+            ) from None
         raise
 
 

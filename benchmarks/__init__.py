@@ -1,0 +1,1 @@
+"""Reproducible performance runs of tui-agent at the scale of a big shop: ``python -m benchmarks``."""
