@@ -31,7 +31,7 @@ TIERS = ["", "", "silver", "gold", "vip"]
 
 def _products() -> list[tuple[str, str, str, float, float, int]]:
     """(sku, name, category, low price, high price, cycle days)."""
-    out = []
+    out: list[tuple[str, str, str, float, float, int]] = []
     for ci, (cat, (names, (lo, hi), cycle)) in enumerate(CATALOGUE.items()):
         for ni, name in enumerate(names):
             for size in range(4):

@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -113,13 +114,14 @@ def main() -> None:
         f"best of {args.repeat} runs (wall, CPU); load average now {os.getloadavg()[0]:.1f}; "
         f"derived columns {'current' if current else 'not current: every order is read'}"
     )
-    for name, fn in [
+    timed: list[tuple[str, Callable[[], object]]] = [
         ("shop_stats", lambda: analytics.shop_stats(db, None, TODAY, TODAY)),
         ("shop_stats (one year)", lambda: analytics.shop_stats(db, date(2024, 1, 1), TODAY, TODAY)),
         ("daily_series (30 days)", lambda: analytics.daily_series(db, None, TODAY)),
         ("segments_for", lambda: analytics.segments_for(db, ["C0000001"], TODAY)),
         ("avg_gap_days", lambda: analytics.avg_gap_days(db)),
-    ]:
+    ]
+    for name, fn in timed:
         best = cpu = float("inf")
         for _ in range(args.repeat):
             analytics._SEGMENT_CACHE.clear()  # time the work, not the cache
