@@ -13,8 +13,10 @@ leaves no ``done`` marker and is redone.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -185,9 +187,21 @@ def _touch_history(db: object, sizes: Sizes) -> None:
 
 
 def copy_db(src: Path, dst: Path) -> Path:
-    """A private working copy of a built database (measurements never change the cache)."""
+    """A private working copy of a built database (measurements never change the cache).
+
+    Through SQLite's backup API, not a file copy: in WAL mode the last transactions may still
+    sit in ``-wal``, and copying the main file alone would silently drop them (it did: the
+    derived customer columns went missing and ``stats`` took its slow path).
+    """
     for suffix in ("", "-wal", "-shm"):
         Path(str(dst) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(src, dst)
-    dst.chmod(0o600)  # customer data: owner only, like every database tui-agent creates
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # customer data: owner only
+    os.close(fd)
+    source = sqlite3.connect(src)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
     return dst
