@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tui_agent import __version__
-from tui_agent.cli.common import DATE
+from tui_agent.cli.common import console_options
 
 
 class LazyGroup(click.Group):
@@ -43,16 +43,7 @@ class LazyGroup(click.Group):
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Shop database file (default: $TUI_AGENT_DB, else the user data dir).",
-)
-@click.option("--agent", default=None, help="Your agent name (default: the OS user).")
-@click.option("--today", type=DATE, default=None, help="Pretend today is DATE (demos, tests).")
-@click.option("--demo", is_flag=True, help="Open the console on a fresh demo database.")
+@console_options
 @click.version_option(__version__, prog_name="tui-agent")
 @click.pass_context
 def main(

@@ -42,6 +42,31 @@ def db_option(fn: F) -> F:
     )(fn)
 
 
+def console_options(fn: F) -> F:
+    """``--db --agent --today --demo``: the options of the console, on the group and on
+    ``tui-agent console`` alike."""
+    for option in reversed(
+        [
+            click.option(
+                "--db",
+                "db_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Shop database file (default: $TUI_AGENT_DB, else the user data dir).",
+            ),
+            click.option(
+                "--agent", default=None, help="Your agent name (default: config, else the OS user)."
+            ),
+            click.option(
+                "--today", type=DATE, default=None, help="Pretend today is DATE (demos, tests)."
+            ),
+            click.option("--demo", is_flag=True, help="Open the console on a fresh demo database."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
 def effective_db_path(db_path: Path | None) -> Path:
     ctx = click.get_current_context()
     root = ctx.find_root().params.get("db_path")

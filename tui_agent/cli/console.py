@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tui_agent.cli.common import DATE, UserError, default_agent
+from tui_agent.cli.common import UserError, console_options, default_agent
 from tui_agent.config import ConfigError, load_config
 from tui_agent.core.rules import RulesError, RuleSet, load_rules
 from tui_agent.paths import resolve_db_path, rules_path
@@ -66,16 +66,7 @@ def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bo
 
 
 @click.command("console")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Shop database file (default: $TUI_AGENT_DB, else the user data dir).",
-)
-@click.option("--agent", default=None, help="Your agent name (default: config, else the OS user).")
-@click.option("--today", type=DATE, default=None, help="Pretend today is DATE (demos, tests).")
-@click.option("--demo", is_flag=True, help="Open the console on a fresh demo database.")
+@console_options
 @click.pass_context
 def console(
     ctx: click.Context, db_path: Path | None, agent: str | None, today: date | None, demo: bool
