@@ -265,33 +265,14 @@ def write_tx(db: sqlite_utils.Database, *, retries: int = 8) -> Iterator[sqlite_
     runs once, after the lock is held, so it never sees a half-applied state.
     """
     conn = db.conn
-    delay = 0.01
-    for attempt in range(retries + 1):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or attempt == retries:
-                raise
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 1.0)
+    retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), retries)
     try:
         yield db
+        retry_busy(lambda: conn.execute("COMMIT"), retries)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    else:
-        for attempt in range(retries + 1):
-            try:
-                conn.execute("COMMIT")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == retries:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                time.sleep(delay)
 
 
 def retry_busy(fn: Callable[[], T], retries: int = 8) -> T:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -19,7 +19,7 @@ from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
 from tui_agent.core.rules import RuleSet
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
 
-OPEN = ("pending", "snoozed")
+T = TypeVar("T")
 _CHUNK = 500
 
 
@@ -36,7 +36,7 @@ class GenerateResult:
     unsnoozed: int
 
 
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -417,13 +417,13 @@ _QUEUE_SQL = (
 
 def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[FollowUp]:
     reasons: dict[int, list[Reason]] = {r["id"]: [] for r in rows}
-    ids = [str(i) for i in reasons]
+    ids = list(reasons)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         for key, fid, rule, text, oid, product, category in db.execute(
             f"SELECT key, follow_up_id, rule, text, order_id, product, category FROM follow_up_reasons "
             f"WHERE follow_up_id IN ({marks}) ORDER BY rowid",
-            [int(i) for i in chunk],
+            list(chunk),
         ):
             reasons[fid].append(
                 Reason(
