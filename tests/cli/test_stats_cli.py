@@ -31,7 +31,8 @@ def test_stats_json(db: sqlite_utils.Database, db_path: Path) -> None:
     assert data["ltv"]["value"] == 570.0 and data["ltv"]["lifetime_source"] == "default"
     seg = {s["segment"]: s["customers"] for s in data["segments"]}
     assert seg["champions"] == 1 and seg["lost"] == 1
-    assert data["attribution"]["total"]["touches"] == 4
+    assert data["attribution"]["total"]["touches"] == 3  # D's touch of 03-20 is maturing
+    assert data["attribution"]["maturing"]["touches"] == 1
     assert data["attribution"]["window_days"] == 14
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tui_agent.core.intervals import Interval, newcombe_diff, too_thin, wilson
 from tui_agent.core.segments import Segment
 
 DEFAULT_LIFETIME_YEARS = 3.0
@@ -185,13 +186,20 @@ def ltv_figures(
 
 @dataclass(frozen=True, slots=True)
 class AttributionRow:
-    """Touches of one stage, phrase or agent and the orders that followed within the window."""
+    """Matured touches of one stage, phrase or agent and the orders that followed in the window.
+
+    ``baseline_converted`` of ``baseline_follow_ups`` is the baseline it is compared with
+    (``baseline_conversion`` their ratio); the intervals are 95% Wilson (conversion) and
+    Newcombe's hybrid score interval (lift, as a difference of proportions).
+    """
 
     key: str
     touches: int
     converted: int
     revenue: float
     baseline_conversion: float | None
+    baseline_converted: int = 0
+    baseline_follow_ups: int = 0
 
     @property
     def conversion(self) -> float | None:
@@ -201,10 +209,37 @@ class AttributionRow:
     def lift_pp(self) -> float | None:
         return lift_pp(self.conversion, self.baseline_conversion)
 
+    @property
+    def conversion_interval(self) -> Interval | None:
+        return wilson(self.converted, self.touches)
+
+    @property
+    def lift_interval(self) -> Interval | None:
+        """95% interval of conversion - baseline conversion (a fraction, not pp)."""
+        return newcombe_diff(
+            self.converted, self.touches, self.baseline_converted, self.baseline_follow_ups
+        )
+
+    @property
+    def too_thin(self) -> bool:
+        """Too few touches or baseline follow-ups for the comparison to say much."""
+        return too_thin(self.converted, self.touches) or too_thin(
+            self.baseline_converted, self.baseline_follow_ups
+        )
+
+    @property
+    def lift_is_clear(self) -> bool:
+        """The lift's interval excludes zero (the touches did make a difference, or harm)."""
+        ci = self.lift_interval
+        return ci is not None and ci.excludes_zero()
+
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """Follow-ups that were due but not touched (skipped, incl. frequency-capped)."""
+    """Follow-ups due whose window has closed, that nobody worked and whose customer had no
+    touch within the window before or after the due day; frequency-capped follow-ups (their
+    customer had just been touched) are left out and counted in ``capped``.
+    """
 
     follow_ups: int
     capped: int
@@ -214,6 +249,22 @@ class Baseline:
     @property
     def conversion(self) -> float | None:
         return ratio(self.converted, self.follow_ups)
+
+    @property
+    def conversion_interval(self) -> Interval | None:
+        return wilson(self.converted, self.follow_ups)
+
+
+@dataclass(frozen=True, slots=True)
+class Maturing:
+    """Touches and baseline follow-ups whose window has not closed yet (not counted above).
+
+    ``converted`` counts the touches followed by an order so far (up to today).
+    """
+
+    touches: int = 0
+    converted: int = 0
+    follow_ups: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +276,7 @@ class Attribution:
     by_phrase: tuple[AttributionRow, ...]
     by_agent: tuple[AttributionRow, ...]
     baseline_by_stage: dict[str, Baseline] = field(default_factory=dict)
+    maturing: Maturing = field(default_factory=Maturing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +315,12 @@ def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
+def _interval(ci: Interval | None, digits: int = 4) -> list[float] | None:
+    return None if ci is None else [round(ci.low, digits), round(ci.high, digits)]
+
+
 def _attr_row(row: AttributionRow) -> dict[str, Any]:
+    lift_ci = row.lift_interval
     return {
         "key": row.key,
         "touches": row.touches,
@@ -272,6 +329,12 @@ def _attr_row(row: AttributionRow) -> dict[str, Any]:
         "revenue": round(row.revenue, 2),
         "baseline_conversion": _r(row.baseline_conversion),
         "lift_pp": _r(row.lift_pp, 2),
+        "conversion_ci95": _interval(row.conversion_interval),
+        "lift_pp_ci95": None
+        if lift_ci is None
+        else [round(lift_ci.low * 100, 2), round(lift_ci.high * 100, 2)],
+        "baseline_follow_ups": row.baseline_follow_ups,
+        "too_thin": row.too_thin,
     }
 
 
@@ -281,6 +344,7 @@ def _baseline(b: Baseline) -> dict[str, Any]:
         "capped": b.capped,
         "converted": b.converted,
         "conversion": _r(b.conversion),
+        "conversion_ci95": _interval(b.conversion_interval),
         "revenue": round(b.revenue, 2),
     }
 
@@ -357,5 +421,10 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
             "by_stage": [_attr_row(r) for r in a.by_stage],
             "by_phrase": [_attr_row(r) for r in a.by_phrase],
             "by_agent": [_attr_row(r) for r in a.by_agent],
+            "maturing": {
+                "touches": a.maturing.touches,
+                "converted_so_far": a.maturing.converted,
+                "follow_ups": a.maturing.follow_ups,
+            },
         },
     }

@@ -379,7 +379,9 @@ def category_stats(
 
 
 def _group(
-    rows: Iterable[tuple[str, int, float]], baseline: dict[str, float | None], default: float | None
+    rows: Iterable[tuple[str, int, float]],
+    baseline: dict[str, mt.Baseline],
+    default: mt.Baseline,
 ) -> tuple[mt.AttributionRow, ...]:
     acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for key, n_orders, revenue in rows:
@@ -387,10 +389,14 @@ def _group(
         a[0] += 1
         a[1] += n_orders > 0
         a[2] += revenue
-    out = [
-        mt.AttributionRow(k, int(a[0]), int(a[1]), a[2], baseline.get(k, default))
-        for k, a in acc.items()
-    ]
+    out = []
+    for k, a in acc.items():
+        b = baseline.get(k, default)
+        out.append(
+            mt.AttributionRow(
+                k, int(a[0]), int(a[1]), a[2], b.conversion, b.converted, b.follow_ups
+            )
+        )
     out.sort(key=lambda r: (-r.touches, r.key))
     return tuple(out)
 
@@ -400,70 +406,104 @@ def attribution(
     start: date | None,
     end: date,
     window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    *,
+    today: date | None = None,
 ) -> mt.Attribution:
     """For each touch in the period: did the customer order within ``window_days`` after it?
 
+    Only touches whose window has closed by ``today`` (default ``end``) count; the others are
+    reported apart as maturing, with the orders they have had so far. Orders after ``today``
+    never count.
+
     Conversion and revenue per stage, phrase and agent, against a baseline of follow-ups due in
-    the period that were skipped (by an agent or by the frequency cap) and whose customer got no
-    touch in the ``window_days`` from the due date. A stage's lift is measured against that
-    stage's own baseline when it has one (a wake-up customer buys more anyway), phrases and
-    agents against the overall baseline. Revenue is every order in a touch's window, so two
-    touches close together both count the same order.
+    the period, whose window has closed, that nobody worked (skipped by an agent), and whose
+    customer had no touch from ``window_days`` before the due day to ``window_days`` after it:
+    a capped follow-up (skipped because the customer had just been touched) is never a
+    baseline, nor is a customer whose order a touch already claims. A stage's lift is measured
+    against that stage's own baseline when it has one (a wake-up customer buys more anyway),
+    phrases and agents against the overall baseline. Revenue is every order in a touch's
+    window, so two touches close together both count the same order.
     """
+    today = today or end
     span = f"+{int(window_days)} days"
+    params = {
+        "lo": _lo(start),
+        "hi": _hi(end),
+        "span": span,
+        "back": f"-{int(window_days)} days",
+        "none": NONE_KEY,
+        "today_hi": _hi(today),
+    }
     touches = db.execute(
         """
         SELECT t.agent, coalesce(t.phrase_id, :none), coalesce(t.stage, f.stage, :none),
-               count(o.order_id), total(o.amount)
+               count(o.order_id), total(o.amount), datetime(t.at, :span) < :today_hi
         FROM touches t
         LEFT JOIN follow_ups f ON f.id = t.follow_up_id
         LEFT JOIN orders o ON o.customer_id = t.customer_id
              AND o.ordered_at > t.at AND o.ordered_at <= datetime(t.at, :span)
-        WHERE t.at >= :lo AND t.at < :hi
+             AND o.ordered_at < :today_hi
+        WHERE t.at >= :lo AND t.at < :hi AND t.at < :today_hi
         GROUP BY t.id
         """,
-        {"lo": _lo(start), "hi": _hi(end), "span": span, "none": NONE_KEY},
+        params,
     ).fetchall()
     base_rows = db.execute(
         """
         SELECT f.stage, coalesce(f.status_reason, '') LIKE 'cap%', count(o.order_id),
-               total(o.amount)
+               total(o.amount), date(f.due_date, :span) <= :today_hi
         FROM follow_ups f
         LEFT JOIN orders o ON o.customer_id = f.customer_id
              AND o.ordered_at >= f.due_date AND o.ordered_at < date(f.due_date, :span)
+             AND o.ordered_at < :today_hi
         WHERE f.status = 'skipped' AND f.due_date >= :lo AND f.due_date < :hi
+          AND f.due_date < :today_hi
           AND NOT EXISTS (
               SELECT 1 FROM touches t WHERE t.customer_id = f.customer_id
-              AND t.at >= f.due_date AND t.at < date(f.due_date, :span))
+              AND t.at >= date(f.due_date, :back) AND t.at < date(f.due_date, :span))
         GROUP BY f.id
         """,
-        {"lo": _lo(start), "hi": _hi(end), "span": span},
+        params,
     ).fetchall()
+    capped = sum(1 for r in base_rows if r[1])
+    open_follow_ups = sum(1 for r in base_rows if not r[1] and not r[4])
+    base_rows = [r for r in base_rows if not r[1] and r[4]]
 
-    def baseline_of(rows: list[Any]) -> mt.Baseline:
+    def baseline_of(rows: list[Any], capped: int = 0) -> mt.Baseline:
         return mt.Baseline(
             follow_ups=len(rows),
-            capped=sum(1 for r in rows if r[1]),
+            capped=capped,
             converted=sum(1 for r in rows if r[2] > 0),
             revenue=float(sum(r[3] for r in rows)),
         )
 
-    overall = baseline_of(base_rows)
+    overall = baseline_of(base_rows, capped)
     by_stage_rows: dict[str, list[Any]] = defaultdict(list)
     for r in base_rows:
         by_stage_rows[r[0]].append(r)
     stage_baselines = {k: baseline_of(v) for k, v in by_stage_rows.items()}
-    stage_conv = {k: b.conversion for k, b in stage_baselines.items()}
-    default = overall.conversion
-    total = _group(((("all"), n, rev) for _, _, _, n, rev in touches), {}, default)
+    matured = [t for t in touches if t[5]]
+    maturing = mt.Maturing(
+        touches=len(touches) - len(matured),
+        converted=sum(1 for t in touches if not t[5] and t[3] > 0),
+        follow_ups=open_follow_ups,
+    )
+    total = _group((("all", n, rev) for *_, n, rev, _m in matured), {}, overall)
     return mt.Attribution(
         window_days=window_days,
-        total=total[0] if total else mt.AttributionRow("all", 0, 0, 0.0, default),
+        total=total[0]
+        if total
+        else mt.AttributionRow(
+            "all", 0, 0, 0.0, overall.conversion, overall.converted, overall.follow_ups
+        ),
         baseline=overall,
-        by_stage=_group(((st, n, rev) for _, _, st, n, rev in touches), stage_conv, default),
-        by_phrase=_group(((ph, n, rev) for _, ph, _, n, rev in touches), {}, default),
-        by_agent=_group(((ag, n, rev) for ag, _, _, n, rev in touches), {}, default),
+        by_stage=_group(
+            ((st, n, rev) for _, _, st, n, rev, _m in matured), stage_baselines, overall
+        ),
+        by_phrase=_group(((ph, n, rev) for _, ph, _, n, rev, _m in matured), {}, overall),
+        by_agent=_group(((ag, n, rev) for ag, _, _, n, rev, _m in matured), {}, overall),
         baseline_by_stage=stage_baselines,
+        maturing=maturing,
     )
 
 
@@ -807,7 +847,7 @@ def shop_stats(
         cohorts=tuple(cohorts),
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
-        attribution=attribution(db, start, end, window_days),
+        attribution=attribution(db, start, end, window_days, today=today),
     )
 
 
@@ -829,9 +869,11 @@ def daily_series(
     end: date,
     *,
     window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    today: date | None = None,
 ) -> mt.DailySeries:
     """Touches and repurchases (a customer's 2nd or later order) per day, and conversion per
     stage, for the console's small charts. ``start`` None means the 30 days ending on ``end``.
+    Conversion counts the touches whose window closed by ``today`` (default ``end``).
     """
     first = start or end - timedelta(days=29)
     lo, hi = first.isoformat(), _hi(end)
@@ -854,7 +896,7 @@ def daily_series(
         ).fetchall()
     )
     days = tuple(first + timedelta(days=i) for i in range((end - first).days + 1))
-    a = attribution(db, first, end, window_days)
+    a = attribution(db, first, end, window_days, today=today or end)
     return mt.DailySeries(
         days=days,
         touches=tuple(int(touches.get(d.isoformat(), 0)) for d in days),
