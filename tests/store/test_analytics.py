@@ -80,14 +80,15 @@ def test_categories_count_orders_not_lines(shop: sqlite_utils.Database) -> None:
 
 def test_rfm_segments_by_hand(shop: sqlite_utils.Database) -> None:
     # Days since the last order on Mar 31: A 30, B 81, C 50, D 59; orders A3 B1 C2 D1;
-    # spent A300 B200 C200 D60. Score = 1 + 5 * (number of smaller values) // 4:
-    # R (fewer days better): B1 D2 C3 A4. F: B,D tie at 1 -> 1, C 3, A 4. M: D1, B=C 2, A4.
+    # spent A300 B200 C200 D60. R and M score 1 + 5 * (smaller + equal / 2) // 4:
+    # R (fewer days better): B1 D2 C4 A5. M: D1, B=C (mid-rank 2 of 4) 3, A5.
+    # F: one order 1 (B, D), two orders 2 (C), A is the only 3+ customer: 3 + 3 * 0.5 // 1 = 4.
     rfm = {r.customer_id: r for r in an.rfm_scores(shop, TODAY)}
-    assert {k: v.code for k, v in rfm.items()} == {"A": "444", "B": "112", "C": "332", "D": "211"}
+    assert {k: v.code for k, v in rfm.items()} == {"A": "545", "B": "113", "C": "423", "D": "211"}
     assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == {
         "A": "champions",
         "B": "lost",
-        "C": "needs_attention",
+        "C": "potential_loyal",
         "D": "hibernating",
     }
     assert an.segment_of(shop, "E", TODAY) is None

@@ -29,7 +29,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlite_utils
 
 from tui_agent.core import metrics as mt
-from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
+from tui_agent.core.segments import (
+    Rfm,
+    Segment,
+    frequency_scores,
+    quintile_scores,
+    score_customers,
+    segment_for,
+)
 
 NONE_KEY = "(none)"
 
@@ -285,8 +292,8 @@ def _segment_table(db: sqlite_utils.Database, today: date) -> dict[str, str]:
     value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
     codes = zip(
         quintile_scores([row[3][:10] for row in rows]),
-        quintile_scores([row[1] for row in rows]),
-        quintile_scores([row[2] for row in rows]),
+        frequency_scores([row[1] for row in rows]),
+        quintile_scores([round(row[2], 6) for row in rows]),
         strict=True,
     )
     return {row[0]: value_of[code] for row, code in zip(rows, codes, strict=True)}
@@ -541,8 +548,8 @@ def _fold_orders(
     f = _Fold()
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
-    f_scores = quintile_scores([r[_N] for r in rows])
-    m_scores = quintile_scores([r[_M] for r in rows])
+    f_scores = frequency_scores([r[_N] for r in rows])
+    m_scores = quintile_scores([round(r[_M], 6) for r in rows])
 
     customers = repeat = orders = 0
     revenue = span = 0.0
@@ -560,7 +567,7 @@ def _fold_orders(
             n_p, m_p = n, m
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += m
+        acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if n_p:
             customers += 1
             orders += n_p
@@ -672,8 +679,8 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
         period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
     f = _Fold()
     r_scores = quintile_scores([r[4][:10] for r in rows])
-    f_scores = quintile_scores([r[1] for r in rows])
-    m_scores = quintile_scores([r[2] for r in rows])
+    f_scores = frequency_scores([r[1] for r in rows])
+    m_scores = quintile_scores([round(r[2], 6) for r in rows])
     by_code = f.by_code()
     customers = repeat = orders = gaps = year_customers = base = retained = 0
     revenue = span = 0.0
@@ -691,7 +698,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     ):
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += m
+        acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if whole:
             n_p, m_p, span_p = n, m, span_c
         else:
