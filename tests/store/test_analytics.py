@@ -350,3 +350,44 @@ def test_segment_table_matches_rfm_scores(shop: sqlite_utils.Database, refresh: 
         expected = {r.customer_id: r.segment.value for r in an.rfm_scores(shop, today)}
         assert an._segment_table(shop, today) == expected
         assert len(expected) == (5 if today == TODAY else 4)
+
+
+@pytest.mark.parametrize("retained", [27, 30])
+def test_ltv_lifetime_from_thin_retention_is_not_estimated(
+    db: sqlite_utils.Database, retained: int
+) -> None:
+    """Issue 12, defect 5: 27 vs 30 of 30 customers retained gave 2.9 vs 10 years. Thirty
+    customers cannot tell those apart: the retention's 95% interval spans lifetimes from 3.9
+    (27 of 30) or 8.8 years (30 of 30) up to the cap, so the estimate is called too thin and
+    the default is used."""
+    add_customer(db, "old")
+    add_order(db, "old1", "old", "2022-06-01 10:00:00", 10.0)
+    for i in range(30):
+        add_customer(db, f"c{i}")
+        add_order(db, f"a{i}", f"c{i}", "2023-01-10 10:00:00", 10.0)
+        if i < retained:
+            add_order(db, f"b{i}", f"c{i}", "2024-06-10 10:00:00", 30.0)
+    ltv = an.ltv_figures(db, date(2024, 12, 31))
+    assert (ltv.estimate_base, ltv.estimate_retained) == (30, retained)
+    assert ltv.lifetime_source == "default" and ltv.lifetime_years == 3.0
+    assert ltv.lifetime_interval is not None
+    low, high = ltv.lifetime_interval
+    assert low == pytest.approx(3.90 if retained == 27 else 8.81, abs=0.01) and high >= 10.0
+    assert any("too thin" in note for note in ltv.notes)
+
+
+def test_ltv_orders_per_year_leaves_out_partial_years(db: sqlite_utils.Database) -> None:
+    """Defect 5: orders per year was orders / customers who ordered in the year, so 40 new
+    customers with one order in the year's last week halved the rate of 40 established
+    customers who order four times a year. Only customers who were already customers when the
+    year began (a whole year to order in) measure it."""
+    for i in range(40):
+        add_customer(db, f"c{i}")
+        add_order(db, f"c{i}-0", f"c{i}", "2023-06-01 10:00:00", 10.0)
+        for q, month in enumerate(("02", "05", "08", "11")):
+            add_order(db, f"c{i}-{q + 1}", f"c{i}", f"2024-{month}-01 10:00:00", 10.0)
+        add_customer(db, f"n{i}")
+        add_order(db, f"n{i}-0", f"n{i}", "2024-12-25 10:00:00", 10.0)
+    ltv = an.ltv_figures(db, date(2024, 12, 31))
+    assert ltv.orders_per_year == pytest.approx(4.0)  # was (160 + 40) / 80 = 2.5
+    assert ltv.orders_per_year_customers == 40

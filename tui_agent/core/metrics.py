@@ -19,6 +19,10 @@ COHORT_DAYS = (30, 60, 90)
 MAX_LIFETIME_YEARS = 10.0
 MIN_LIFETIME_BASE = 30  # customers needed before the estimate is trusted
 MIN_HISTORY_DAYS = 180
+# The lifetime estimate is used only when its 95% interval is this tight (high / low) and
+# stays under the cap: otherwise the data cannot tell 3 years from 10.
+MAX_LIFETIME_SPREAD = 2.0
+MIN_RATE_CUSTOMERS = 30  # established customers needed to measure orders per year
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -47,10 +51,26 @@ def estimate_lifetime_years(base: int, retained: int, window_days: float) -> flo
     """
     if base < MIN_LIFETIME_BASE or window_days <= 0:
         return None
-    annual = float((retained / base) ** (365.0 / window_days))
+    return lifetime_from_retention(retained / base, window_days)
+
+
+def lifetime_from_retention(retention: float, window_days: float) -> float:
+    """Geometric lifetime in years from a retention over ``window_days``, capped."""
+    annual = float(retention ** (365.0 / window_days))
     if annual >= 1.0:
         return MAX_LIFETIME_YEARS
     return min(MAX_LIFETIME_YEARS, 1.0 / (1.0 - annual))
+
+
+def lifetime_interval(base: int, retained: int, window_days: float) -> tuple[float, float] | None:
+    """The lifetimes at the two ends of the retention's 95% Wilson interval."""
+    ci = wilson(retained, base)
+    if ci is None or window_days <= 0:
+        return None
+    return (
+        lifetime_from_retention(ci.low, window_days),
+        lifetime_from_retention(ci.high, window_days),
+    )
 
 
 def lift_pp(conversion: float | None, baseline: float | None) -> float | None:
@@ -142,6 +162,11 @@ class LtvFigures:
     estimate_base: int
     estimate_retained: int
     estimate_window_days: int
+    # The lifetimes at the ends of the retention's 95% interval (None without an estimate).
+    lifetime_interval: tuple[float, float] | None = None
+    # Customers whose orders measured orders_per_year (customers before the year began).
+    orders_per_year_customers: int = 0
+    notes: tuple[str, ...] = ()  # what was too thin to measure, and what was used instead
 
     @property
     def value(self) -> float:
@@ -156,31 +181,68 @@ def ltv_figures(
     customers: int,
     estimate: tuple[int, int, int] | None,
     lifetime_years: float | None = None,
+    established: tuple[int, int] | None = None,
 ) -> LtvFigures:
     """LTV from the year window's counts and an optional retention ``(base, retained, days)``.
 
-    The lifetime is the configured one when given, else the estimate when there is enough
-    history, else :data:`DEFAULT_LIFETIME_YEARS`; ``lifetime_source`` says which.
+    Average order value: the year's revenue / its orders. Orders per year: the year's orders of
+    the customers who were already customers when it began (``established``: their orders and
+    their number, each had the whole year to order in), when there are at least
+    :data:`MIN_RATE_CUSTOMERS` of them; else every customer who ordered in the year, with a
+    note. The lifetime is the configured one when given, else the estimate when its 95%
+    interval is tight enough (see :data:`MAX_LIFETIME_SPREAD`), else
+    :data:`DEFAULT_LIFETIME_YEARS` with a note saying why; ``lifetime_source`` says which.
     """
+    notes: list[str] = []
     base, retained, days = estimate or (0, 0, 0)
     estimated = estimate_lifetime_years(base, retained, days) if estimate else None
+    interval = lifetime_interval(base, retained, days) if estimate and base else None
+    if estimated is None and estimate:
+        notes.append(
+            f"lifetime: {base} customers in the retention window is too thin "
+            f"(need {MIN_LIFETIME_BASE}); default {DEFAULT_LIFETIME_YEARS:g} years used"
+        )
+    elif estimated is not None and interval is not None:
+        low, high = interval
+        if high >= MAX_LIFETIME_YEARS or high > MAX_LIFETIME_SPREAD * low:
+            notes.append(
+                f"lifetime: {retained}/{base} retained gives {low:.1f}-{high:.1f} years "
+                f"(95%): too thin to estimate; default {DEFAULT_LIFETIME_YEARS:g} years used"
+            )
+            estimated = None
+    elif not estimate:
+        notes.append(f"lifetime: under {MIN_HISTORY_DAYS} days of history to estimate it")
     if lifetime_years is not None:
         years, source = lifetime_years, "configured"
     elif estimated is not None:
         years, source = estimated, "estimated"
     else:
         years, source = DEFAULT_LIFETIME_YEARS, "default"
+    est_orders, est_customers = established or (0, 0)
+    if est_customers >= MIN_RATE_CUSTOMERS:
+        per_year = est_orders / est_customers
+        rate_customers = est_customers
+    else:
+        per_year = ratio(orders, customers) or 0.0
+        rate_customers = customers
+        notes.append(
+            f"orders per year: {est_customers} customers were customers for the whole year "
+            f"(need {MIN_RATE_CUSTOMERS}); measured on every customer who ordered in it"
+        )
     return LtvFigures(
         window_start=window_start,
         window_end=window_end,
         average_order_value=ratio(revenue, orders) or 0.0,
-        orders_per_year=ratio(orders, customers) or 0.0,
+        orders_per_year=per_year,
         lifetime_years=years,
         lifetime_source=source,
         estimated_lifetime_years=estimated,
         estimate_base=base,
         estimate_retained=retained,
         estimate_window_days=days,
+        lifetime_interval=interval,
+        orders_per_year_customers=rate_customers,
+        notes=tuple(notes),
     )
 
 
@@ -378,6 +440,11 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
                 "window_days": ltv.estimate_window_days,
             },
             "window": {"from": ltv.window_start.isoformat(), "to": ltv.window_end.isoformat()},
+            "lifetime_ci95": None
+            if ltv.lifetime_interval is None
+            else [round(x, 4) for x in ltv.lifetime_interval],
+            "orders_per_year_customers": ltv.orders_per_year_customers,
+            "notes": list(ltv.notes),
         },
         "cohorts": [
             {

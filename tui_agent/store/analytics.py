@@ -789,6 +789,21 @@ def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
     f.base, f.retained = base, retained
 
 
+def _established(db: sqlite_utils.Database, w: _Windows) -> tuple[int, int]:
+    """Orders in the LTV year, and their customers, of customers who ordered before it began."""
+    row = db.execute(
+        """
+        SELECT count(*), count(DISTINCT o.customer_id)
+        FROM orders o INDEXED BY idx_orders_ordered
+        WHERE o.ordered_at >= :year_lo AND o.ordered_at < :end_hi AND EXISTS (
+            SELECT 1 FROM orders p INDEXED BY idx_orders_customer_amount
+            WHERE p.customer_id = o.customer_id AND p.ordered_at < :year_lo)
+        """,
+        {"year_lo": w.year_lo, "end_hi": w.end_hi},
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 @_scan
 def shop_stats(
     db: sqlite_utils.Database,
@@ -838,6 +853,7 @@ def shop_stats(
         f.year_customers,
         (f.base, f.retained, w.estimate_days) if w.mid else None,
         lifetime_years,
+        _established(db, w),
     )
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
