@@ -391,3 +391,31 @@ def test_ltv_orders_per_year_leaves_out_partial_years(db: sqlite_utils.Database)
     ltv = an.ltv_figures(db, date(2024, 12, 31))
     assert ltv.orders_per_year == pytest.approx(4.0)  # was (160 + 40) / 80 = 2.5
     assert ltv.orders_per_year_customers == 40
+
+
+def test_repurchase_by_month(shop: sqlite_utils.Database) -> None:
+    # 2023-12: C's first. 2024-01: A (first, then o2: returning), B (first): 2 customers,
+    # A returning. 2024-02: C returning, D first. 2024-03: A returning.
+    rows = {m.month: (m.customers, m.returning) for m in an.repurchase_by_month(shop, TODAY)}
+    assert rows == {
+        "2023-12": (1, 0),
+        "2024-01": (2, 1),
+        "2024-02": (2, 1),
+        "2024-03": (1, 1),
+    }
+    assert [m.month for m in an.repurchase_by_month(shop, TODAY, months=2)] == [
+        "2024-02",
+        "2024-03",
+    ]
+
+
+def test_phrases_ranked_by_conversion_only_when_the_interval_says_so() -> None:
+    from tui_agent.core.metrics import AttributionRow, rank_by_conversion
+
+    big_good = AttributionRow("good", 200, 120, 0.0, 0.2, 40, 200)  # 60% vs 20%: clear
+    big_ok = AttributionRow("ok", 300, 90, 0.0, 0.2, 40, 200)  # 30% vs 20%: clear
+    tiny = AttributionRow("tiny", 3, 3, 0.0, 0.2, 40, 200)  # 100%, but 3 touches
+    assert tiny.too_thin and big_good.lift_is_clear and not big_good.too_thin
+    ranked = [r.key for r in rank_by_conversion((tiny, big_ok, big_good))]
+    assert ranked[:2] == ["good", "ok"]
+    assert ranked[-1] == "tiny"

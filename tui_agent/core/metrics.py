@@ -296,6 +296,32 @@ class AttributionRow:
         return ci is not None and ci.excludes_zero()
 
 
+def rank_by_conversion(rows: tuple[AttributionRow, ...]) -> tuple[AttributionRow, ...]:
+    """Rows whose lift interval excludes zero and that are not too thin first, by conversion
+    (best first); then the rest, which the data cannot rank, by number of touches. A phrase is
+    ranked above another only when its interval says something."""
+
+    def ranked(r: AttributionRow) -> bool:
+        return r.lift_is_clear and not r.too_thin
+
+    clear = sorted((r for r in rows if ranked(r)), key=lambda r: (-(r.conversion or 0.0), r.key))
+    unclear = sorted((r for r in rows if not ranked(r)), key=lambda r: (-r.touches, r.key))
+    return (*clear, *unclear)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRepurchase:
+    """Customers who ordered in ``month`` and how many of them had ordered before."""
+
+    month: str
+    customers: int
+    returning: int
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.returning, self.customers)
+
+
 @dataclass(frozen=True, slots=True)
 class Baseline:
     """Follow-ups due whose window has closed, that nobody worked and whose customer had no
@@ -357,6 +383,7 @@ class ShopStats:
     by_category: tuple[CategoryRow, ...] | None  # None: not computed (see shop_stats)
     by_segment: tuple[SegmentRow, ...]
     attribution: Attribution
+    by_month: tuple[MonthRepurchase, ...] = ()
 
     @property
     def repurchase_rate(self) -> float | None:
@@ -391,6 +418,7 @@ def _attr_row(row: AttributionRow) -> dict[str, Any]:
         "revenue": round(row.revenue, 2),
         "baseline_conversion": _r(row.baseline_conversion),
         "lift_pp": _r(row.lift_pp, 2),
+        "lift_is_clear": row.lift_is_clear,
         "conversion_ci95": _interval(row.conversion_interval),
         "lift_pp_ci95": None
         if lift_ci is None
@@ -479,6 +507,16 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
                 "repurchase_rate": _r(g.rate),
             }
             for g in s.by_segment
+        ],
+        "repurchase_by_month": [
+            {
+                "month": m.month,
+                "customers": m.customers,
+                "returning": m.returning,
+                "rate": _r(m.rate),
+                "rate_ci95": _interval(wilson(m.returning, m.customers)),
+            }
+            for m in s.by_month
         ],
         "attribution": {
             "window_days": a.window_days,

@@ -507,7 +507,9 @@ def attribution(
         by_stage=_group(
             ((st, n, rev) for _, _, st, n, rev, _m in matured), stage_baselines, overall
         ),
-        by_phrase=_group(((ph, n, rev) for _, ph, _, n, rev, _m in matured), {}, overall),
+        by_phrase=mt.rank_by_conversion(
+            _group(((ph, n, rev) for _, ph, _, n, rev, _m in matured), {}, overall)
+        ),
         by_agent=_group(((ag, n, rev) for ag, _, _, n, rev, _m in matured), {}, overall),
         baseline_by_stage=stage_baselines,
         maturing=maturing,
@@ -789,6 +791,39 @@ def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
     f.base, f.retained = base, retained
 
 
+REPURCHASE_MONTHS = 24
+
+
+def repurchase_by_month(
+    db: sqlite_utils.Database, today: date, months: int = REPURCHASE_MONTHS
+) -> tuple[mt.MonthRepurchase, ...]:
+    """Per calendar month (the last ``months`` up to today's): customers who ordered in it,
+    and how many of them had ordered before (a returning customer: an order after their
+    first). The repurchase rate over time, for the stats screen's line."""
+    first_month = (today.year * 12 + today.month - 1) - (months - 1)
+    lo = date(first_month // 12, first_month % 12 + 1, 1)
+    today_hi = _hi(today)
+    if _derived_current(db, today_hi):
+        first = "SELECT customer_id, first_order_at AS first FROM customers"
+    else:
+        first = (
+            "SELECT customer_id, min(ordered_at) AS first "
+            "FROM orders INDEXED BY idx_orders_customer_amount GROUP BY customer_id"
+        )
+    rows = db.execute(
+        f"""
+        SELECT substr(o.ordered_at, 1, 7), count(DISTINCT o.customer_id),
+               count(DISTINCT CASE WHEN o.ordered_at > f.first THEN o.customer_id END)
+        FROM orders o INDEXED BY idx_orders_ordered JOIN ({first}) f
+             ON f.customer_id = o.customer_id
+        WHERE o.ordered_at >= :lo AND o.ordered_at < :hi
+        GROUP BY 1 ORDER BY 1
+        """,
+        {"lo": lo.isoformat(), "hi": today_hi},
+    ).fetchall()
+    return tuple(mt.MonthRepurchase(m, int(n), int(r)) for m, n, r in rows)
+
+
 def _established(db: sqlite_utils.Database, w: _Windows) -> tuple[int, int]:
     """Orders in the LTV year, and their customers, of customers who ordered before it began."""
     row = db.execute(
@@ -871,6 +906,7 @@ def shop_stats(
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
         attribution=attribution(db, start, end, window_days, today=today),
+        by_month=repurchase_by_month(db, today),
     )
 
 

@@ -83,6 +83,45 @@ def model_summary(db: sqlite_utils.Database) -> dict[str, Any] | None:
     return {"as_of": row[0], "fitted_at": row[1], **body}
 
 
+def clv_summary(db: sqlite_utils.Database, today: date) -> dict[str, Any]:
+    """The ``clv`` object of ``tui-agent stats --json``: the fitted parameters (flat: ``r``,
+    ``alpha``, ``a``, ``b``, Gamma-Gamma ``p``, ``q``, ``v``; None when not fitted), the data
+    thresholds and what is missing, whether the fit is stale, and shop totals of the
+    predictions."""
+    info = model_summary(db)
+    if info is None:
+        return {"fitted": False, "stale": True, "missing": ["no fit yet (run stats)"]}
+    bg = info.get("bgnbd") or {}
+    gg = info.get("gamma_gamma") or {}
+    out: dict[str, Any] = {
+        "fitted": info["fitted"],
+        "model": info["model"],
+        "time_unit": info["time_unit"],
+        "as_of": info["as_of"],
+        "stale": is_stale(db, today),
+        **{k: _round(bg.get(k)) for k in ("r", "alpha", "a", "b")},
+        **{k: _round(gg.get(k)) for k in ("p", "q", "v")},
+        "thresholds": info["thresholds"],
+        "missing": info["missing"],
+    }
+    n, alive, e90, e365, clv, likely_gone = db.execute(
+        "SELECT count(*), avg(p_alive), total(expected_purchases_90d), "
+        "total(expected_purchases_365d), total(clv_365d), total(p_alive < 0.5) "
+        "FROM customer_predictions"
+    ).fetchone()
+    out["customers"] = n
+    out["mean_p_alive"] = _round(alive)
+    out["expected_orders_90d"] = round(e90, 1)
+    out["expected_orders_365d"] = round(e365, 1)
+    out["clv_365d_total"] = round(clv, 2)
+    out["customers_likely_gone"] = int(likely_gone)
+    return out
+
+
+def _round(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
 def is_stale(db: sqlite_utils.Database, today: date) -> bool:
     """True when there is no fit, or it is of another day or other orders."""
     row = db.execute("SELECT as_of, fingerprint FROM model_fits WHERE kind = ?", [KIND]).fetchone()
