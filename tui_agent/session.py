@@ -7,6 +7,7 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,7 +21,7 @@ from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
-from tui_agent.store import analytics, queries, worklog
+from tui_agent.store import analytics, predictions, queries, worklog
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
 from tui_agent.store.usage import phrase_usage
@@ -216,6 +217,21 @@ class Session:
             return None
         seg = Segment(value)
         return f"{seg.label_zh} {seg.label}"
+
+    def refresh_models_in_background(self) -> subprocess.Popen[bytes] | None:
+        """Refit the BTYD predictions and store the RFM segments if the orders or the day
+        changed, in a low-priority process of its own (the console never waits for it, nor
+        holds scipy in its memory). Returns the process, None if it could not start."""
+        cmd = predictions.background_command(str(self.db_path), self.today)
+        try:
+            return subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
 
     def shop_figures(self) -> ShopFigures:
         """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""

@@ -419,3 +419,25 @@ def test_phrases_ranked_by_conversion_only_when_the_interval_says_so() -> None:
     ranked = [r.key for r in rank_by_conversion((tiny, big_ok, big_good))]
     assert ranked[:2] == ["good", "ok"]
     assert ranked[-1] == "tiny"
+
+
+def test_stored_segments_are_read_one_row_at_a_time(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lazy = an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY)
+    assert not an.stored_segments_current(shop, TODAY)
+    assert an.refresh_segments(shop, TODAY) == 4
+    assert an.stored_segments_current(shop, TODAY)
+
+    def no_scoring(*args: object) -> None:
+        raise AssertionError("scored everyone for one card")
+
+    monkeypatch.setattr(an, "_segment_table", no_scoring)
+    assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == lazy
+    assert an.segment_of(shop, "A", TODAY) == "champions"
+    # another day, or a new order: the stored rows are not used (the lazy path is)
+    assert not an.stored_segments_current(shop, date(2024, 4, 1))
+    add_order(shop, "new", "D", "2024-03-31 12:00:00", 5.0)
+    assert not an.stored_segments_current(shop, TODAY)
+    with pytest.raises(AssertionError, match="scored everyone"):
+        an.segment_of(shop, "D", TODAY)

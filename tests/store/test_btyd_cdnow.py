@@ -6,8 +6,10 @@ store computes (and its own summary of the raw file is checked to be that same s
 
 from __future__ import annotations
 
+import subprocess
 import warnings
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,3 +126,25 @@ def test_refresh_stores_fit_and_predictions(shop: sqlite_utils.Database) -> None
     assert pr.predictions_for(shop, "no such customer") is None
     low = pr.low_p_alive_customers(shop, 0.1)
     assert low and all(pr.predictions_for(shop, c)["p_alive"] < 0.1 for c in low[:20])  # type: ignore[index]
+
+
+def test_background_refresh_process(tmp_path: Path) -> None:
+    """The console's refresh runs in its own process and stores both caches."""
+    from tests.analytics_data import build_shop
+    from tui_agent.store import analytics as an
+    from tui_agent.store.db import connect
+
+    path = tmp_path / "shop.db"
+    db = connect(path)
+    build_shop(db)
+    today = date(2024, 3, 31)
+    subprocess.run(pr.background_command(str(path), today), check=True, timeout=120)
+    assert an.stored_segments_current(db, today)
+    info = pr.model_summary(db)
+    assert info is not None and info["fitted"] is False  # 4 customers: says what is missing
+    assert info["missing"] == [
+        "4 customers (need 500)",
+        "107 days of history (need 180)",
+        "2 repeat customers (need 30)",
+    ]
+    assert pr.refresh_stale(db, today) == []  # nothing stale any more

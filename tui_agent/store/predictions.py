@@ -270,3 +270,35 @@ def refresh(db: sqlite_utils.Database, today: date) -> RefreshResult:
             [KIND, today.isoformat(), fingerprint, now, json.dumps(body)],
         )
     return RefreshResult(bool(body["fitted"]), len(rows), limits.missing)
+
+
+def refresh_stale(db: sqlite_utils.Database, today: date) -> list[str]:
+    """Refresh what is stale for ``today``: the BTYD fit and predictions, the stored RFM
+    segments. Returns what was refreshed (``"predictions"``, ``"segments"``)."""
+    from tui_agent.store import analytics
+
+    done = []
+    stale = is_stale(db, today)
+    if stale or not analytics.stored_segments_current(db, today):
+        analytics.refresh_segments(db, today)
+        done.append("segments")
+    if stale:
+        refresh(db, today)
+        done.append("predictions")
+    return done
+
+
+def background_command(db_path: str, today: date) -> list[str]:
+    """The command line that runs :func:`refresh_stale` in a process of its own (so the
+    console's memory never holds scipy and its CPU time never competes with the UI thread)."""
+    import sys
+
+    code = (
+        "import os, sys; from datetime import date; "
+        "hasattr(os, 'nice') and os.nice(10); "
+        "from tui_agent.store.db import connect; "
+        "from tui_agent.store.predictions import refresh_stale; "
+        "db = connect(sys.argv[1], create=False); "
+        "refresh_stale(db, date.fromisoformat(sys.argv[2]))"
+    )
+    return [sys.executable, "-c", code, db_path, today.isoformat()]
