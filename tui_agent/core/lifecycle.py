@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -235,20 +235,37 @@ def winback_days(rule: Rule, avg_gap_days: float | None) -> int:
 
 
 def winback_occurrences(
-    rules: RuleSet, customers: Iterable[CustomerFact], today: date, avg_gap_days: float | None
+    rules: RuleSet,
+    customers: Iterable[CustomerFact],
+    today: date,
+    avg_gap_days: float | None,
+    low_p_alive: Collection[str] = (),
 ) -> list[Occurrence]:
+    """Win-back after the shop's average gap without an order; with ``p_alive_below`` set on
+    the rule, also today for the customers in ``low_p_alive`` (the BTYD model's P(alive) is
+    below it) once ``min_days`` have passed since their last order. Either way the key is
+    the customer's last order, so one lapse gives one win-back."""
     out: list[Occurrence] = []
     for rule in rules.of_kind("winback"):
         gap = winback_days(rule, avg_gap_days)
         for c in customers:
             if c.last_order_at is None:
                 continue
-            due = c.last_order_at.date() + timedelta(days=gap)
+            last = c.last_order_at.date()
+            due = last + timedelta(days=gap)
+            text = f"{rule.label}: no order for {gap} days (last {last.isoformat()})"
+            if (
+                rule.p_alive_below > 0
+                and c.customer_id in low_p_alive
+                and last + timedelta(days=rule.min_days) <= today < due
+            ):
+                due = today
+                text = (
+                    f"{rule.label}: likely lapsing, P(alive) below {rule.p_alive_below:g} "
+                    f"(last order {last.isoformat()})"
+                )
             if not _in_window(due, today, rules.catch_up_days):
                 continue
-            text = (
-                f"{rule.label}: no order for {gap} days (last {c.last_order_at.date().isoformat()})"
-            )
             out.append(
                 Occurrence(
                     c.customer_id,

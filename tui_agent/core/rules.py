@@ -30,6 +30,8 @@ class Rule:
     gap_factor: float = 1.0  # winback
     min_days: int = 30  # winback
     default_days: int = 90  # winback, when the shop has no order history to average
+    # winback: also due when the BTYD model's P(alive) is below this (0 = off); see README
+    p_alive_below: float = 0.0
     min_orders: int = 3  # vip
 
 
@@ -109,6 +111,9 @@ def parse_rules(data: dict[str, Any], source: str = "rules.toml") -> RuleSet:
         factor = raw.get("gap_factor", 1.0)
         if not isinstance(factor, int | float) or factor <= 0:
             raise RulesError(f"{where}: gap_factor must be a positive number")
+        p_alive_below = raw.get("p_alive_below", 0.0)
+        if not isinstance(p_alive_below, int | float) or not 0 <= p_alive_below < 1:
+            raise RulesError(f"{where}: p_alive_below must be a number from 0 (off) to below 1")
         rules.append(
             Rule(
                 id=rid,
@@ -124,6 +129,7 @@ def parse_rules(data: dict[str, Any], source: str = "rules.toml") -> RuleSet:
                 min_days=_int(raw, "min_days", 30, where, minimum=1),
                 default_days=_int(raw, "default_days", 90, where, minimum=1),
                 min_orders=_int(raw, "min_orders", 3, where, minimum=1),
+                p_alive_below=float(p_alive_below),
             )
         )
     return RuleSet(

@@ -18,6 +18,7 @@ from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
 from tui_agent.core.rules import RuleSet
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
+from tui_agent.store.predictions import low_p_alive_customers
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -176,7 +177,26 @@ def _winback_customers(
             result.append(
                 lc.CustomerFact(f.customer_id, f.opt_out, f.last_order_at, f.birthday, r[4])
             )
+    seen = {f.customer_id for f in result}
+    for cid in sorted(_low_p_alive(db, rules) - seen):  # P(alive) trigger (rules.toml)
+        r = db.execute(
+            "SELECT c.customer_id, c.opt_out, c.last_order_at, c.birthday, "
+            "(SELECT order_id FROM orders o WHERE o.customer_id = c.customer_id "
+            " ORDER BY o.ordered_at DESC LIMIT 1) FROM customers c WHERE c.customer_id = ?",
+            [cid],
+        ).fetchone()
+        if r is not None:
+            f = _customer_fact(r)
+            result.append(
+                lc.CustomerFact(f.customer_id, f.opt_out, f.last_order_at, f.birthday, r[4])
+            )
     return result
+
+
+def _low_p_alive(db: sqlite_utils.Database, rules: RuleSet) -> set[str]:
+    """Customers below the highest ``p_alive_below`` of the win-back rules (none when off)."""
+    threshold = max((r.p_alive_below for r in rules.of_kind("winback")), default=0.0)
+    return set(low_p_alive_customers(db, threshold)) if threshold > 0 else set()
 
 
 def _facts_for(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, lc.CustomerFact]:
@@ -248,7 +268,7 @@ def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Pl
     occurrences += lc.replenish_occurrences(rules, _lines_in_windows(db, rules, today), today)
     occurrences += lc.birthday_occurrences(rules, _birthday_customers(db, rules, today), today)
     occurrences += lc.winback_occurrences(
-        rules, _winback_customers(db, rules, today, gap), today, gap
+        rules, _winback_customers(db, rules, today, gap), today, gap, _low_p_alive(db, rules)
     )
     ids = sorted({o.customer_id for o in occurrences})
     c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))

@@ -1,0 +1,65 @@
+"""Win-back on the BTYD model's P(alive) (rules.toml ``p_alive_below``), next to the gap rule."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from tests.analytics_data import add_customer, add_order
+from tui_agent.core import lifecycle as lc
+from tui_agent.core.rules import RuleSet, load_rules
+from tui_agent.store import followups as fu
+from tui_agent.store.predictions import low_p_alive_customers
+
+RULES = load_rules(Path(__file__).parents[2] / "tui_agent" / "data" / "rules.toml")
+TODAY = date(2026, 3, 1)
+
+
+def _with_threshold(threshold: float) -> RuleSet:
+    rules = tuple(
+        dataclasses.replace(r, p_alive_below=threshold) if r.kind == "winback" else r
+        for r in RULES.rules
+    )
+    return dataclasses.replace(RULES, rules=rules)
+
+
+def test_default_rules_keep_the_gap_alone() -> None:
+    rule = RULES.by_id("winback")
+    assert rule is not None and rule.p_alive_below == 0.0
+
+
+def test_low_p_alive_is_due_today_once_min_days_passed() -> None:
+    rules = _with_threshold(0.3)
+    c = lc.CustomerFact("c1", False, datetime(2026, 1, 15, 10), None, "o1")
+    gap = 90.0  # the gap rule alone would wait until mid-April
+    assert not lc.winback_occurrences(rules, [c], TODAY, gap)
+    occs = lc.winback_occurrences(rules, [c], TODAY, gap, {"c1"})
+    assert [(o.due, o.key) for o in occs] == [(TODAY, "winback:c1:2026-01-15")]
+    assert "P(alive) below 0.3" in occs[0].text
+    # off (0), or fewer than min_days (30) since the last order: not due
+    assert not lc.winback_occurrences(RULES, [c], TODAY, gap, {"c1"})
+    recent = lc.CustomerFact("c1", False, datetime(2026, 2, 10, 10), None, "o1")
+    assert not lc.winback_occurrences(rules, [recent], TODAY, gap, {"c1"})
+
+
+def test_generation_uses_the_stored_predictions(db: sqlite_utils.Database) -> None:
+    for cid, p in (("gone", 0.05), ("alive", 0.9)):
+        add_customer(db, cid)
+        add_order(db, f"{cid}-1", cid, "2025-12-01 10:00:00", 10.0)
+        add_order(db, f"{cid}-2", cid, "2026-01-10 10:00:00", 10.0)
+        db.execute(
+            "INSERT INTO customer_predictions VALUES (?, ?, 0.1, 0.5, 10.0, 5.0, NULL)", [cid, p]
+        )
+    db.execute("UPDATE customers SET last_order_at = '2026-01-10 10:00:00'")
+    db.execute("INSERT INTO meta(key, value) VALUES ('avg_gap_days', '200')")
+    assert low_p_alive_customers(db, 0.3) == ["gone"]
+    fu.generate(db, TODAY, _with_threshold(0.3), now=datetime(2026, 3, 1, 8))
+    rows = db.execute(
+        "SELECT f.customer_id, r.text FROM follow_ups f "
+        "JOIN follow_up_reasons r ON r.follow_up_id = f.id WHERE f.rule = 'winback'"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["gone"]
+    assert "P(alive)" in rows[0][1]
