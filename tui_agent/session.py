@@ -127,7 +127,12 @@ class Session:
     def queue(self) -> QueueState:
         with self._lock:
             self._renew_claim()
-            items = fu.due_queue(self._db, self.today, limit=self.queue_limit)
+            items = fu.due_queue(
+                self._db,
+                self.today,
+                limit=self.queue_limit,
+                by_value=self.rules.queue_order == "expected_value",
+            )
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 

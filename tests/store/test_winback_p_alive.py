@@ -63,3 +63,32 @@ def test_generation_uses_the_stored_predictions(db: sqlite_utils.Database) -> No
     ).fetchall()
     assert [r[0] for r in rows] == ["gone"]
     assert "P(alive)" in rows[0][1]
+
+
+def test_queue_ranked_by_expected_value(db: sqlite_utils.Database) -> None:
+    from tests.analytics_data import add_follow_up
+    from tui_agent.core.rules import parse_rules
+
+    # big spender with little future value, small spender with much, one without a prediction
+    for i, (cid, spent, clv) in enumerate((("big", 900.0, 5.0), ("small", 50.0, 400.0))):
+        add_customer(db, cid)
+        add_order(db, f"{cid}-1", cid, "2026-01-01 10:00:00", spent)
+        db.execute(
+            "INSERT INTO customer_predictions VALUES (?, 0.9, 0.1, 0.5, 10.0, ?, NULL)", [cid, clv]
+        )
+        add_follow_up(db, i + 1, cid, "upkeep", TODAY.isoformat(), "pending", None)
+    add_customer(db, "none")
+    add_order(db, "none-1", "none", "2026-01-01 10:00:00", 500.0)
+    add_follow_up(db, 3, "none", "upkeep", TODAY.isoformat(), "pending", None)
+    db.execute(
+        "UPDATE customers SET total_spent = (SELECT total(amount) FROM orders o "
+        "WHERE o.customer_id = customers.customer_id)"
+    )
+    assert [f.customer_id for f in fu.due_queue(db, TODAY)] == ["big", "none", "small"]
+    assert [f.customer_id for f in fu.due_queue(db, TODAY, by_value=True)] == [
+        "small",
+        "big",
+        "none",
+    ]
+    rules = parse_rules({"work": {"queue_order": "expected_value"}})
+    assert rules.queue_order == "expected_value"

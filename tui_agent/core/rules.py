@@ -49,6 +49,7 @@ class RuleSet:
     catch_up_days: int = 3
     assumed_delivery_days: int = 3
     category_cycle_days: dict[str, int] = field(default_factory=dict)
+    queue_order: str = "spent"  # or "expected_value" (BTYD clv_365d first)
 
     def by_id(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -139,7 +140,20 @@ def parse_rules(data: dict[str, Any], source: str = "rules.toml") -> RuleSet:
         catch_up_days=_int(work, "catch_up_days", 3, f"{source} [work]"),
         assumed_delivery_days=_int(work, "assumed_delivery_days", 3, f"{source} [work]"),
         category_cycle_days=cycles,
+        queue_order=_queue_order(work, source),
     )
+
+
+QUEUE_ORDERS = ("spent", "expected_value")
+
+
+def _queue_order(work: dict[str, Any], source: str) -> str:
+    value = work.get("queue_order", "spent")
+    if value not in QUEUE_ORDERS:
+        raise RulesError(
+            f"{source} [work]: queue_order must be one of {', '.join(QUEUE_ORDERS)}, got {value!r}"
+        )
+    return str(value)
 
 
 def load_rules(path: Path) -> RuleSet:
