@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from tui_agent.config import Config
-from tui_agent.core.metrics import DailySeries
+from tui_agent.core.metrics import DailySeries, ShopStats
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
@@ -50,6 +50,7 @@ class ShopFigures:
     orders_per_year: float
     lifetime_years: float
     segments: tuple[tuple[str, int], ...]
+    stats: ShopStats | None = None  # everything, for the stats screen's charts
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +258,7 @@ class Session:
                 (f"{row.segment.label_zh} {row.segment.label}", row.customers)
                 for row in stats.by_segment
             ),
+            stats=stats,
         )
 
     def daily_series(self, days: int = 30) -> DailySeries:
