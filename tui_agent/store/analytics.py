@@ -868,40 +868,72 @@ def repurchase_by_month(
 ) -> tuple[mt.MonthRepurchase, ...]:
     """Per calendar month (the last ``months`` up to today's): customers who ordered in it,
     and how many of them had ordered before (a returning customer: an order after their
-    first). The repurchase rate over time, for the stats screen's line."""
+    first). The repurchase rate over time, for the stats screen's line.
+
+    One pass over the covering index, grouped by customer and month (no sort); each group's
+    latest order is compared with the customer's first order.
+    """
     first_month = (today.year * 12 + today.month - 1) - (months - 1)
     lo = date(first_month // 12, first_month % 12 + 1, 1)
     today_hi = _hi(today)
     if _derived_current(db, today_hi):
-        first = "SELECT customer_id, first_order_at AS first FROM customers"
+        first = "(SELECT c.first_order_at FROM customers c WHERE c.customer_id = o.customer_id)"
     else:
         first = (
-            "SELECT customer_id, min(ordered_at) AS first "
-            "FROM orders INDEXED BY idx_orders_customer_amount GROUP BY customer_id"
+            "(SELECT min(p.ordered_at) FROM orders p INDEXED BY idx_orders_customer_amount "
+            "WHERE p.customer_id = o.customer_id)"
         )
     rows = db.execute(
         f"""
-        SELECT substr(o.ordered_at, 1, 7), count(DISTINCT o.customer_id),
-               count(DISTINCT CASE WHEN o.ordered_at > f.first THEN o.customer_id END)
-        FROM orders o INDEXED BY idx_orders_ordered JOIN ({first}) f
-             ON f.customer_id = o.customer_id
-        WHERE o.ordered_at >= :lo AND o.ordered_at < :hi
-        GROUP BY 1 ORDER BY 1
+        SELECT m, count(*), total(came_back) FROM (
+            SELECT substr(o.ordered_at, 1, 7) AS m, max(o.ordered_at) > {first} AS came_back
+            FROM orders o INDEXED BY idx_orders_customer_amount
+            WHERE o.ordered_at >= :lo AND o.ordered_at < :hi
+            GROUP BY o.customer_id, m)
+        GROUP BY m ORDER BY m
         """,
         {"lo": lo.isoformat(), "hi": today_hi},
     ).fetchall()
     return tuple(mt.MonthRepurchase(m, int(n), int(r)) for m, n, r in rows)
 
 
+def _by_month_in_background(
+    db: sqlite_utils.Database, today: date
+) -> Callable[[], tuple[mt.MonthRepurchase, ...]]:
+    """Start :func:`repurchase_by_month` on a read connection of its own, in a thread (SQLite
+    releases the GIL while it steps), so it runs beside the rest of the stats; returns a
+    function that waits for it. In memory or on small shops: computed right here."""
+    path = _db_file(db)
+    n = db.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
+    if path is None or n < PARALLEL_MIN_ORDERS:
+        result = repurchase_by_month(db, today)
+        return lambda: result
+
+    def run() -> tuple[mt.MonthRepurchase, ...]:
+        conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            return repurchase_by_month(sqlite_utils.Database(conn), today)
+        finally:
+            conn.close()
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
 def _established(db: sqlite_utils.Database, w: _Windows) -> tuple[int, int]:
-    """Orders in the LTV year, and their customers, of customers who ordered before it began."""
+    """Orders in the LTV year, and their customers, of customers who ordered before it began.
+
+    One pass over the covering index (about 0.2 s of CPU at 1M orders)."""
     row = db.execute(
         """
-        SELECT count(*), count(DISTINCT o.customer_id)
-        FROM orders o INDEXED BY idx_orders_ordered
-        WHERE o.ordered_at >= :year_lo AND o.ordered_at < :end_hi AND EXISTS (
-            SELECT 1 FROM orders p INDEXED BY idx_orders_customer_amount
-            WHERE p.customer_id = o.customer_id AND p.ordered_at < :year_lo)
+        SELECT total(n), count(*) FROM (
+            SELECT sum(ordered_at >= :year_lo) AS n, min(ordered_at) AS first
+            FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at < :end_hi GROUP BY customer_id)
+        WHERE first < :year_lo AND n > 0
         """,
         {"year_lo": w.year_lo, "end_hi": w.end_hi},
     ).fetchone()
@@ -932,6 +964,7 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
+    by_month = _by_month_in_background(db, today)
     if _derived_current(db, w.today_hi):
         f = _fold_derived(db, w, whole)
     else:
@@ -975,7 +1008,7 @@ def shop_stats(
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
         attribution=attribution(db, start, end, window_days, today=today),
-        by_month=repurchase_by_month(db, today),
+        by_month=by_month(),
     )
 
 
