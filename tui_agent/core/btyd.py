@@ -52,6 +52,9 @@ MIN_CUSTOMERS = 500
 MIN_HISTORY_DAYS = 180
 MIN_REPEAT_CUSTOMERS = 30
 HORIZONS = (90, 365)
+# Parameters are searched within exp(-30)..exp(30): wide enough for any shop (a data set with
+# no dropout drives a to ~0 and b up), narrow enough that exp() never overflows.
+LOG_BOUND = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +169,19 @@ def _maximise(nll: Callable[[np.ndarray], float], start: Sequence[float]) -> np.
     it stopped when it reports no convergence.
     """
     x0 = np.log(np.asarray(start, dtype=float))
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
+    with np.errstate(all="ignore"):  # trial points far out give inf/nan: rejected, not noise
+        return _run(nll, x0, bounds)
+
+
+def _run(
+    nll: Callable[[np.ndarray], float], x0: np.ndarray, bounds: list[tuple[float, float]]
+) -> np.ndarray:
     res = optimize.minimize(
         nll,
         x0,
         method="L-BFGS-B",
+        bounds=bounds,
         options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000},
     )
     if not res.success:
@@ -177,6 +189,7 @@ def _maximise(nll: Callable[[np.ndarray], float], start: Sequence[float]) -> np.
             nll,
             res.x,
             method="Nelder-Mead",
+            bounds=bounds,
             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000},
         )
     return np.asarray(np.exp(res.x))
