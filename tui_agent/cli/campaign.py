@@ -234,6 +234,9 @@ def _check_listed(db: sqlite_utils.Database, customers: Path | None, audience: c
 @click.option(
     "--dry-run", is_flag=True, help="Print sizes and three filled samples; write nothing."
 )
+@click.option(
+    "--set", "values", multiple=True, metavar="NAME=VALUE", help="Fill a placeholder (samples)."
+)
 @db_option
 def create_cmd(
     name: str,
