@@ -189,6 +189,8 @@ class WorkQueueScreen(Screen[None]):
         item = opened.follow_up
         language = opened.card.customer.language
         suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
+        if opened.phrase_id:  # a campaign's follow-up: its own phrase
+            suggested = self.session.phrases.get(opened.phrase_id) or suggested
         self.phrase = suggested
         search = self.query_one(PhraseSearch)
         search.language = language
