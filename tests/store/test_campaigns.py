@@ -341,8 +341,13 @@ def test_report_against_a_hand_computation(db: sqlite_utils.Database) -> None:
     assert d["revenue_per_member"] == 37.5
     assert d["holdout_revenue_per_member"] == pytest.approx(13.33, abs=0.01)
     assert d["lift"] == pytest.approx(0.5 - 1 / 3)
-    assert d["lift_ci"] == newcombe_diff(2, 4, 1, 3).as_list()  # type: ignore[union-attr]
-    assert d["conversion_ci"] == wilson(2, 4).as_list()  # type: ignore[union-attr]
+    assert d["lift_ci"] == pytest.approx(newcombe_diff(2, 4, 1, 3).as_list(), abs=1e-6)  # type: ignore[union-attr]
+    assert d["conversion_ci"] == pytest.approx(wilson(2, 4).as_list(), abs=1e-6)  # type: ignore[union-attr]
+    # Wilson 2/4 by hand: centre (0.5 + z²/8) / (1 + z²/4) = 0.5, half-width
+    # z·sqrt(0.25/4 + z²/64) / (1 + z²/4) = 0.34996: [0.1500, 0.8500]. Newcombe: 1/6 minus
+    # sqrt(0.34996² + (0.79234 - 1/3)²) = -0.4105, plus sqrt(0.34996² + (1/3 - 0.06149)²) = 0.6098
+    assert d["conversion_ci"] == pytest.approx([0.1500, 0.8500], abs=1e-4)
+    assert d["lift_ci"] == pytest.approx([-0.4105, 0.6098], abs=1e-4)
     assert d["warning"] and "too small" in d["warning"]
     # a window of 20 days also takes t2's order (14 d 23 h) and h2's (start + 14 d)
     r20 = sc.report(db, "spring", window_days=20)

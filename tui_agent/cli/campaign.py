@@ -375,7 +375,7 @@ def list_cmd(as_json: bool, db_path: Path | None) -> None:
         return
     for c, n in rows:
         click.echo(
-            f"{cc.printable(c.name)}  {c.status}  from {c.start}  done {n['done']}/{n['contact']}"
+            f"{cc.printable(c.name)}  {c.status}  from {c.start}  done {n['done']}/{n['contact'] - n['opted_out']}"
             f"  scheduled {n['scheduled']}  waiting {n['waiting']}  capped {n['capped']}"
             f"  opted out {n['opted_out']}  holdout {n['holdout']}"
         )

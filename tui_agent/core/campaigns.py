@@ -272,7 +272,8 @@ def _value(i: Interval | None) -> float | None:
 
 
 def _ci(i: Interval | None) -> list[float] | None:
-    return None if i is None else i.as_list()
+    # Six places: enough for any rate, and 0/n's lower bound prints as 0, not 5.6e-17.
+    return None if i is None else [round(x, 6) for x in i.as_list()]
 
 
 def _round(x: float | None) -> float | None:

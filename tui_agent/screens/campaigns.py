@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui_agent.screens.work_queue import WorkQueueScreen
-from tui_agent.session import Session
+from tui_agent.session import QueueState, Session
 from tui_agent.store.campaigns import Summary
 
 
@@ -102,8 +102,9 @@ class CampaignQueueScreen(WorkQueueScreen):
         super().__init__(session)
         self.campaign = name
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def _apply_queue(self, state: QueueState) -> None:
+        super()._apply_queue(state)
+        # After the base class's on_mount (Textual runs both), so this title stays.
         self.title = f"营销活动 {self.campaign} · {self.session.agent} · {self.session.today}"
 
     @work(thread=True, exclusive=True, group="queue")
