@@ -376,3 +376,19 @@ def test_summaries_for_the_stats_screen(shop: sqlite_utils.Database) -> None:
     found = sc.campaign_summaries(shop, D)
     assert [s.name for s in found] == ["spring"]
     assert found[0].counts["scheduled"] == 3
+
+
+def test_quota_is_filled_past_a_chunk_of_capped_members(db: sqlite_utils.Database) -> None:
+    """Members are read a chunk (500) at a time: 510 capped ones must not end the day."""
+    for i in range(520):
+        add_customer(db, f"q{i:03}")
+        add_order(db, f"oq{i}", f"q{i:03}", "2026-10-01 10:00:00", None, 1000 - i)
+        if i < 510:
+            db.execute(
+                "INSERT INTO touches (agent, customer_id, text, at) VALUES ('a', ?, 't', ?)",
+                [f"q{i:03}", "2026-11-21 20:00:00"],
+            )
+    sc.create(db, campaign(per_day=5), D, RULES, now=NOW)
+    counts = sc.member_counts(db, "spring")
+    assert (counts["scheduled"], counts["capped"]) == (5, 510)
+    assert sc.schedule_campaigns(db, D, RULES) == 0

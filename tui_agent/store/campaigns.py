@@ -318,31 +318,36 @@ def schedule_campaigns(
                 "ORDER BY m.state = 'capped' DESC, m.position",
                 [c.id],
             ).fetchall()
-            if not rows:
-                continue
-            ids = [r[0] for r in rows]
-            c24, c7, busy = _cap_facts(db, ids, today)
-            cands = [
-                cc.Candidate(
-                    cid, bool(opt), c24.get(cid, 0), c7.get(cid, 0), cid in busy or cid in taken
+            # Cap facts are read a chunk at a time, only until today's quota is filled: a big
+            # campaign's later members are not looked at until their turn comes.
+            for part in _chunks(rows):
+                if quota <= 0:
+                    break
+                ids = [r[0] for r in part]
+                c24, c7, busy = _cap_facts(db, ids, today)
+                cands = [
+                    cc.Candidate(
+                        cid, bool(opt), c24.get(cid, 0), c7.get(cid, 0), cid in busy or cid in taken
+                    )
+                    for cid, opt in part
+                ]
+                pick = cc.pick_day(cands, quota, rules.cap)
+                db.conn.executemany(
+                    "UPDATE campaign_members SET state = 'opted_out', "
+                    "reason = 'customer opted out', updated_at = ? "
+                    "WHERE campaign_id = ? AND customer_id = ?",
+                    [(stamp, c.id, cid) for cid in pick.opted_out],
                 )
-                for cid, opt in rows
-            ]
-            pick = cc.pick_day(cands, quota, rules.cap)
-            db.conn.executemany(
-                "UPDATE campaign_members SET state = 'opted_out', reason = 'customer opted out', "
-                "updated_at = ? WHERE campaign_id = ? AND customer_id = ?",
-                [(stamp, c.id, cid) for cid in pick.opted_out],
-            )
-            db.conn.executemany(
-                "UPDATE campaign_members SET state = 'capped', reason = ?, updated_at = ? "
-                "WHERE campaign_id = ? AND customer_id = ?",
-                [(why, stamp, c.id, cid) for cid, why in pick.capped.items()],
-            )
-            for cid in pick.schedule:
-                _new_follow_up(db, c, cid, day, "pending", stamp)
-            taken.update(pick.schedule)
-            created += len(pick.schedule)
+                db.conn.executemany(
+                    "UPDATE campaign_members SET state = 'capped', reason = ?, updated_at = ? "
+                    "WHERE campaign_id = ? AND customer_id = ?",
+                    [(why, stamp, c.id, cid) for cid, why in pick.capped.items()],
+                )
+                for cid in pick.schedule:
+                    _new_follow_up(db, c, cid, day, "pending", stamp)
+                taken.update(pick.schedule)
+                created += len(pick.schedule)
+                quota -= len(pick.schedule)
     return created
 
 
