@@ -392,3 +392,18 @@ def test_quota_is_filled_past_a_chunk_of_capped_members(db: sqlite_utils.Databas
     counts = sc.member_counts(db, "spring")
     assert (counts["scheduled"], counts["capped"]) == (5, 510)
     assert sc.schedule_campaigns(db, D, RULES) == 0
+
+
+def test_report_and_counts_use_indexes(db: sqlite_utils.Database) -> None:
+    """Per member, touches and orders are searched by customer, never scanned."""
+    queries = [
+        (sc._CONTACTED_SQL, ["+14 days", "+14 days", 1]),
+        (sc._HOLDOUT_SQL, ["a", "b", "a", "b", 1]),
+        (sc._COUNTS_SQL, [1]),
+        ("SELECT * FROM campaign_members WHERE follow_up_id = ?", [1]),
+    ]
+    for sql, params in queries:
+        plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, params))
+        for table in ("touches", "orders", "follow_ups", "campaign_members", "customers"):
+            assert f"SCAN {table}" not in plan, plan
+        assert "SCAN tt" not in plan and "SCAN o " not in plan and "SCAN m" not in plan, plan
