@@ -300,6 +300,8 @@ def schedule_campaigns(
     stamp = to_db(now or datetime.now()) or ""
     day = today.isoformat()
     created = 0
+    if not any(c.status == "active" and c.start <= today for c in list_campaigns(db)):
+        return 0  # the usual day: no write transaction at all
     with write_tx(db):
         running = [c for c in list_campaigns(db) if c.status == "active" and c.start <= today]
         taken: set[str] = set()  # customers scheduled by an earlier campaign in this run
