@@ -441,3 +441,27 @@ def test_stored_segments_are_read_one_row_at_a_time(
     assert not an.stored_segments_current(shop, TODAY)
     with pytest.raises(AssertionError, match="scored everyone"):
         an.segment_of(shop, "D", TODAY)
+
+
+def test_touch_outcomes_per_stage_phrase_and_agent(db: sqlite_utils.Database) -> None:
+    add_customer(db, "X")
+    for i, outcome in enumerate(("replied", "problem", None, "replied")):
+        db.execute(
+            "INSERT INTO touches(id, agent, customer_id, phrase_id, stage, text, at, outcome) "
+            "VALUES (?, ?, 'X', ?, 'upkeep', 'hi', ?, ?)",
+            [i + 1, "li" if i < 2 else "wang", f"p{i % 2}", f"2024-05-0{i + 1} 10:00:00", outcome],
+        )
+    o = an.touch_outcomes(db, None, date(2024, 5, 31))
+    assert o.source == "touches.outcome"
+    (stage,) = o.by_stage
+    assert (stage.key, stage.touches, stage.recorded) == ("upkeep", 4, 3)
+    assert stage.counts == {"replied": 2, "problem": 1}
+    assert stage.rate("replied") == pytest.approx(2 / 3)
+    agents = {r.key: (r.touches, r.counts) for r in o.by_agent}
+    assert agents == {"li": (2, {"replied": 1, "problem": 1}), "wang": (2, {"replied": 1})}
+    # once the console's touch_events table exists, outcomes are read from it instead
+    db.execute("CREATE TABLE touch_events (touch_id INTEGER, kind TEXT, value TEXT)")
+    db.execute("INSERT INTO touch_events VALUES (3, 'ordered', NULL), (3, 'replied', NULL)")
+    o = an.touch_outcomes(db, None, date(2024, 5, 31))
+    assert o.source == "touch_events"
+    assert o.by_stage[0].counts == {"ordered": 1, "replied": 1}

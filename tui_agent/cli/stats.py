@@ -218,6 +218,18 @@ def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
                 _num(r.revenue, 2),
             )
         console.print(at)
+    o = s.outcomes
+    if any(r.recorded for r in o.by_stage):
+        ot = Table(title=f"Outcomes recorded by agents, by stage ({o.source})")
+        ot.add_column("stage")
+        for col in ("touches", "recorded", *mt.OUTCOME_KINDS):
+            ot.add_column(col.replace("_", " "), justify="right")
+        for r in o.by_stage:
+            ot.add_row(
+                r.key, f"{r.touches:,}", f"{r.recorded:,}",
+                *(f"{r.counts.get(k, 0):,}" for k in mt.OUTCOME_KINDS),
+            )  # fmt: skip
+        console.print(ot)
     console.print(
         "Phrases are ranked by conversion only where the lift's 95% interval excludes 0 "
         "and the group is not too thin; the rest follow by number of touches."

@@ -309,6 +309,34 @@ def rank_by_conversion(rows: tuple[AttributionRow, ...]) -> tuple[AttributionRow
     return (*clear, *unclear)
 
 
+OUTCOME_KINDS = (
+    "replied", "satisfied", "problem", "question", "no_reply", "ordered", "unreachable",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    """Touches of one stage, phrase or agent and what came of them, as the agents recorded it
+    (a touch counts once per outcome kind it had)."""
+
+    key: str
+    touches: int
+    recorded: int  # touches with at least one outcome
+    counts: dict[str, int]
+
+    def rate(self, kind: str) -> float | None:
+        """Share of the touches with an outcome recorded that had ``kind``."""
+        return ratio(self.counts.get(kind, 0), self.recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    by_stage: tuple[OutcomeRow, ...] = ()
+    by_phrase: tuple[OutcomeRow, ...] = ()
+    by_agent: tuple[OutcomeRow, ...] = ()
+    source: str = "touches.outcome"  # or "touch_events"
+
+
 @dataclass(frozen=True, slots=True)
 class MonthRepurchase:
     """Customers who ordered in ``month`` and how many of them had ordered before."""
@@ -384,6 +412,7 @@ class ShopStats:
     by_segment: tuple[SegmentRow, ...]
     attribution: Attribution
     by_month: tuple[MonthRepurchase, ...] = ()
+    outcomes: Outcomes = field(default_factory=Outcomes)
 
     @property
     def repurchase_rate(self) -> float | None:
@@ -402,6 +431,19 @@ class DailySeries:
 
 def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
+
+
+def _outcome_row(row: OutcomeRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "touches": row.touches,
+        "recorded": row.recorded,
+        **{k: row.counts.get(k, 0) for k in OUTCOME_KINDS},
+        "reply_rate": _r(row.rate("replied")),
+        "reply_rate_ci95": _interval(wilson(row.counts.get("replied", 0), row.recorded)),
+        "problem_rate": _r(row.rate("problem")),
+        "problem_rate_ci95": _interval(wilson(row.counts.get("problem", 0), row.recorded)),
+    }
 
 
 def _interval(ci: Interval | None, digits: int = 4) -> list[float] | None:
@@ -518,6 +560,12 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
             }
             for m in s.by_month
         ],
+        "outcomes": {
+            "source": s.outcomes.source,
+            "by_stage": [_outcome_row(r) for r in s.outcomes.by_stage],
+            "by_phrase": [_outcome_row(r) for r in s.outcomes.by_phrase],
+            "by_agent": [_outcome_row(r) for r in s.outcomes.by_agent],
+        },
         "attribution": {
             "window_days": a.window_days,
             "total": _attr_row(a.total),

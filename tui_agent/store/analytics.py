@@ -860,6 +860,60 @@ def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
     f.base, f.retained = base, retained
 
 
+def _outcome_events(
+    db: sqlite_utils.Database, lo: str, hi: str
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """(source, rows of (touch id, agent, phrase, stage, outcome kind)) for the touches of the
+    period: one row per outcome a touch had.
+
+    THE ONE PLACE that knows where outcomes live. Touch outcomes are being moved to their own
+    table (``touch_events(touch_id, kind, value, ...)``, console work in progress); while that
+    table is absent, the ``touches.outcome`` column is read. Touches without an outcome give a
+    row with kind None.
+    """
+    has_events = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'touch_events'"
+    ).fetchone()
+    base = """
+        SELECT t.id, t.agent, coalesce(t.phrase_id, :none),
+               coalesce(t.stage, f.stage, :none), {kind}
+        FROM touches t LEFT JOIN follow_ups f ON f.id = t.follow_up_id {join}
+        WHERE t.at >= :lo AND t.at < :hi
+    """
+    params = {"lo": lo, "hi": hi, "none": NONE_KEY}
+    if has_events:
+        sql = base.format(kind="e.kind", join="LEFT JOIN touch_events e ON e.touch_id = t.id")
+        return "touch_events", db.execute(sql, params).fetchall()
+    sql = base.format(kind="nullif(t.outcome, '')", join="")
+    return "touches.outcome", db.execute(sql, params).fetchall()
+
+
+def touch_outcomes(db: sqlite_utils.Database, start: date | None, end: date) -> mt.Outcomes:
+    """What came of the period's touches (replied, problem, ordered...), per stage, phrase and
+    agent, as the agents recorded it (see :func:`_outcome_events` for where it is read)."""
+    source, rows = _outcome_events(db, _lo(start), _hi(end))
+    groups: tuple[dict[str, dict[int, set[str]]], ...] = ({}, {}, {})
+    for tid, agent, phrase, stage, kind in rows:
+        for g, key in zip(groups, (stage, phrase, agent), strict=True):
+            kinds = g.setdefault(key, {}).setdefault(tid, set())
+            if kind:
+                kinds.add(str(kind))
+
+    def rows_of(g: dict[str, dict[int, set[str]]]) -> tuple[mt.OutcomeRow, ...]:
+        out = []
+        for key, touches in g.items():
+            counts: dict[str, int] = defaultdict(int)
+            for kinds in touches.values():
+                for k in kinds:
+                    counts[k] += 1
+            recorded = sum(1 for kinds in touches.values() if kinds)
+            out.append(mt.OutcomeRow(key, len(touches), recorded, dict(counts)))
+        out.sort(key=lambda r: (-r.touches, r.key))
+        return tuple(out)
+
+    return mt.Outcomes(rows_of(groups[0]), rows_of(groups[1]), rows_of(groups[2]), source)
+
+
 REPURCHASE_MONTHS = 24
 
 
@@ -1009,6 +1063,7 @@ def shop_stats(
         by_segment=by_segment,
         attribution=attribution(db, start, end, window_days, today=today),
         by_month=by_month(),
+        outcomes=touch_outcomes(db, start, min(end, today)),
     )
 
 
