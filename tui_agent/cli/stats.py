@@ -219,15 +219,15 @@ def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
             )
         console.print(at)
     o = s.outcomes
-    if any(r.recorded for r in o.by_stage):
+    if any(out.recorded for out in o.by_stage):
         ot = Table(title=f"Outcomes recorded by agents, by stage ({o.source})")
         ot.add_column("stage")
         for col in ("touches", "recorded", *mt.OUTCOME_KINDS):
             ot.add_column(col.replace("_", " "), justify="right")
-        for r in o.by_stage:
+        for out in o.by_stage:
             ot.add_row(
-                r.key, f"{r.touches:,}", f"{r.recorded:,}",
-                *(f"{r.counts.get(k, 0):,}" for k in mt.OUTCOME_KINDS),
+                out.key, f"{out.touches:,}", f"{out.recorded:,}",
+                *(f"{out.counts.get(k, 0):,}" for k in mt.OUTCOME_KINDS),
             )  # fmt: skip
         console.print(ot)
     console.print(
