@@ -208,6 +208,14 @@ def test_export_rows(shop: sqlite_utils.Database) -> None:
     assert table["A"]["orders"] == 3 and table["A"]["spent"] == 300.0
     assert table["A"]["segment"] == "champions"
     assert table["E"]["orders"] == 0 and table["E"]["segment"] is None
+    assert table["A"]["p_alive"] is None  # no fit yet: the prediction columns stay empty
+    shop.execute(
+        "INSERT INTO customer_predictions VALUES ('A', 0.81234, 0.2, 1.5, 90.0, 135.0, "
+        "'2024-05-02')"
+    )
+    _, rows = an.export_rows(shop, "customers", TODAY)
+    a = next(dict(zip(header, r, strict=True)) for r in rows if r[0] == "A")
+    assert (a["p_alive"], a["clv_365d"], a["predicted_next_order"]) == (0.8123, 135.0, "2024-05-02")
     header, rows = an.export_rows(shop, "segments", TODAY)
     seg = {r[0]: r for r in rows}
     assert seg["champions"][3] == 1 and seg["champions"][4] == 0.25

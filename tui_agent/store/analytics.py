@@ -1143,13 +1143,17 @@ def export_rows(
         header = [
             "customer_id", "name", "tier", "orders", "spent", "first_order_at", "last_order_at",
             "recency_days", "r", "f", "m", "segment",
+            "p_alive", "expected_purchases_365d", "clv_365d", "predicted_next_order",
         ]  # fmt: skip
         cur = db.execute(
             """
             SELECT c.customer_id, c.name, c.tier, count(o.order_id), total(o.amount),
-                   min(o.ordered_at), max(o.ordered_at)
+                   min(o.ordered_at), max(o.ordered_at),
+                   round(p.p_alive, 4), round(p.expected_purchases_365d, 4),
+                   round(p.clv_365d, 2), p.predicted_next_order
             FROM customers c LEFT JOIN orders o
                  ON o.customer_id = c.customer_id AND o.ordered_at < ?
+            LEFT JOIN customer_predictions p ON p.customer_id = c.customer_id
             GROUP BY c.customer_id ORDER BY c.customer_id
             """,
             [_hi(today)],
@@ -1157,11 +1161,12 @@ def export_rows(
 
         def customers() -> Iterator[tuple[Any, ...]]:
             for row in cur:
+                base, predicted = row[:7], row[7:]
                 x = rfm.get(row[0])
                 if x is None:
-                    yield (*row, None, None, None, None, None)
+                    yield (*base, None, None, None, None, None, *predicted)
                 else:
-                    yield (*row, x.recency_days, x.r, x.f, x.m, x.segment.value)
+                    yield (*base, x.recency_days, x.r, x.f, x.m, x.segment.value, *predicted)
 
         return header, customers()
     if kind == "segments":
