@@ -964,9 +964,10 @@ def _by_month_in_background(
         return lambda: result
 
     def run() -> tuple[mt.MonthRepurchase, ...]:
+        # No memory map here: a second mapping of the file would count its pages twice in
+        # the process's resident memory (measured: +190 MB at 1M orders).
         conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
         try:
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return repurchase_by_month(sqlite_utils.Database(conn), today)
         finally:
             conn.close()
