@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -53,6 +54,7 @@ class ShopFigures:
     lifetime_years: float
     segments: tuple[tuple[str, int], ...]
     stats: ShopStats | None = None  # everything, for the stats screen's charts
+    clv: dict[str, Any] | None = None  # the cached BTYD fit's summary (predictions.clv_summary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +267,7 @@ class Session:
                 self._slow_db = connect(self.db_path)
             start = self.today - timedelta(days=364)
             stats = analytics.shop_stats(self._slow_db, start, self.today, self.today)
+            clv = predictions.clv_summary(self._slow_db, self.today)
         return ShopFigures(
             repurchase_rate=stats.repurchase.rate,
             customers=stats.repurchase.customers,
@@ -278,6 +281,7 @@ class Session:
                 for row in stats.by_segment
             ),
             stats=stats,
+            clv=clv,
         )
 
     def daily_series(self, days: int = 30) -> DailySeries:

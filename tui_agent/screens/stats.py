@@ -192,6 +192,14 @@ class StatsScreen(Screen[None]):
             f"¥{f.ltv:,.0f} = ¥{f.average_order_value:,.0f} x {f.orders_per_year:.1f}/yr"
             f" x {f.lifetime_years:.1f} yr",
         )
+        clv = f.clv or {}
+        if clv.get("fitted"):
+            alive = clv.get("mean_p_alive")
+            table.add_row("mean P(alive) 活跃概率", "—" if alive is None else f"{alive:.0%}")
+            table.add_row("expected orders, 365 d", f"{clv.get('expected_orders_365d', 0):,.0f}")
+            table.add_row("expected value, 365 d", f"¥{clv.get('clv_365d_total', 0):,.0f}")
+        elif clv:
+            table.add_row("predictions", "not fitted: " + "; ".join(clv.get("missing", [])))
         segments = Table(box=None, title="segments (RFM)", title_justify="left")
         segments.add_column("segment")
         segments.add_column("customers", justify="right")

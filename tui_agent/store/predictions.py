@@ -14,6 +14,7 @@ only read those tables: no scipy, no fit.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ def predictions_for(db: sqlite_utils.Database, customer_id: str) -> dict[str, An
             "predicted_next_order, clv_365d FROM customer_predictions WHERE customer_id = ?",
             [customer_id],
         ).fetchone()
-    except Exception as exc:  # an older schema without the table: no predictions
+    except sqlite3.OperationalError as exc:  # an older schema without the table
         if "no such table" in str(exc):
             return None
         raise
