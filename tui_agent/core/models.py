@@ -110,6 +110,9 @@ class Reason:
     order_id: str | None = None
     product: str | None = None  # the product the occurrence is about (replenishment)
     category: str | None = None
+    # The order had no delivery time: its delivery date was assumed (``assumed_delivery_days``),
+    # so a phrase must not claim it as fact.
+    delivery_assumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,12 @@ class FollowUp:
         """The leading reason that names a product, if any: what the message is about."""
         leading = [r for r in self.reasons if r.rule == self.rule] + list(self.reasons)
         return next((r for r in leading if r.product), None)
+
+    @property
+    def delivery_assumed(self) -> bool:
+        """The leading reason's delivery date was assumed (the order had no delivery time)."""
+        leading = [r for r in self.reasons if r.rule == self.rule] or list(self.reasons)
+        return any(r.delivery_assumed for r in leading[:1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,12 @@ class ClaimLost(Exception):
     """The follow-up is held by another agent or no longer pending."""
 
 
+class CapBlocked(ClaimLost):
+    """The touch would break the frequency cap (the message is the reason). Nothing was
+    written; the follow-up stays pending, so the agent can skip or snooze it, or log it with
+    ``force=True``. A ClaimLost, so callers that refuse to copy on ClaimLost do so here too."""
+
+
 @dataclass(frozen=True, slots=True)
 class GenerateResult:
     created: int
@@ -382,14 +388,20 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
     ids = list(reasons)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        for key, fid, rule, text, oid, product, category in db.execute(
-            f"SELECT key, follow_up_id, rule, text, order_id, product, category FROM follow_up_reasons "
-            f"WHERE follow_up_id IN ({marks}) ORDER BY rowid",
+        for key, fid, rule, text, oid, product, category, assumed in db.execute(
+            f"SELECT key, follow_up_id, rule, text, order_id, product, category, delivery_assumed "
+            f"FROM follow_up_reasons WHERE follow_up_id IN ({marks}) ORDER BY rowid",
             list(chunk),
         ):
             reasons[fid].append(
                 Reason(
-                    rule=rule, key=key, text=text, order_id=oid, product=product, category=category
+                    rule=rule,
+                    key=key,
+                    text=text,
+                    order_id=oid,
+                    product=product,
+                    category=category,
+                    delivery_assumed=bool(assumed),
                 )
             )
     out = []
@@ -534,17 +546,27 @@ def log_touch(
     outcome: str | None = None,
     expire_minutes: int = 30,
     now: datetime | None = None,
+    rules: RuleSet | None = None,
+    force: bool = False,
 ) -> int:
     """Log one touch and close its follow-up, in one transaction. Returns the touch id.
 
     Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
-    longer pending, so a customer is never contacted twice for one follow-up.
+    longer pending, so a customer is never contacted twice for one follow-up. With ``rules``,
+    a proactive touch (one for a follow-up) that would break the frequency cap raises
+    CapBlocked with the reason, unless ``force``.
     """
     now = now or datetime.now()
     stamp = to_db(now)
     with write_tx(db):
         if follow_up_id is not None:
             _check_held(db, follow_up_id, agent, expire_minutes, now)
+            if rules is not None and not force:
+                from tui_agent.store.cap import cap_block
+
+                blocked = cap_block(db, customer_id, now, rules, follow_up_id)
+                if blocked:
+                    raise CapBlocked(f"{blocked}; skip or snooze it, or log it anyway")
         touch_id = db.execute(
             "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, channel, at, outcome) "
             "VALUES (?,?,?,?,?,?,?,?,?)",

@@ -123,3 +123,19 @@ def occurrences(rules: RuleSet, rule: Rule, facts: Facts, today: date) -> list[O
                 key = f"{rule.id}:{g.name}:{g.day.year}:{c.customer_id}"
                 out.append(Occurrence(c.customer_id, rule, key, g.due, text))
     return out
+
+
+def missing_message(rules: RuleSet, today: date) -> str | None:
+    """One line for ``tui-agent due`` and the console when a coming year's official calendar
+    is missing, or None."""
+    years = missing_years(rules, today)
+    if not years:
+        return None
+    from importlib.metadata import version
+
+    listed = ", ".join(str(y) for y in years)
+    return (
+        f"holiday data: China's official holiday calendar for {listed} is not in the installed "
+        f"holidays package ({version('holidays')}); statutory greetings use computed dates "
+        "without the 调休 days until it is (pip install -U holidays)"
+    )
