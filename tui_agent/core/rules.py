@@ -238,18 +238,18 @@ def parse_rules(
     work = data.get("work", {})
     _unknown(cap_t, _CAP_KEYS, loc.at("cap"), "[cap]")
     for k in cap_t:
-        _int(cap_t, k, 0, f"{loc.at('cap', 0, k)} [cap]")
+        _int(cap_t, k, 0, f"{loc.at('cap', 0, k)}: [cap]")
     for k in work:
         if k not in _WORK_KEYS:
             _unknown([k], _WORK_KEYS, loc.at("work", 0, k), "[work]")
     cap = Cap(
-        per_24h=_int(cap_t, "per_24h", 1, f"{loc.at('cap', 0, 'per_24h')} [cap]"),
-        per_7d=_int(cap_t, "per_7d", 2, f"{loc.at('cap', 0, 'per_7d')} [cap]"),
+        per_24h=_int(cap_t, "per_24h", 1, f"{loc.at('cap', 0, 'per_24h')}: [cap]"),
+        per_7d=_int(cap_t, "per_7d", 2, f"{loc.at('cap', 0, 'per_7d')}: [cap]"),
     )
     cycles_raw = data.get("category_cycle_days", {})
     cycles: dict[str, int] = {}
     for k in cycles_raw:
-        where = f"{loc.at('category_cycle_days', 0, k)} [category_cycle_days]"
+        where = f"{loc.at('category_cycle_days', 0, k)}: [category_cycle_days]"
         cycles[str(k).strip().lower()] = _int(cycles_raw, k, 0, where, minimum=1)
     rules: list[Rule] = []
     seen: set[str] = set()
@@ -337,23 +337,26 @@ def parse_rules(
             work,
             "claim_expire_minutes",
             30,
-            f"{loc.at('work', 0, 'claim_expire_minutes')} [work]",
+            f"{loc.at('work', 0, 'claim_expire_minutes')}: [work]",
             1,
         ),
         catch_up_days=_int(
-            work, "catch_up_days", 3, f"{loc.at('work', 0, 'catch_up_days')} [work]"
+            work, "catch_up_days", 3, f"{loc.at('work', 0, 'catch_up_days')}: [work]"
         ),
         assumed_delivery_days=_int(
-            work, "assumed_delivery_days", 3, f"{loc.at('work', 0, 'assumed_delivery_days')} [work]"
+            work,
+            "assumed_delivery_days",
+            3,
+            f"{loc.at('work', 0, 'assumed_delivery_days')}: [work]",
         ),
         category_cycle_days=cycles,
         daily_capacity=_int(
-            work, "daily_capacity", 0, f"{loc.at('work', 0, 'daily_capacity')} [work]"
+            work, "daily_capacity", 0, f"{loc.at('work', 0, 'daily_capacity')}: [work]"
         ),
         max_deferrals=_int(
-            work, "max_deferrals", 2, f"{loc.at('work', 0, 'max_deferrals')} [work]"
+            work, "max_deferrals", 2, f"{loc.at('work', 0, 'max_deferrals')}: [work]"
         ),
-        quiet_days=_quiet_days(work, f"{loc.at('work', 0, 'quiet_days')} [work]"),
+        quiet_days=_quiet_days(work, f"{loc.at('work', 0, 'quiet_days')}: [work]"),
     )
     _check_cycles(ruleset, loc)
     return ruleset
