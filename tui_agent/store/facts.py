@@ -6,7 +6,6 @@ both for each rule (``store.followups``).
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -136,15 +135,6 @@ _LINE_SELECT = (
 )
 
 
-def _product_key(sku: str | None, category: str | None, product: str | None) -> str | None:
-    """What "the same product" means for a customer's own cycle: the sku, else the category."""
-    if sku:
-        return "sku:" + sku
-    if category:
-        return "cat:" + category.strip().lower()
-    return None
-
-
 def replenish_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
     cycles = {
         int(r[0])
@@ -181,31 +171,31 @@ def replenish_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today
 
 
 def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
-    """The latest line of each product a customer bought at least ``own_cycle_min_orders``
-    times, with their gaps between those orders (the customer's own cycle)."""
+    """The latest line of each product a customer bought on at least ``own_cycle_min_orders``
+    days, with the gaps between those days (the customer's own cycle). "The same product" is
+    the sku, else the category. Grouped in SQL (only the qualifying pairs reach Python); the
+    bare columns come from the row of ``max()``, as SQLite documents."""
     rows = db.execute(
-        _LINE_SELECT.replace(
-            "FROM orders o", "FROM customers c JOIN orders o ON o.customer_id = c.customer_id"
-        )
-        + "WHERE c.order_count >= ? AND o.ordered_at < ? ORDER BY o.customer_id, o.ordered_at",
-        [rule.own_cycle_min_orders, day_start(today + timedelta(days=1))],
+        "SELECT max(o.ordered_at || printf('%06d', l.line_no)), l.order_id, o.customer_id, "
+        "l.line_no, l.product, coalesce(l.category, p.category), p.cycle_days, o.ordered_at, "
+        "o.delivered_at, group_concat(DISTINCT substr(o.ordered_at, 1, 10)) "
+        "FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
+        "JOIN order_lines l ON l.order_id = o.order_id LEFT JOIN products p ON p.sku = l.sku "
+        "WHERE c.order_count >= ? AND o.ordered_at < ? "
+        "AND coalesce(l.sku, l.category, p.category) IS NOT NULL "
+        "GROUP BY o.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
+        "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END "
+        "HAVING count(DISTINCT substr(o.ordered_at, 1, 10)) >= ?",
+        [
+            rule.own_cycle_min_orders,
+            day_start(today + timedelta(days=1)),
+            rule.own_cycle_min_orders,
+        ],
     ).fetchall()
-    history: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
-    for row in rows:
-        key = _product_key(row[8], row[4], row[3])
-        if key:
-            history[(row[1], key)].append(row)
     out = []
-    for rows_ in history.values():
-        days: list[date] = []
-        for r in rows_:
-            d = _dt(r[6]).date()
-            if not days or d != days[-1]:
-                days.append(d)
-        if len(days) < rule.own_cycle_min_orders:
-            continue
+    for _mx, oid, cid, line_no, product, category, cycle, ordered, delivered, days_text in rows:
+        days = sorted(date.fromisoformat(d) for d in days_text.split(","))
         gaps = tuple((b - a).days for a, b in itertools.pairwise(days))
-        oid, cid, line_no, product, category, cycle, ordered, delivered, _sku = rows_[-1]
         out.append(
             LineFact(
                 oid,
