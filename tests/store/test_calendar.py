@@ -236,3 +236,17 @@ def test_quiet_days_hold_follow_ups_until_the_next_allowed_day(db: sqlite_utils.
     assert f.due_date == date(2026, 3, 13)
     assert {r.rule for r in f.reasons} == {"care", "experience"}
     assert any("do-not-disturb" in r.text for r in f.reasons)
+
+
+def test_the_customer_says_which_calendar_the_birthday_is_in(db: sqlite_utils.Database) -> None:
+    from tui_agent.store.queries import get_customer
+
+    add_customer(db, "L", birthday="1990-05-01", lunar_birthday="闰04-10")
+    add_customer(db, "S", birthday="1990-05-01")
+    add_customer(db, "U", birthday="0000-05-01")
+    labels = {cid: get_customer(db, cid).birthday_label() for cid in "LSU"}  # type: ignore[union-attr]
+    assert labels == {
+        "L": "农历 闰04-10 (lunar)",
+        "S": "1990-05-01 (solar)",
+        "U": "05-01 (solar, year unknown)",
+    }

@@ -67,6 +67,19 @@ class Customer:
     total_spent: float = 0.0
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
+    lunar_birthday: str | None = None  # 农历 "MM-DD" or "闰MM-DD"; greeted instead of birthday
+    birthday_md: str | None = None  # "MM-DD" of a birthday whose year is unknown
+
+    def birthday_label(self) -> str | None:
+        """The birthday as the card shows it, saying which calendar it is in:
+        ``农历 闰04-10 (lunar)``, ``1990-03-15 (solar)``, ``03-15 (solar, year unknown)``."""
+        if self.lunar_birthday:
+            return f"农历 {self.lunar_birthday} (lunar)"
+        if self.birthday:
+            return f"{self.birthday.isoformat()} (solar)"
+        if self.birthday_md:
+            return f"{self.birthday_md} (solar, year unknown)"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
