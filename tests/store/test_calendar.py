@@ -250,3 +250,15 @@ def test_the_customer_says_which_calendar_the_birthday_is_in(db: sqlite_utils.Da
         "S": "1990-05-01 (solar)",
         "U": "05-01 (solar, year unknown)",
     }
+
+
+def test_the_new_facts_queries_use_indexes(db: sqlite_utils.Database) -> None:
+    plans = {
+        "lunar": "SELECT customer_id FROM customers WHERE lunar_birthday IN ('02-30', '闰02-30')",
+        "periodic": "SELECT customer_id FROM customers WHERE first_order_at >= '2026-01-01' "
+        "AND first_order_at < '2026-01-05'",
+        "holiday": "SELECT customer_id FROM customers WHERE last_order_at >= '2025-01-01'",
+    }
+    for name, sql in plans.items():
+        detail = " ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+        assert "USING INDEX" in detail or "USING COVERING INDEX" in detail, (name, detail)
