@@ -363,8 +363,12 @@ def test_quiet_days_move_occurrences_to_the_next_allowed_day() -> None:
     moved = lc.settle(rules, [occ], date(2027, 2, 13))
     assert [o.due for o in moved] == [date(2027, 2, 13)]
     assert "moved from 2027-02-06 (do-not-disturb)" in moved[0].text
-    # the kinds are asked to look back over the quiet run
-    assert lc.lookback_days(rules, date(2027, 2, 13)) == 8  # back to 02-05
+    # the kinds are asked to look back over the quiet run, and the catch-up counts allowed
+    # days: one missed the day before the quiet run is still caught up after it
+    assert lc.window_start(rules, date(2027, 2, 13)) == date(2027, 2, 4)
+    assert lc.lookback_days(rules, date(2027, 2, 13)) == 9
+    before = lc.Occurrence("c1", care, "care:o2", date(2027, 2, 4), "care")
+    assert [o.due for o in lc.settle(rules, [before], date(2027, 2, 13))] == [date(2027, 2, 4)]
     assert lc.lookback_days(rules, date(2027, 3, 1)) == 1
 
 

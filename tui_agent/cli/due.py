@@ -35,7 +35,13 @@ def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
 
 
 @click.command()
-@click.option("--date", "day", type=DATE, default=None, help="The day to list (default: the group's --today, else today).")
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    default=None,
+    help="The day to list (default: the group's --today, else today).",
+)
 @click.option(
     "--agent",
     default=None,

@@ -142,22 +142,35 @@ def winback_occurrences(
 # Do-not-disturb days
 
 
+def window_start(rules: RuleSet, today: date) -> date:
+    """The first day of today's catch-up window: ``catch_up_days`` allowed days back, so that
+    do-not-disturb days in between do not eat the catch-up (without them: today - catch_up)."""
+    start, counted = today, 0
+    while counted < rules.catch_up_days or start - timedelta(days=1) in rules.quiet_days:
+        start -= timedelta(days=1)
+        if start not in rules.quiet_days:
+            counted += 1
+    return start
+
+
 def lookback_days(rules: RuleSet, today: date) -> int:
-    """How far back the kinds must look so that an occurrence moved off do-not-disturb days
-    onto a day in today's catch-up window is still found."""
-    lo = today - timedelta(days=rules.catch_up_days)
-    while lo - timedelta(days=1) in rules.quiet_days:
-        lo -= timedelta(days=1)
-    return (today - lo).days
+    """How far back the kinds must look: to :func:`window_start`, so an occurrence due on a
+    do-not-disturb day, or missed before it, is still found."""
+    return (today - window_start(rules, today)).days
 
 
 def settle(rules: RuleSet, occurrences: Iterable[Occurrence], today: date) -> list[Occurrence]:
     """Move each occurrence off do-not-disturb days to the next allowed day, and keep those
-    due in today's catch-up window (the kinds were asked with :func:`lookback_days`)."""
+    due in today's catch-up window (the kinds were asked with :func:`lookback_days`).
+    On a do-not-disturb day itself nothing is due: all of it is found on the next allowed day
+    (follow-ups already pending from before stay in the queue)."""
+    if today in rules.quiet_days:
+        return []
+    first = window_start(rules, today)
     out = []
     for o in occurrences:
         due = rules.next_allowed(o.due)
-        if not today - timedelta(days=rules.catch_up_days) <= due <= today:
+        if not (first <= o.due and due <= today):
             continue
         if due != o.due:
             o = replace(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 _LUNAR_MD = re.compile(r"^(闰)?(\d{2})-(\d{2})$")
 
@@ -21,6 +22,7 @@ def parse_lunar_md(text: str) -> tuple[int, int, bool]:
     return int(m.group(2)), int(m.group(3)), bool(m.group(1))
 
 
+@lru_cache(maxsize=4096)  # a pure function of ints; lunar_python computes a whole year
 def to_solar(lunar_year: int, month: int, day: int, leap: bool = False) -> date:
     """The solar date of lunar ``month``-``day`` in ``lunar_year`` (conventions above)."""
     from lunar_python import Lunar, LunarYear
@@ -32,7 +34,8 @@ def to_solar(lunar_year: int, month: int, day: int, leap: bool = False) -> date:
     return date(s.getYear(), s.getMonth(), s.getDay())
 
 
-def keys_for(day: date) -> set[str]:
+@lru_cache(maxsize=1024)
+def keys_for(day: date) -> frozenset[str]:
     """Every stored lunar birthday that falls on solar ``day`` (the store's indexed look-up)."""
     from lunar_python import LunarYear, Solar
 
@@ -47,4 +50,4 @@ def keys_for(day: date) -> set[str]:
     if not leap and year.getLeapMonth() != month:
         # no leap month of this number this year: leap-month birthdays fall here
         out |= {"闰" + k for k in out if not k.startswith("闰")}
-    return out
+    return frozenset(out)
