@@ -262,3 +262,13 @@ def test_the_new_facts_queries_use_indexes(db: sqlite_utils.Database) -> None:
     for name, sql in plans.items():
         detail = " ".join(str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
         assert "USING INDEX" in detail or "USING COVERING INDEX" in detail, (name, detail)
+
+
+def test_a_customer_imported_late_keeps_the_caught_up_birthday(
+    db: sqlite_utils.Database,
+) -> None:
+    """Like defect 5, for customers: added after 03-09 was generated, birthday 03-08."""
+    fu.generate(db, date(2026, 3, 9), RULES)
+    add_customer(db, "late", birthday="1990-03-08")
+    fu.generate(db, date(2026, 3, 10), RULES)
+    assert reasons(db, date(2026, 3, 10)) == {"late": {"birthday"}}

@@ -18,7 +18,7 @@ from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
 from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
 from tui_agent.core.rules import RuleSet
-from tui_agent.store.db import retry_busy, set_meta, write_tx
+from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
 from tui_agent.store.facts import FACTS, facts_for
 from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
 
@@ -150,15 +150,34 @@ def occurrences_for_day(
     return lc.settle(rules, found, today)
 
 
+def data_mark(db: sqlite_utils.Database) -> str:
+    """Changes when orders or customers are added: their largest rowids (new rows of a rowid
+    table take the largest rowid + 1; reading it is one step down the b-tree)."""
+    orders = db.execute("SELECT max(rowid) FROM orders").fetchone()[0]
+    customers = db.execute("SELECT max(rowid) FROM customers").fetchone()[0]
+    return f"{orders}:{customers}"
+
+
+def _look_back(db: sqlite_utils.Database, today: date, rules: RuleSet) -> RuleSet:
+    """The rules with the catch-up shortened to the last generated day (inclusive, so orders
+    imported later that day are still seen) when nothing was added since it was generated.
+    Occurrence keys make a longer look-back harmless; this only saves reading."""
+    last = get_meta(db, "last_generated")
+    if not last or last > today.isoformat() or get_meta(db, "generated_mark") != data_mark(db):
+        return rules
+    back = min(rules.catch_up_days, (today - date.fromisoformat(last)).days)
+    return replace(rules, catch_up_days=back)
+
+
 def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Plan, dict[str, int]]:
     """Read the day's facts through indexed windows and plan; returns the plan and the open
     follow-ups it saw (customer -> id), so the writer can tell whether the plan went stale.
 
-    The whole catch-up window is read every time (idempotence comes from the occurrence
-    keys): an order imported after its day was generated still gets the occurrences that are
-    within ``catch_up_days``.
+    Days already generated need not be read again, unless orders or customers were added
+    since (an order imported after its day was generated still gets the occurrences within
+    ``catch_up_days``): see :func:`_look_back`.
     """
-    occurrences = occurrences_for_day(db, today, rules)
+    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules))
     ids = sorted({o.customer_id for o in occurrences})
     c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
     pending = _open_follow_ups(db, ids)
@@ -241,6 +260,7 @@ def generate(
         cancelled = _cancel_stale(db, rules, stamp, today)
         deferred = _defer_over_capacity(db, today, rules, stamp)
         set_meta(db, "last_generated", today.isoformat())
+        set_meta(db, "generated_mark", data_mark(db))
     return GenerateResult(
         len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed, deferred
     )
