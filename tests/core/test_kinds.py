@@ -438,6 +438,9 @@ def test_unknown_kind_or_key_is_refused_with_path_and_line(tmp_path: Path) -> No
     )
     with pytest.raises(RulesError, match=rf"^{path}:5: .*shop_dates"):
         load_rules(path)
+    path.write_text('[[rule]]\nid = "h"\nkind = "holiday"\nstage = "upkeep"\nholidays = ["春结"]\n')
+    with pytest.raises(RulesError, match=rf"^{path}:5: rule 'h': unknown holiday '春结'"):
+        load_rules(path)
 
 
 def test_the_shipped_rules_keep_their_kinds() -> None:

@@ -41,6 +41,8 @@ _WORK_KEYS = (
     "quiet_days",
 )
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+# China's statutory holidays by their names in the holidays package's zh_CN calendar.
+STATUTORY_CN = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
 
 
 class RulesError(ValueError):
@@ -286,6 +288,13 @@ def parse_rules(
         cal = raw.get("calendar", "")
         if cal not in ("", "CN"):
             raise RulesError(f'{at("calendar")}: calendar must be "CN" (China), got {cal!r}')
+        wanted = _strings(raw, "holidays", at("holidays"))
+        unknown = [n for n in wanted if n not in STATUTORY_CN]
+        if unknown:
+            raise RulesError(
+                f"{at('holidays')}: unknown holiday {unknown[0]!r} "
+                f"(China's statutory holidays: {', '.join(STATUTORY_CN)})"
+            )
         every = _int(raw, "every_days", 7, at("every_days"), minimum=1)
         rules.append(
             Rule(
@@ -308,7 +317,7 @@ def parse_rules(
                 ),
                 own_cycle_weight=_int(raw, "own_cycle_weight", 2, at("own_cycle_weight")),
                 calendar=cal,
-                holidays=_strings(raw, "holidays", at("holidays")),
+                holidays=wanted,
                 shop_dates=_month_days(raw, "shop_dates", at("shop_dates"), lunar=False),
                 lunar_dates=_month_days(raw, "lunar_dates", at("lunar_dates"), lunar=True),
                 active_within_days=_int(

@@ -24,11 +24,11 @@ from typing import Any
 
 from tui_agent.core.kinds import lunar
 from tui_agent.core.kinds.base import Facts, Occurrence, eligible, in_window
-from tui_agent.core.rules import Rule, RuleSet
+from tui_agent.core.rules import STATUTORY_CN, Rule, RuleSet
 
 # The statutory holidays' names in the package's zh_CN calendar; other entries are the
 # extra days of a break (补假, 调休 days off, 除夕).
-STATUTORY = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+STATUTORY = STATUTORY_CN
 
 
 @dataclass(frozen=True, slots=True)
