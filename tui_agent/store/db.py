@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -155,6 +155,32 @@ MIGRATIONS: list[str] = [
     # index, which serves every query it served; one index less to build on each import.
     """
     DROP INDEX IF EXISTS idx_orders_customer;
+    """,
+    # 5: order status. `orders` holds the purchases only (paid, partially_refunded; a partial
+    # refund is subtracted from the amount); cancelled, unpaid and fully refunded orders are
+    # kept apart in orders_excluded with their lines, so no query that reads `orders` (the
+    # lifecycle, stats, RFM, LTV, attribution) ever counts them. A re-import moves an order
+    # between the two when its status changes.
+    """
+    ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'paid';
+    ALTER TABLE orders ADD COLUMN refunded REAL NOT NULL DEFAULT 0;
+    CREATE TABLE orders_excluded (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ordered_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('cancelled', 'unpaid', 'refunded')),
+        amount REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE order_lines_excluded (
+        order_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
