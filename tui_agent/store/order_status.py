@@ -142,8 +142,9 @@ def after_merge(db: sqlite_utils.Database, plan: Plan) -> None:
     )
     details = [c for c in ("customer_name", "phone", "email") if c in plan.present]
     if details:
-        # The file's last line per customer wins; an empty cell never erases a known value,
-        # and a masked phone (138****1234) never replaces a full one.
+        # Per customer, the file's last non-empty value of each detail wins (an unmasked phone
+        # before a masked one); an empty cell never erases a known value, and a masked phone
+        # (138****1234) never replaces a full one.
         db.execute(
             """
             UPDATE customers SET
@@ -153,8 +154,16 @@ def after_merge(db: sqlite_utils.Database, plan: Plan) -> None:
                                   AND instr(customers.phone, '*') = 0 THEN customers.phone
                              ELSE d.phone END,
                 email = coalesce(d.email, customers.email)
-            FROM (SELECT customer_id, customer_name, phone, email, max(line)
-                  FROM _stage GROUP BY customer_id) AS d
+            FROM (SELECT m.customer_id, n.customer_name, p.phone, e.email
+                  FROM (SELECT customer_id,
+                               max(CASE WHEN customer_name IS NOT NULL THEN line END) AS ln,
+                               coalesce(max(CASE WHEN instr(phone, '*') = 0 THEN line END),
+                                        max(CASE WHEN phone IS NOT NULL THEN line END)) AS lp,
+                               max(CASE WHEN email IS NOT NULL THEN line END) AS le
+                        FROM _stage GROUP BY customer_id) AS m
+                  LEFT JOIN _stage n ON n.line = m.ln
+                  LEFT JOIN _stage p ON p.line = m.lp
+                  LEFT JOIN _stage e ON e.line = m.le) AS d
             WHERE customers.customer_id = d.customer_id
               AND ((d.customer_name IS NOT NULL AND d.customer_name IS NOT customers.name)
                 OR (d.email IS NOT NULL AND d.email IS NOT customers.email)
@@ -169,7 +178,7 @@ def after_merge(db: sqlite_utils.Database, plan: Plan) -> None:
     if moved:
         ids = [r[0] for r in db.execute("SELECT DISTINCT customer_id FROM _moved").fetchall()]
         if ids:
-            from tui_agent.store.importer import refresh_derived  # noqa: PLC0415 - a cycle
+            from tui_agent.store.importer import refresh_derived
 
             refresh_derived(db, ids)
     for t in ("_ostatus", "_moved"):

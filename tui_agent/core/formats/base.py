@@ -320,7 +320,8 @@ class Translator:
         customer = ""
         for c in p.customer_id:
             v = get(c)
-            if v and not is_masked(v):
+            # "0" is how exports write "no account" (a WooCommerce guest).
+            if v and v != "0" and not is_masked(v):
                 customer = v
                 break
         source_tz = None

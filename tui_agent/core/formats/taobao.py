@@ -78,7 +78,7 @@ PRESET = Preset(
 
 LINES = Preset(
     key="taobao-lines",
-    title="Taobao/Tmall 宝贝报表",
+    title="Taobao/Tmall 宝贝报表 joined to its 订单报表",
     menu=PRESET.menu,
     signature=("订单编号", "标题", "价格", "购买数量", "商家编码"),
     order_id="订单编号",
