@@ -20,7 +20,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def run(db: sqlite_utils.Database, *names: str, fmt: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
     return import_platform_orders(
-        db, [DATA / n for n in names], fmt=fmt, shop_tz=SHANGHAI, **kw  # type: ignore[arg-type]
+        db,
+        [DATA / n for n in names],
+        fmt=fmt,
+        shop_tz=SHANGHAI,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -28,7 +32,9 @@ def rows(db: sqlite_utils.Database, sql: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in db.execute(sql).fetchall()]
 
 
-ORDERS = "SELECT order_id, customer_id, ordered_at, amount, status, refunded, seq FROM orders ORDER BY 1"
+ORDERS = (
+    "SELECT order_id, customer_id, ordered_at, amount, status, refunded, seq FROM orders ORDER BY 1"
+)
 EXCLUDED = "SELECT order_id, customer_id, status FROM orders_excluded ORDER BY 1"
 LINES = "SELECT order_id, line_no, sku, product, quantity, amount FROM order_lines ORDER BY 1, 2"
 CUSTOMERS = (
@@ -80,7 +86,15 @@ def test_taobao_orders_and_items_in_gbk(db: sqlite_utils.Database) -> None:
     assert done.preset is not None and done.preset.key == "taobao-lines"
     assert rows(db, ORDERS) == [
         ("3012345678901234", "tb_alice", "2026-02-20 10:00:00", 45.0, "paid", 0.0, 1),
-        ("3012345678901237", "tb_carol", "2026-03-02 07:30:00", 20.0, "partially_refunded", 10.0, 1),
+        (
+            "3012345678901237",
+            "tb_carol",
+            "2026-03-02 07:30:00",
+            20.0,
+            "partially_refunded",
+            10.0,
+            1,
+        ),
     ]
     assert rows(db, EXCLUDED) == [
         ("3012345678901235", "tb_bob", "cancelled"),
@@ -156,8 +170,15 @@ def test_douyin(db: sqlite_utils.Database) -> None:
     # 6930000000000000104: one of its two sub-orders was refunded (退款成功).
     assert rows(db, ORDERS) == [
         ("6930000000000000101", "1200001", "2026-02-20 10:00:00", 88.0, "paid", 0.0, 1),
-        ("6930000000000000104", "1200003", "2026-03-02 07:30:00", 59.0, "partially_refunded",
-         29.0, 1),
+        (
+            "6930000000000000104",
+            "1200003",
+            "2026-03-02 07:30:00",
+            59.0,
+            "partially_refunded",
+            29.0,
+            1,
+        ),
     ]
     assert rows(db, EXCLUDED) == [
         ("6930000000000000102", "1200002", "cancelled"),
@@ -250,15 +271,19 @@ def test_overlapping_next_day_export_moves_an_order_when_its_status_changes(
     nxt = tmp_path / "shopify_next_day.csv"
     nxt.write_text("\n".join(out) + "\n", encoding="utf-8")
     import_platform_orders(db, [nxt], fmt=None, shop_tz=SHANGHAI)
-    assert rows(db, "SELECT order_id, seq FROM orders WHERE customer_id = 'ann@example.com' "
-                    "ORDER BY 1") == [("#1001", 1), ("#1003", 2)]
+    assert rows(
+        db, "SELECT order_id, seq FROM orders WHERE customer_id = 'ann@example.com' ORDER BY 1"
+    ) == [("#1001", 1), ("#1003", 2)]
     assert rows(db, EXCLUDED) == [
         ("#1002", "bob@example.com", "cancelled"),
         ("#1005", "ann@example.com", "cancelled"),
     ]
     assert rows(db, "SELECT count(*) FROM order_lines WHERE order_id = '#1005'") == [(0,)]
-    assert rows(db, "SELECT order_count, total_spent, last_order_at FROM customers "
-                    "WHERE customer_id = 'ann@example.com'") == [(2, 53.0, "2026-02-25 11:00:00")]
+    assert rows(
+        db,
+        "SELECT order_count, total_spent, last_order_at FROM customers "
+        "WHERE customer_id = 'ann@example.com'",
+    ) == [(2, 53.0, "2026-02-25 11:00:00")]
     assert rows(db, "SELECT status, status_reason FROM follow_ups") == [
         ("cancelled", "order #1005 is cancelled")
     ]
