@@ -339,3 +339,21 @@ def test_unknown_export_is_read_as_canonical(db: sqlite_utils.Database, tmp_path
         import_platform_orders(db, [p], fmt="canonical", shop_tz=SHANGHAI)
     with pytest.raises(CsvFileError, match="not a Shopify orders export: missing columns"):
         import_platform_orders(db, [p], fmt="shopify", shop_tz=SHANGHAI)
+
+
+def test_a_file_without_status_keeps_the_orders_status(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    run(db, "shopify_orders_export.csv")
+    p = tmp_path / "o.csv"
+    p.write_text(
+        "order_id,customer_id,ordered_at,sku,product,quantity,amount\n"
+        "#1004,cara@example.com,2026-03-02 07:30:00,OAT-1,Oat Milk 1L,1,12.5\n"
+        "#1004,cara@example.com,2026-03-02 07:30:00,GRA-5,Granola 500g,2,16\n"
+        "#1002,bob@example.com,2026-02-21 22:00:00,OAT-1,Oat Milk 1L,1,12.5\n",
+        encoding="utf-8",
+    )
+    before = {t: rows(db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in _TABLES}
+    done = import_platform_orders(db, [p], fmt="canonical", shop_tz=SHANGHAI)
+    assert (done.result.inserted, done.result.updated) == (0, 0)
+    assert {t: rows(db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in _TABLES} == before

@@ -654,7 +654,7 @@ def _merge_orders(
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
-    order_status.set_aside(db, result)
+    order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
     db.execute(
         """

@@ -24,44 +24,45 @@ _EXCLUDED = "('cancelled', 'unpaid', 'refunded')"
 _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
 
 
-def set_aside(db: sqlite_utils.Database, result: ImportResult) -> None:
+def set_aside(db: sqlite_utils.Database, plan: Plan, result: ImportResult) -> None:
     """Decide each file order's status; move the excluded ones out of the staging tables."""
     for t in ("_ostatus", "_moved"):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    # An order's status: its lines' (a file without the column: paid). Every line excluded:
-    # the first line's status. Some lines excluded (a refunded sub-order): the order is
-    # partly refunded by those lines' amounts, plus any refund the export states.
     db.execute(
         """
         CREATE TEMP TABLE _ostatus (order_id TEXT PRIMARY KEY, status TEXT, refunded REAL,
                                     excluded INTEGER)
         """
     )
-    db.execute(
-        f"""
-        INSERT INTO _ostatus
-        SELECT order_id,
-               CASE WHEN min(x) = 1 THEN (SELECT coalesce(f.status, 'paid') FROM _stage f
-                                          WHERE f.order_id = g.order_id ORDER BY f.line LIMIT 1)
-                    WHEN max(x) = 1 OR max(coalesce(refunded, 0)) > 0
-                         OR max(s = 'partially_refunded') THEN 'partially_refunded'
-                    ELSE 'paid' END,
-               CASE WHEN min(x) = 1 THEN 0 ELSE
-                    round(coalesce(max(refunded), 0)
-                          + coalesce(sum(CASE WHEN x = 1 THEN amount END), 0), 2) END,
-               min(x)
-        FROM (SELECT order_id, line, amount, refunded, coalesce(status, 'paid') AS s,
-                     coalesce(status, 'paid') IN {_EXCLUDED} AS x FROM _stage) AS g
-        GROUP BY order_id
-        """
-    )
-    excluded = "SELECT order_id FROM _ostatus WHERE excluded"
-    # Orders of the file that are purchases now leave the excluded tables (if they were there).
-    for table in ("orders_excluded", "order_lines_excluded"):
+    if "status" in plan.present or "refunded" in plan.present:
+        _status_from_file(db)
+    else:
+        # A file without the columns says nothing about status: an order keeps the one it
+        # has (only those not plainly paid are looked up, so a big canonical file costs one
+        # pass over `orders` here).
         db.execute(
-            f"DELETE FROM {table} WHERE order_id IN (SELECT order_id FROM _orders) "
-            f"AND order_id NOT IN ({excluded})"
+            """
+            INSERT INTO _ostatus
+            SELECT order_id, status, refunded, 0 FROM orders
+            WHERE (refunded > 0 OR status != 'paid')
+              AND order_id IN (SELECT order_id FROM _orders)
+            """
         )
+        db.execute(
+            """
+            INSERT INTO _ostatus
+            SELECT order_id, status, 0, 1 FROM orders_excluded
+            WHERE order_id IN (SELECT order_id FROM _orders)
+            """
+        )
+    excluded = "SELECT order_id FROM _ostatus WHERE excluded"
+    if db.execute("SELECT EXISTS (SELECT 1 FROM orders_excluded)").fetchone()[0]:
+        # Orders of the file that are purchases now leave the excluded tables.
+        for table in ("orders_excluded", "order_lines_excluded"):
+            db.execute(
+                f"DELETE FROM {table} WHERE order_id IN (SELECT order_id FROM _orders) "
+                f"AND order_id NOT IN ({excluded})"
+            )
     result.excluded = db.execute("SELECT count(*) FROM _ostatus WHERE excluded").fetchone()[0]
     if not result.excluded:
         _apply_refunds(db)
@@ -117,6 +118,30 @@ def set_aside(db: sqlite_utils.Database, result: ImportResult) -> None:
     db.execute(f"DELETE FROM _stage WHERE order_id IN ({excluded})")
     db.execute(f"DELETE FROM _orders WHERE order_id IN ({excluded})")
     _apply_refunds(db)
+
+
+def _status_from_file(db: sqlite_utils.Database) -> None:
+    # An order's status: its lines' (an empty cell: paid). Every line excluded: the first
+    # line's status. Some lines excluded (a refunded sub-order): the order is partly refunded
+    # by those lines' amounts, plus any refund the export states.
+    db.execute(
+        f"""
+        INSERT INTO _ostatus
+        SELECT order_id,
+               CASE WHEN min(x) = 1 THEN (SELECT coalesce(f.status, 'paid') FROM _stage f
+                                          WHERE f.order_id = g.order_id ORDER BY f.line LIMIT 1)
+                    WHEN max(x) = 1 OR max(coalesce(refunded, 0)) > 0
+                         OR max(s = 'partially_refunded') THEN 'partially_refunded'
+                    ELSE 'paid' END,
+               CASE WHEN min(x) = 1 THEN 0 ELSE
+                    round(coalesce(max(refunded), 0)
+                          + coalesce(sum(CASE WHEN x = 1 THEN amount END), 0), 2) END,
+               min(x)
+        FROM (SELECT order_id, line, amount, refunded, coalesce(status, 'paid') AS s,
+                     coalesce(status, 'paid') IN {_EXCLUDED} AS x FROM _stage) AS g
+        GROUP BY order_id
+        """
+    )
 
 
 def _apply_refunds(db: sqlite_utils.Database) -> None:
