@@ -114,7 +114,7 @@ def shop_time(raw: str, shop_tz: tzinfo | None, source_tz: tzinfo | None = None)
     if aware is not None:
         # astimezone(None) is the machine's local zone: the default shop time zone.
         t = aware.astimezone(shop_tz).replace(tzinfo=None)
-    return t.strftime("%Y-%m-%d %H:%M:%S")
+    return t.isoformat(sep=" ")  # no microseconds: YYYY-MM-DD HH:MM:SS
 
 
 def number(raw: str) -> float | None:
@@ -230,6 +230,10 @@ class Translator:
         for i, n in enumerate(names):
             self.index.setdefault(n, i)
         self.width = len(names)
+        # Only the columns the preset reads are looked at (an export has dozens more).
+        wanted = set(preset.columns()) | set(preset.order_level)
+        self.read = [(c, i) for c, i in self.index.items() if c in wanted]
+        self._times: dict[tuple[str, tzinfo | None], str] = {}
         # side: order-level columns from a second file (Taobao's 订单报表 joined to the
         # 宝贝报表 by order id): {order id: (its header, its cells)}.
         self.side = side
@@ -294,7 +298,7 @@ class Translator:
         ):
             # A broken row: hand on a row of the wrong width so the check reports it.
             return [""] * (len(OUT_FIELDS) + (1 if len(row) > self.width else -1))
-        cells: dict[str, str] = {c: unescape(row[i]) for c, i in self.index.items()}
+        cells: dict[str, str] = {c: unescape(row[i]) for c, i in self.read}
         order = cells.get(p.order_id, "")
         if self.side is not None:
             got = self.side.get(order)
@@ -344,7 +348,16 @@ class Translator:
 
         def when(col: str | None) -> str:
             v = get(col)
-            return shop_time(v, self.shop_tz, source_tz) if v else ""
+            if not v:
+                return ""
+            # An order's lines repeat its times: convert each distinct one once.
+            key = (v, source_tz)
+            t = self._times.get(key)
+            if t is None:
+                if len(self._times) > 100_000:
+                    self._times.clear()
+                t = self._times[key] = shop_time(v, self.shop_tz, source_tz)
+            return t
 
         return [
             get(p.order_id),
