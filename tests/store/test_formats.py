@@ -357,3 +357,36 @@ def test_a_file_without_status_keeps_the_orders_status(
     done = import_platform_orders(db, [p], fmt="canonical", shop_tz=SHANGHAI)
     assert (done.result.inserted, done.result.updated) == (0, 0)
     assert {t: rows(db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in _TABLES} == before
+
+
+def test_taobao_order_report_error_is_labelled(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    orders = tmp_path / "订单报表.csv"
+    text = (DATA / "taobao_订单报表.csv").read_bytes().decode("gbk")
+    orders.write_bytes(text.replace("2026-03-02 07:30:00", "2026-13-02 07:30:00").encode("gbk"))
+    with pytest.raises(BadRowsError) as err:
+        import_platform_orders(
+            db, [orders, DATA / "taobao_宝贝报表.csv"], fmt="taobao", shop_tz=SHANGHAI
+        )
+    assert [(e.line, e.column) for e in err.value.result.errors] == [
+        (6, "订单创建时间 (订单报表) (ordered_at)"),
+        (7, "订单创建时间 (订单报表) (ordered_at)"),
+    ]
+    assert err.value.result.path.name == "taobao_宝贝报表.csv"
+
+
+def test_skip_bad_writes_the_platform_rows_as_they_were(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    text = (DATA / "jd_orders_export.csv").read_text(encoding="utf-8-sig")
+    bad = tmp_path / "jd.csv"
+    bad.write_text(text.replace("'250000000102", "2.5E+11"), encoding="utf-8-sig")
+    done = import_platform_orders(db, [bad], fmt=None, shop_tz=SHANGHAI, skip_bad=True)
+    assert done.result.rejected == 1
+    assert done.result.rejects_path is not None
+    rejected = done.result.rejects_path.read_text(encoding="utf-8-sig").splitlines()
+    assert rejected[1].startswith("2.5E+11,100012345678,挂耳咖啡 10包,")
+    assert rejected[1].endswith(
+        ",4,订单号 (order_id),'2.5E+11' looks like a number mangled by "
+        "Excel; export the column as text"
+    )
+    assert rows(db, "SELECT count(*) FROM orders") == [(2,)]
