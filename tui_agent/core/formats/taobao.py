@@ -52,15 +52,6 @@ def _status(cells: Mapping[str, str]) -> str:
     return status
 
 
-_ORDER_COMMON = {
-    "customer_id": ("买家会员名", "买家支付宝账号"),
-    "ordered_at": "订单创建时间",
-    "status": _status,
-    "status_columns": ("订单状态", "退款金额"),
-    "customer_name": "收货人姓名",
-    "phone": ("联系手机", "联系电话"),
-}
-
 PRESET = Preset(
     key="taobao",
     title="Taobao/Tmall 订单报表",
@@ -73,7 +64,12 @@ PRESET = Preset(
     product="宝贝标题",
     refunded="退款金额",
     optional=("买家支付宝账号", "联系电话", "退款金额", "宝贝总数量"),
-    **_ORDER_COMMON,  # type: ignore[arg-type]
+    customer_id=("买家会员名", "买家支付宝账号"),
+    ordered_at="订单创建时间",
+    status=_status,
+    status_columns=("订单状态", "退款金额"),
+    customer_name="收货人姓名",
+    phone=("联系手机", "联系电话"),
 )
 
 LINES = Preset(
@@ -88,5 +84,10 @@ LINES = Preset(
     product="标题",
     refunded="退款金额",
     optional=("买家支付宝账号", "联系电话", "退款金额"),
-    **_ORDER_COMMON,  # type: ignore[arg-type]
+    customer_id=("买家会员名", "买家支付宝账号"),
+    ordered_at="订单创建时间",
+    status=_status,
+    status_columns=("订单状态", "退款金额"),
+    customer_name="收货人姓名",
+    phone=("联系手机", "联系电话"),
 )
