@@ -390,3 +390,20 @@ def test_skip_bad_writes_the_platform_rows_as_they_were(
         "Excel; export the column as text"
     )
     assert rows(db, "SELECT count(*) FROM orders") == [(2,)]
+
+
+def test_canonical_times_with_an_offset(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    p = tmp_path / "o.csv"
+    p.write_text(
+        "订单号,customer_id,ordered_at,delivered_at,amount\n"
+        "O1,C1,2026-02-20T02:00:00Z,2026-02-22 09:00:00 +0800,10\n"
+        "O2,C1,2026-02-21 10:00,,10\n"
+        "O3,C1,2026-02-22 10:00:00 +0900,,10\n",
+        encoding="utf-8",
+    )
+    import_platform_orders(db, [p], fmt=None, shop_tz=SHANGHAI, mapping={"订单号": "order_id"})
+    assert rows(db, "SELECT order_id, ordered_at, delivered_at FROM orders ORDER BY 1") == [
+        ("O1", "2026-02-20 10:00:00", "2026-02-22 09:00:00"),
+        ("O2", "2026-02-21 10:00:00", None),
+        ("O3", "2026-02-22 09:00:00", None),
+    ]

@@ -149,25 +149,18 @@ def _orders_command(run: Callable[..., None]) -> click.Command:
         map_file: Path | None,
         **kw: Any,
     ) -> None:
-        from tui_agent.store.platform_orders import identify
-
         files = [f for f in (file, second or lines) if f is not None]
         if second is not None and lines is not None:
             raise click.UsageError("give the 宝贝报表 either as the second FILE or with --lines")
-        try:
-            preset = identify(file, kw["encoding"]) if fmt is None else None
-        except CsvFileError as exc:
-            raise UserError(exc.format(file)) from None
-        if (fmt in (None, "canonical") and preset is None and len(files) == 1) or maps or map_file:
-            if len(files) > 1 or (fmt not in (None, "canonical")):
+        if maps or map_file:
+            if len(files) > 1 or fmt not in (None, "canonical"):
                 raise click.UsageError("--map is for the canonical format only")
-            run(file=file, maps=maps, map_file=map_file, **kw)
-            return
-        _import_platform(files, fmt, **kw)
+            fmt = "canonical"
+        _import_platform(files, fmt, _mapping(maps, map_file), **kw)
 
     orders.__doc__ = (
-        (run.__doc__ or "")
-        + "\n\nA shop platform's own export is read as it comes: --format shopify, taobao, jd, "
+        (run.__doc__ or "") + " Times with a UTC offset are converted to the shop's time zone."
+        "\n\nA shop platform's own export is read as it comes: --format shopify, taobao, jd, "
         "douyin or woocommerce, or recognised from the header row when --format is left out. "
         "Taobao/Tmall: FILE is the 订单报表, its 宝贝报表 given with --lines (or as a second "
         "FILE). Order times with a UTC offset are converted to the shop's time zone (config "
@@ -201,6 +194,7 @@ def _orders_command(run: Callable[..., None]) -> click.Command:
 def _import_platform(
     files: list[Path],
     fmt: str | None,
+    mapping: dict[str, str],
     skip_bad: bool,
     rejects: Path | None,
     encoding: str,
@@ -222,6 +216,7 @@ def _import_platform(
                 files,
                 fmt=fmt,
                 shop_tz=tz,
+                mapping=mapping or None,
                 skip_bad=skip_bad,
                 rejects=rejects,
                 encoding=encoding,
@@ -243,6 +238,8 @@ def _import_platform(
     result = done.result
     if done.preset is not None:
         click.echo(f"read as a {done.preset.title}", err=True)
+    if result.ignored_columns:
+        click.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
     if result.rejected:
         _print_errors(result, done.path)
         click.echo(f"{result.rejected} bad rows written to {result.rejects_path}", err=True)
