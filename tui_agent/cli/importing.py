@@ -35,8 +35,9 @@ _EPILOG = {
 def import_group() -> None:
     """Import the shop's customers, orders or products from a CSV export.
 
-    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]. Files may be UTF-8 (with or without BOM) or
-    GBK. By default any bad row aborts the import and nothing is written; re-importing the
+    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (order times may end in a UTC offset). Files
+    may be UTF-8 (with or without BOM) or GBK. Orders: a platform's own export (Shopify, Taobao,
+    JD, Douyin, WooCommerce) is read as it comes, see `import orders --help`. By default any bad row aborts the import and nothing is written; re-importing the
     same file changes nothing.
     """
 
