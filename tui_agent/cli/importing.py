@@ -160,11 +160,13 @@ def _orders_command(run: Callable[..., None]) -> click.Command:
         _import_platform(files, fmt, _mapping(maps, map_file), **kw)
 
     orders.__doc__ = (
-        (run.__doc__ or "") + " Times with a UTC offset are converted to the shop's time zone."
+        (run.__doc__ or "")
+        + " status is paid (the default), cancelled, unpaid, refunded or partially_refunded; "
+        "refunded is the amount refunded on the order."
         "\n\nA shop platform's own export is read as it comes: --format shopify, taobao, jd, "
         "douyin or woocommerce, or recognised from the header row when --format is left out. "
         "Taobao/Tmall: FILE is the 订单报表, its 宝贝报表 given with --lines (or as a second "
-        "FILE). Order times with a UTC offset are converted to the shop's time zone (config "
+        "FILE). Times with a UTC offset (any format) are converted to the shop's time zone (config "
         "[shop] timezone, default the machine's). Cancelled, unpaid and refunded orders are kept "
         "out of every figure; a partial refund reduces the order's amount."
     )
