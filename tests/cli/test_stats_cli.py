@@ -137,3 +137,7 @@ def test_stats_leave_out_cancelled_and_refunded_orders(db_path: Path, tmp_path: 
     assert code == 0, out
     assert "2 orders left out of every figure: 1 cancelled, 1 refunded" in out
     assert "1 partly refunded orders counted at their amount after the refund" in out
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-02-06", "--json"
+    )
+    assert json.loads(out)["orders_left_out"] == {"refunded": 1, "partially_refunded": 1}

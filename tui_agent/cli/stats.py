@@ -85,7 +85,7 @@ def stats_cmd(
     )
     from tui_agent.store.order_status import excluded_counts
 
-    left_out = excluded_counts(db)  # orders that are no purchase (never in the figures above)
+    left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
     if as_json:
         data = mt.stats_to_dict(s) | {"orders_left_out": left_out}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))

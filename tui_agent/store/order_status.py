@@ -14,7 +14,7 @@ Both functions run inside the orders import's write transaction, on its staging 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
@@ -214,16 +214,23 @@ def _changed(cols: tuple[str, ...], table: str) -> str:
     return " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in cols)
 
 
-def excluded_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Orders left out of every figure, by status, and the partly refunded purchases."""
+def excluded_counts(
+    db: sqlite_utils.Database, start: date | None = None, end: date | None = None
+) -> dict[str, int]:
+    """Orders left out of every figure, by status, and the partly refunded purchases, among
+    the orders placed from ``start`` to ``end`` (inclusive; None: unbounded)."""
+    lo = start.isoformat() if start else ""
+    hi = (end + timedelta(days=1)).isoformat() if end else "9999"
+    where = "ordered_at >= ? AND ordered_at < ?"
     counts = {
         status: n
         for status, n in db.execute(
-            "SELECT status, count(*) FROM orders_excluded GROUP BY status"
+            f"SELECT status, count(*) FROM orders_excluded WHERE {where} GROUP BY status",
+            [lo, hi],
         ).fetchall()
     }
     partly = db.execute(
-        "SELECT count(*) FROM orders WHERE status = 'partially_refunded'"
+        f"SELECT count(*) FROM orders WHERE status = 'partially_refunded' AND {where}", [lo, hi]
     ).fetchone()[0]
     if partly:
         counts["partially_refunded"] = partly
