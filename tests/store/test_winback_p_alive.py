@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlite_utils
 
 from tests.analytics_data import add_customer, add_order
-from tui_agent.core import lifecycle as lc
+from tui_agent.core.kinds import winback
+from tui_agent.core.kinds.base import CustomerFact, Facts
 from tui_agent.core.rules import RuleSet, load_rules
 from tui_agent.store import followups as fu
 from tui_agent.store.predictions import low_p_alive_customers
@@ -33,16 +34,27 @@ def test_default_rules_keep_the_gap_alone() -> None:
 
 def test_low_p_alive_is_due_today_once_min_days_passed() -> None:
     rules = _with_threshold(0.3)
-    c = lc.CustomerFact("c1", False, datetime(2026, 1, 15, 10), None, "o1")
+    rule = rules.by_id("winback")
+    assert rule is not None
+    c = CustomerFact("c1", False, datetime(2026, 1, 15, 10), None, "o1")
     gap = 90.0  # the gap rule alone would wait until mid-April
-    assert not lc.winback_occurrences(rules, [c], TODAY, gap)
-    occs = lc.winback_occurrences(rules, [c], TODAY, gap, {"c1"})
+
+    def occurrences(rules: RuleSet, c: CustomerFact, low: frozenset[str]) -> list[object]:
+        r = rules.by_id("winback")
+        assert r is not None
+        facts = Facts(customers=[c], avg_gap_days=gap, low_p_alive=low)
+        return list(winback.occurrences(rules, r, facts, TODAY))
+
+    assert not occurrences(rules, c, frozenset())
+    occs = winback.occurrences(
+        rules, rule, Facts(customers=[c], avg_gap_days=gap, low_p_alive=frozenset({"c1"})), TODAY
+    )
     assert [(o.due, o.key) for o in occs] == [(TODAY, "winback:c1:2026-01-15")]
     assert "P(alive) below 0.3" in occs[0].text
     # off (0), or fewer than min_days (30) since the last order: not due
-    assert not lc.winback_occurrences(RULES, [c], TODAY, gap, {"c1"})
-    recent = lc.CustomerFact("c1", False, datetime(2026, 2, 10, 10), None, "o1")
-    assert not lc.winback_occurrences(rules, [recent], TODAY, gap, {"c1"})
+    assert not occurrences(RULES, c, frozenset({"c1"}))
+    recent = CustomerFact("c1", False, datetime(2026, 2, 10, 10), None, "o1")
+    assert not occurrences(rules, recent, frozenset({"c1"}))
 
 
 def test_generation_uses_the_stored_predictions(db: sqlite_utils.Database) -> None:

@@ -95,15 +95,23 @@ def stats_cmd(
         window_days=window_days,
         categories=categories,
     )
+    from tui_agent.store.order_status import excluded_counts
+
+    left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
     if refresh_model or predictions.model_summary(db) is None:
         predictions.refresh(db, today)
     clv = predictions.clv_summary(db, today)
     if as_json:
-        data = mt.stats_to_dict(s)
-        data["clv"] = clv
+        data = mt.stats_to_dict(s) | {"orders_left_out": left_out, "clv": clv}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
         return
     _print_tables(s, clv)
+    partly = left_out.pop("partially_refunded", 0)
+    if left_out:
+        why = ", ".join(f"{n} {status}" for status, n in sorted(left_out.items()))
+        click.echo(f"{sum(left_out.values())} orders left out of every figure: {why}")
+    if partly:
+        click.echo(f"{partly} partly refunded orders counted at their amount after the refund")
 
 
 def _ci(low_high: tuple[float, float] | None, scale: float = 100.0, unit: str = "%") -> str:

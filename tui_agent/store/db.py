@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -190,7 +190,43 @@ MIGRATIONS: list[str] = [
     CREATE INDEX idx_campaign_members_state ON campaign_members(campaign_id, state, position);
     CREATE INDEX idx_campaign_members_fu ON campaign_members(follow_up_id);
     """,
-    # 6: cached analytics, refreshed after imports and when the day changes (never on the
+    # 6: order status. `orders` holds the purchases only (paid, partially_refunded; a partial
+    # refund is subtracted from the amount); cancelled, unpaid and fully refunded orders are
+    # kept apart in orders_excluded with their lines, so no query that reads `orders` (the
+    # lifecycle, stats, RFM, LTV, attribution) ever counts them. A re-import moves an order
+    # between the two when its status changes.
+    """
+    ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'paid';
+    ALTER TABLE orders ADD COLUMN refunded REAL NOT NULL DEFAULT 0;
+    CREATE TABLE orders_excluded (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ordered_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('cancelled', 'unpaid', 'refunded')),
+        amount REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE order_lines_excluded (
+        order_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
+    """,
+    # 7: the whole repurchase calendar: lunar birthdays (looked up by lunar month-day),
+    # periodic upkeep (customers by first order), deferrals under the daily capacity, and the
+    # flag that a reason's delivery date is assumed (the order had no delivery time).
+    """
+    ALTER TABLE customers ADD COLUMN lunar_birthday TEXT;
+    CREATE INDEX idx_customers_lunar_birthday ON customers(lunar_birthday);
+    CREATE INDEX idx_customers_first_order ON customers(first_order_at);
+    ALTER TABLE follow_ups ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE follow_up_reasons ADD COLUMN delivery_assumed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 8: cached analytics, refreshed after imports and when the day changes (never on the
     # console's first paint): the BTYD fit (one row per fit kind, JSON parameters), each
     # customer's predictions from it, and each customer's stored RFM segment.
     """
