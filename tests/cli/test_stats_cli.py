@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
@@ -33,6 +34,10 @@ def test_stats_json(db: sqlite_utils.Database, db_path: Path) -> None:
     assert seg["champions"] == 1 and seg["lost"] == 1
     assert data["attribution"]["total"]["touches"] == 3  # D's touch of 03-20 is maturing
     assert data["attribution"]["maturing"]["touches"] == 1
+    # every compared rate carries its 95% Wilson interval: 1 of 4 repeat customers
+    low, high = data["repurchase_rate_ci95"]
+    assert low == pytest.approx(0.0456, abs=1e-4) and high == pytest.approx(0.6994, abs=1e-4)
+    assert all("repurchase_rate_ci95" in g for g in data["segments"])
     assert data["attribution"]["window_days"] == 14
 
 

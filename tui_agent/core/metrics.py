@@ -496,6 +496,9 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
         "revenue": round(s.revenue, 2),
         "repeat_customers": s.repurchase.repeat_customers,
         "repurchase_rate": _r(s.repurchase_rate),
+        "repurchase_rate_ci95": _interval(
+            wilson(s.repurchase.repeat_customers, s.repurchase.customers)
+        ),
         "avg_gap_days": _r(s.avg_gap_days, 2),
         "ltv": {
             "value": round(ltv.value, 2),
@@ -522,6 +525,12 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
                 "customers": c.customers,
                 **{f"repeat_{d}d": c.repeat[i] for i, d in enumerate(COHORT_DAYS)},
                 **{f"rate_{d}d": _r(c.rates[i]) for i, d in enumerate(COHORT_DAYS)},
+                **{
+                    f"rate_{d}d_ci95": None
+                    if c.rates[i] is None
+                    else _interval(wilson(c.repeat[i], c.customers))
+                    for i, d in enumerate(COHORT_DAYS)
+                },
             }
             for c in s.cohorts
         ],
@@ -533,6 +542,7 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
                 "customers": c.customers,
                 "repeat_customers": c.repeat_customers,
                 "repurchase_rate": _r(c.rate),
+                "repurchase_rate_ci95": _interval(wilson(c.repeat_customers, c.customers)),
                 "avg_gap_days": _r(c.avg_gap_days, 2),
             }
             for c in s.by_category
@@ -547,6 +557,9 @@ def stats_to_dict(s: ShopStats) -> dict[str, Any]:
                 "period_customers": g.period_customers,
                 "period_repeat_customers": g.period_repeat_customers,
                 "repurchase_rate": _r(g.rate),
+                "repurchase_rate_ci95": _interval(
+                    wilson(g.period_repeat_customers, g.period_customers)
+                ),
             }
             for g in s.by_segment
         ],
