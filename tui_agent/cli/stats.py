@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,15 @@ def stats_cmd(
     from tui_agent.store.order_status import excluded_counts
 
     left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
+    clv_error = None
     if refresh_model or predictions.model_summary(db) is None:
-        predictions.refresh(db, today)
+        try:
+            predictions.refresh(db, today)
+        except sqlite3.OperationalError as exc:  # read-only or busy: the figures still print
+            clv_error = f"could not store the fit ({exc})"
     clv = predictions.clv_summary(db, today)
+    if clv_error:
+        clv["missing"] = [*clv.get("missing", []), clv_error]
     if as_json:
         data = mt.stats_to_dict(s) | {"orders_left_out": left_out, "clv": clv}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
