@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -225,6 +225,36 @@ MIGRATIONS: list[str] = [
     CREATE INDEX idx_customers_first_order ON customers(first_order_at);
     ALTER TABLE follow_ups ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE follow_up_reasons ADD COLUMN delivery_assumed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 8: cached analytics, refreshed after imports and when the day changes (never on the
+    # console's first paint): the BTYD fit (one row per fit kind, JSON parameters), each
+    # customer's predictions from it, and each customer's stored RFM segment.
+    """
+    CREATE TABLE IF NOT EXISTS model_fits (
+        kind TEXT PRIMARY KEY,        -- 'btyd'
+        as_of TEXT NOT NULL,          -- the day the fit describes (YYYY-MM-DD)
+        fingerprint TEXT NOT NULL,    -- the orders it was fitted on (count, max rowid, total)
+        fitted_at TEXT NOT NULL,
+        body TEXT NOT NULL            -- JSON: parameters, thresholds, what is missing
+    );
+    CREATE TABLE IF NOT EXISTS customer_predictions (
+        customer_id TEXT PRIMARY KEY,
+        p_alive REAL NOT NULL,
+        expected_purchases_90d REAL NOT NULL,
+        expected_purchases_365d REAL NOT NULL,
+        expected_order_value REAL,
+        clv_365d REAL,
+        predicted_next_order TEXT      -- YYYY-MM-DD, NULL when more likely gone than not
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS idx_customer_predictions_p_alive
+        ON customer_predictions(p_alive);
+    CREATE TABLE IF NOT EXISTS customer_segments (
+        customer_id TEXT PRIMARY KEY,
+        segment TEXT NOT NULL,
+        r INTEGER NOT NULL,
+        f INTEGER NOT NULL,
+        m INTEGER NOT NULL
+    ) WITHOUT ROWID;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
