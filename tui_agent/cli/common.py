@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import json
+import math
 import os
 from collections.abc import Callable
 from datetime import date
@@ -15,6 +17,7 @@ import sqlite_utils
 from tui_agent.core.dates import parse_date
 from tui_agent.core.privacy import mask_phones
 from tui_agent.core.rules import RulesError, RuleSet, load_rules
+from tui_agent.core.safetext import BIDI, visible
 from tui_agent.paths import resolve_db_path, rules_path
 from tui_agent.store.db import DatabaseError, connect
 
@@ -27,8 +30,45 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def format_message(self) -> str:
-        # Errors end up in scrollback and CI logs: never a customer's phone number.
-        return mask_phones(self.message)
+        # Errors end up in scrollback and CI logs: never a customer's phone number, and
+        # never a control sequence from a file's header or a cell.
+        return visible(mask_phones(self.message))
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print text that may hold data from a CSV import: controls shown, never sent raw."""
+    click.echo(visible(text), err=err)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+# JSON escapes C0 controls itself; with ensure_ascii=False, C1 controls, DEL, the line
+# separators and bidi marks would be written raw. Escaped, the data is the same for a parser.
+_JSON_RAW = str.maketrans(
+    {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *map(ord, BIDI)]}
+)
+
+
+def to_json(value: Any, *, sort_keys: bool = False) -> str:
+    """Strict JSON for scripts: never NaN or Infinity (they become null), Chinese kept
+    readable, nothing a terminal would act on."""
+    text = json.dumps(
+        _finite(value), ensure_ascii=False, indent=2, sort_keys=sort_keys, allow_nan=False
+    )
+    return text.translate(_JSON_RAW)
+
+
+def echo_json(value: Any, *, sort_keys: bool = False) -> None:
+    click.echo(to_json(value, sort_keys=sort_keys))
 
 
 def db_option(fn: F) -> F:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import csv
-import json
 from datetime import date
 from pathlib import Path
 
 import click
 
-from tui_agent.cli.common import DATE, UserError, db_option, open_database
+from tui_agent.cli.common import DATE, UserError, db_option, echo_json, open_database
 from tui_agent.core import metrics as mt
-from tui_agent.core.export import safe_cell
+from tui_agent.core.export import private_file, safe_cell
+from tui_agent.core.safetext import visible
 from tui_agent.store import analytics
 
 
@@ -84,7 +84,7 @@ def stats_cmd(
         categories=categories,
     )
     if as_json:
-        click.echo(json.dumps(mt.stats_to_dict(s), ensure_ascii=False, indent=2, sort_keys=True))
+        echo_json(mt.stats_to_dict(s), sort_keys=True)
         return
     _print_tables(s)
 
@@ -143,7 +143,7 @@ def _print_tables(s: mt.ShopStats) -> None:
         for col in ("category", "customers", "repurchase", "days between orders"):
             ca.add_column(col, justify="left" if col == "category" else "right")
         for c in s.by_category[:20]:
-            ca.add_row(c.category, f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
+            ca.add_row(visible(c.category), f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
         console.print(ca)
 
     a = s.attribution
@@ -160,7 +160,7 @@ def _print_tables(s: mt.ShopStats) -> None:
             at.add_column(col, justify="left" if col == title else "right")
         for r in rows[:20]:
             at.add_row(
-                r.key,
+                visible(r.key),
                 f"{r.touches:,}",
                 f"{r.converted:,}",
                 _pct(r.conversion),
@@ -185,7 +185,8 @@ def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
     header, rows = analytics.export_rows(db, kind, _today())
     count = 0
     try:
-        with file.open("w", encoding="utf-8-sig", newline="") as fh:
+        # Customer data: owner-only whatever the umask (also when the file exists).
+        with private_file(file, encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             for row in rows:

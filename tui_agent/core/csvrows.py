@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_agent.core.privacy import mask_phones
+from tui_agent.core.safetext import BIDI, clean_cell
 
 MAX_TEXT = 1000  # a name, tag list or product title longer than this is a broken export
 MAX_ID = 200
@@ -122,7 +123,9 @@ Converter = Callable[[str], object]
 
 
 def _text(raw: str) -> str | None:
-    s = raw.strip()
+    # Control characters are cleaned at the door (see core.safetext): what is stored is what
+    # every screen and command shows, and what a touch logs.
+    s = clean_cell(raw.strip()).strip()
     if not s:
         return None
     if len(s) > MAX_TEXT:
@@ -131,7 +134,7 @@ def _text(raw: str) -> str | None:
 
 
 def _ident(raw: str) -> str | None:
-    s = raw.strip()
+    s = clean_cell(raw.strip()).strip()
     if not s:
         return None
     if len(s) > MAX_ID:
@@ -364,7 +367,7 @@ def plan_header(kind: Kind, header: list[str], mapping: Mapping[str, str] | None
     """Match the header (and ``--map``) to the canonical fields. Raises CsvFileError (line 1)."""
     specs = FIELDS[kind]
     names = [f.name for f in specs]
-    clean = [h.strip() for h in header]
+    clean = [clean_cell(h.strip()).strip() for h in header]
     if not any(clean):
         raise CsvFileError("the header row is empty", line=1)
     index: dict[str, int] = {}
@@ -492,6 +495,8 @@ WHITESPACE = frozenset(
 )
 # One regex scan finds them; iterating the characters in Python would cost more than parsing.
 _ODD_SPACE = re.compile("[" + re.escape("".join(sorted(WHITESPACE - {" ", "\n"}))) + "]")
+# What clean_cell would change, but for the newlines that join the column.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + BIDI + "]")
 _SCI_CELL = re.compile(r"^[+-]?\d(\.\d+)?[eE]\+\d+$", re.M)
 # ASCII digits and in-range times only: a column that passes needs just its calendar days
 # checked. Anything else (a Unicode digit, 24:00) goes the per-row way, the reference.
@@ -518,6 +523,7 @@ def _fast_text(col: tuple[str, ...], limit: int, sci: bool) -> list[str | None]:
     # inside a cell are common ("奶瓶 大装"); other whitespace is rare enough to just go slow.
     if (
         _ODD_SPACE.search(joined)
+        or _CONTROL.search(joined)
         or "\n " in joined
         or " \n" in joined
         or joined[:1] == " "

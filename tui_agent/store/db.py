@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -25,8 +25,34 @@ class DatabaseError(Exception):
     """A database that cannot be used: not SQLite, newer schema, read-only, ..."""
 
 
+def _clean_imported_text(db: sqlite_utils.Database) -> None:
+    """Apply core.safetext.clean_cell to the imported text columns (one scan per column;
+    only rows holding a control character are rewritten)."""
+    from tui_agent.core.safetext import BIDI, clean_cell
+
+    chars = "".join(chr(c) for c in range(1, 0xA0) if c < 0x20 or c >= 0x7F)
+    pattern = f"*[{chars}\u2028\u2029{BIDI}]*"
+    columns = {
+        "customers": ("name", "phone", "email", "wechat", "tier", "tags"),
+        "products": ("name", "category"),
+        "order_lines": ("product", "category"),
+        "follow_up_reasons": ("text", "product", "category"),
+    }
+    for table, cols in columns.items():
+        for col in cols:
+            rows = db.execute(
+                f"SELECT rowid, {col} FROM {table} WHERE {col} GLOB ?", [pattern]
+            ).fetchall()
+            db.conn.executemany(
+                f"UPDATE {table} SET {col} = ? WHERE rowid = ?",
+                [(clean_cell(text).strip(), rowid) for rowid, text in rows],
+            )
+
+
 # Each migration takes the database from version N-1 to N. Append, never edit.
-MIGRATIONS: list[str] = [
+# A migration is SQL, or a function for what SQL cannot say; either runs inside the
+# migration's transaction.
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
     # 1: the first schema
     """
     CREATE TABLE customers (
@@ -156,6 +182,10 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS idx_orders_customer;
     """,
+    # 5: text imported before control characters were cleaned at the door (core.safetext)
+    # is cleaned the same way, so no screen shows an escape sequence from an old import.
+    # Ids are left alone (they key other rows; touches are append-only).
+    _clean_imported_text,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -225,8 +255,12 @@ def _migrate(db: sqlite_utils.Database, version: int) -> None:
             current = db.execute("PRAGMA user_version").fetchone()[0]
             # Another process may have migrated while we waited for the write lock.
             for target in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _split(MIGRATIONS[target - 1]):
-                    db.execute(statement)
+                migration = MIGRATIONS[target - 1]
+                if callable(migration):
+                    migration(db)
+                else:
+                    for statement in _split(migration):
+                        db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")
     except sqlite3.OperationalError as exc:
         if "readonly" in str(exc) or "read-only" in str(exc):
