@@ -6,7 +6,9 @@ import getpass
 import json
 import math
 import os
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from tui_agent.core.privacy import mask_phones
 from tui_agent.core.rules import RulesError, RuleSet, load_rules
 from tui_agent.core.safetext import BIDI, visible
 from tui_agent.paths import resolve_db_path, rules_path
-from tui_agent.store.db import DatabaseError, connect
+from tui_agent.store.db import DatabaseError, connect, describe_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,14 +115,43 @@ def effective_db_path(db_path: Path | None) -> Path:
     return resolve_db_path(db_path or root)
 
 
-def open_database(db_path: Path | None, *, create: bool = True) -> sqlite_utils.Database:
+def open_database(
+    db_path: Path | None, *, create: bool = False, check: bool = False
+) -> sqlite_utils.Database:
+    """The shop database, or a one-line UserError. Only commands that bring data (import,
+    demo) pass ``create``: a mistyped ``--db`` must not become an empty shop."""
     path = effective_db_path(db_path)
+    _opened[:] = [path]
     try:
-        return connect(path, create=create)
+        return connect(path, create=create, check=check)
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
+
+
+_opened: list[Path] = []  # the database the running command opened, for error messages
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Every command runs inside this: a database that cannot be used (busy, read-only, disk
+    full, corrupt) or a file error ends the command with one line and exit code 1, never a
+    traceback."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        where = _opened[0] if _opened else "database"
+        line = describe_error(where, exc)
+        if line is None:
+            if isinstance(exc, OSError):
+                name = exc.filename or where
+                line = f"{name}: {exc.strerror or exc}"
+            else:
+                line = f"{where}: database error: {exc}"
+        raise UserError(line) from None
 
 
 def default_agent() -> str:

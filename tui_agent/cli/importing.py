@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from tui_agent.cli.common import UserError, db_option, open_database
+from tui_agent.cli.common import UserError, db_option, effective_db_path, open_database
 from tui_agent.core.csvrows import (
     BadRowsError,
     CsvFileError,
@@ -20,6 +21,7 @@ from tui_agent.core.csvrows import (
     parse_mapping_items,
     parse_mapping_text,
 )
+from tui_agent.store.db import describe_error
 
 _EPILOG = {
     Kind.CUSTOMERS: "Columns: {cols} (only customer_id required).",
@@ -90,7 +92,7 @@ def _command(kind: Kind) -> click.Command:
         db_path: Path | None,
     ) -> None:
         mapping = _mapping(maps, map_file)
-        db = open_database(db_path)
+        db = open_database(db_path, create=True, check=True)
         from tui_agent.store import importer
 
         fn = {
@@ -111,6 +113,12 @@ def _command(kind: Kind) -> click.Command:
                 )
         except CsvFileError as exc:
             raise UserError(exc.format(file)) from None
+        except (sqlite3.Error, OSError) as exc:
+            where = effective_db_path(db_path)
+            line = describe_error(where, exc, "nothing was imported")
+            if line is None:
+                raise
+            raise UserError(line) from None
         except BadRowsError as exc:
             _print_errors(exc.result, file)
             raise UserError(
