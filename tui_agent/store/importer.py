@@ -380,22 +380,55 @@ def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Pa
         "FROM (SELECT * FROM _rejects ORDER BY line, rowid) GROUP BY line ORDER BY line"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data
-    # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
-    with (
-        open(fd, "w", encoding="utf-8-sig", newline="") as f,
-        _records(path, encoding, None) as records,
-    ):
-        writer = csv.writer(f)
-        header = next(records)[1]
-        writer.writerow([*header, "line", "column", "reason"])
-        pending = cursor.fetchone()
-        for line, row in records:
-            if pending is None:
-                break
-            if line == pending[0]:
-                writer.writerow([*row, line, pending[1], pending[2]])
-                pending = cursor.fetchone()
+    # Written under a temporary name in the same folder and renamed when complete: a killed
+    # import never leaves a partial file that looks whole (nor truncates an older one).
+    # A fresh file created 0600: customer data, whatever the umask or the old file's mode.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
+        with (
+            open(fd, "w", encoding="utf-8-sig", newline="") as f,
+            _records(path, encoding, None) as records,
+        ):
+            writer = csv.writer(f)
+            header = next(records)[1]
+            width = len(header)
+            writer.writerow([*header, "line", "column", "reason"])
+            pending = cursor.fetchone()
+            for line, row in records:
+                if pending is None:
+                    break
+                if line == pending[0]:
+                    # A row with the wrong number of cells is padded (or its extra cells
+                    # moved after the reason), so line, column and reason stay under their
+                    # own headers and no cell is lost.
+                    cells = row[:width] + [""] * (width - len(row))
+                    writer.writerow([*cells, line, pending[1], pending[2], *row[width:]])
+                    pending = cursor.fetchone()
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        cursor.close()
+
+
+def rejects_target(path: Path, rejects: Path | str | None) -> Path:
+    """Where the reject file goes; refuses (CsvFileError) the input itself, under any name
+    (the same path, a symlink or a hard link to it), before anything is opened for writing."""
+    out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
+    same = os.path.realpath(out) == os.path.realpath(path)
+    if not same and out.exists():
+        try:
+            same = os.path.samefile(out, path)
+        except OSError:
+            same = False
+    if same:
+        raise CsvFileError(f"the reject file {out} is the input file; give another --rejects")
+    return out
 
 
 def _run(
@@ -413,6 +446,7 @@ def _run(
     path = Path(path)
     if not path.is_file():
         raise CsvFileError("no such file")
+    out = rejects_target(path, rejects) if skip_bad else None
     enc = _normalise_encoding(encoding, path)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
@@ -438,7 +472,7 @@ def _run(
             if result.rejected and not skip_bad:
                 raise BadRowsError(result)
             if result.rejected:
-                out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
+                assert out is not None
                 _write_rejects(db, path, enc, out)
                 result.rejects_path = out
     finally:
