@@ -23,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui_agent.core import tomltext
 from tui_agent.paths import config_file
 
 
@@ -57,7 +58,9 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise ConfigError(f"{path}: {tomltext.TOO_DEEP}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     keymap = data.get("keymap", {})

@@ -20,6 +20,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from tui_agent.core import tomltext
 from tui_agent.core.privacy import mask_phones
 from tui_agent.core.safetext import BIDI, clean_cell
 
@@ -332,7 +333,9 @@ def parse_mapping_items(items: Iterable[str]) -> dict[str, str]:
 def parse_mapping_text(text: str) -> dict[str, str]:
     """A mapping file: TOML (``"客户ID" = "customer_id"``) or plain ``column=field`` lines."""
     try:
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise ValueError(f"mapping file: {tomltext.TOO_DEEP}") from None
     except tomllib.TOMLDecodeError:
         lines = [
             ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")

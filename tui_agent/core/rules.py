@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_agent.core import tomltext
 from tui_agent.core.models import Stage
 
 KINDS = ("after_delivery", "replenish", "birthday", "winback", "vip")
@@ -139,7 +140,11 @@ def parse_rules(data: dict[str, Any], source: str = "rules.toml") -> RuleSet:
 def load_rules(path: Path) -> RuleSet:
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            data = tomltext.loads(f.read().decode("utf-8"))
+    except tomltext.TooDeeplyNested:
+        raise RulesError(f"{path}: {tomltext.TOO_DEEP}") from None
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise RulesError(f"{path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
