@@ -40,6 +40,7 @@ class Config:
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
+    max_line_amount: float | None = None  # [import] max_line_amount
 
     def shop_name_for(self, language: str) -> str:
         """The shop name, or a neutral default in the customer's language."""
@@ -72,7 +73,18 @@ def load_config(path: Path | None = None) -> Config:
         agent=_str(data, "agent", "name", path),
         keymap={str(k): str(v) for k, v in keymap.items()},
         theme=_str(data, "ui", "theme", path),
+        max_line_amount=_positive(data, "import", "max_line_amount", path),
     )
+
+
+def _positive(data: dict[str, object], table: str, key: str, path: Path) -> float | None:
+    section = data.get(table)
+    if not isinstance(section, dict) or section.get(key) is None:
+        return None
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e15:
+        raise ConfigError(f"{path}: {table}.{key} must be a positive number")
+    return float(value)
 
 
 def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:

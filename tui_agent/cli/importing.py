@@ -73,6 +73,13 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="File encoding: auto (UTF-8 with or without BOM, else GBK), utf-8, gbk, ...",
         ),
+        click.option(
+            "--max-amount",
+            type=click.FloatRange(min=0, min_open=True, max=1e15),
+            default=None,
+            help="Largest amount of one order line; above it the row is bad (default: "
+            "[import] max_line_amount in config.toml, else 1000000).",
+        ),
         db_option,
     ]
     # click lists options in decorator order, so apply them bottom-up.
@@ -89,9 +96,17 @@ def _command(kind: Kind) -> click.Command:
         skip_bad: bool,
         rejects: Path | None,
         encoding: str,
+        max_amount: float | None,
         db_path: Path | None,
     ) -> None:
         mapping = _mapping(maps, map_file)
+        if max_amount is None:
+            from tui_agent.config import ConfigError, load_config
+
+            try:
+                max_amount = load_config().max_line_amount
+            except ConfigError as exc:
+                raise UserError(str(exc)) from None
         db = open_database(db_path, create=True, check=True)
         from tui_agent.store import importer
 
@@ -110,6 +125,7 @@ def _command(kind: Kind) -> click.Command:
                     rejects=rejects,
                     encoding=encoding,
                     progress=progress,
+                    max_amount=max_amount,
                 )
         except CsvFileError as exc:
             raise UserError(exc.format(file)) from None

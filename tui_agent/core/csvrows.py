@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tui_agent.core import tomltext
 from tui_agent.core.privacy import mask_phones
@@ -26,6 +26,9 @@ from tui_agent.core.safetext import BIDI, clean_cell
 
 MAX_TEXT = 1000  # a name, tag list or product title longer than this is a broken export
 MAX_ID = 200
+# An order line above this is a broken export (1e308 once made a shop's revenue inf);
+# `import --max-amount` or `[import] max_line_amount` in config.toml change it.
+DEFAULT_MAX_LINE_AMOUNT = 1_000_000.0
 MAX_REPORTED = 20  # errors kept in memory for the message; the reject file has them all
 
 
@@ -358,6 +361,7 @@ class Plan:
     columns: tuple[int | None, ...]  # per field of FIELDS[kind]: CSV column index or None
     labels: tuple[str, ...]  # per field: how errors name the column
     ignored: tuple[str, ...]
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT  # per order line
 
     @property
     def present(self) -> tuple[str, ...]:
@@ -366,7 +370,12 @@ class Plan:
         return tuple(s.name for s, c in zip(specs, self.columns, strict=True) if c is not None)
 
 
-def plan_header(kind: Kind, header: list[str], mapping: Mapping[str, str] | None = None) -> Plan:
+def plan_header(
+    kind: Kind,
+    header: list[str],
+    mapping: Mapping[str, str] | None = None,
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
+) -> Plan:
     """Match the header (and ``--map``) to the canonical fields. Raises CsvFileError (line 1)."""
     specs = FIELDS[kind]
     names = [f.name for f in specs]
@@ -413,7 +422,7 @@ def plan_header(kind: Kind, header: list[str], mapping: Mapping[str, str] | None
             line=1,
         )
     ignored = tuple(h for i, h in enumerate(clean) if i not in used and h)
-    return Plan(kind, tuple(clean), columns, labels, ignored)
+    return Plan(kind, tuple(clean), columns, labels, ignored, max_amount)
 
 
 def _label(column: str, fld: str) -> str:
@@ -452,6 +461,16 @@ def convert_row(plan: Plan, row: list[str], line: int) -> tuple[Record | None, l
         values.append(value)
     if plan.kind is Kind.ORDERS and not errors:
         _check_order_dates(plan, values, line, errors)
+        amount = values[_AMOUNT]
+        if isinstance(amount, float) and amount > plan.max_amount:
+            errors.append(
+                RowError(
+                    line,
+                    plan.labels[_AMOUNT],
+                    f"amount {amount:g} is too large "
+                    f"(at most {plan.max_amount:g} per line; see --max-amount)",
+                )
+            )
     if errors:
         return None, errors
     if plan.kind is Kind.ORDERS and values[_QTY] is None:
@@ -464,6 +483,7 @@ _ORDERED = _ORDER_NAMES.index("ordered_at")
 _SHIPPED = _ORDER_NAMES.index("shipped_at")
 _DELIVERED = _ORDER_NAMES.index("delivered_at")
 _QTY = _ORDER_NAMES.index("quantity")
+_AMOUNT = _ORDER_NAMES.index("amount")
 
 
 def _check_order_dates(plan: Plan, values: list[object], line: int, errors: list[RowError]) -> None:
@@ -647,6 +667,9 @@ def _convert_fast(plan: Plan, rows: list[list[str]], lines: list[int]) -> list[L
             raise _Slow
         columns.append(values)
     if plan.kind is Kind.ORDERS:
+        # amount is required: a list of floats here, None-free (checked above)
+        if max(cast("list[float]", columns[_AMOUNT])) > plan.max_amount:
+            raise _Slow
         ordered = columns[_ORDERED]
         for i in (_SHIPPED, _DELIVERED):
             if plan.columns[i] is not None and any(

@@ -25,6 +25,7 @@ from pathlib import Path
 import sqlite_utils
 
 from tui_agent.core.csvrows import (
+    DEFAULT_MAX_LINE_AMOUNT,
     MAX_REPORTED,
     BadRowsError,
     CsvFileError,
@@ -213,6 +214,7 @@ def _load(
     mapping: Mapping[str, str] | None,
     progress: Progress | None,
     result: ImportResult,
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
@@ -226,7 +228,7 @@ def _load(
             first = next(batches, None)
             if first is None:
                 raise CsvFileError("the file is empty (no header row)")
-            plan = plan_header(kind, first[1][0], mapping)
+            plan = plan_header(kind, first[1][0], mapping, max_amount)
             key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
             # Binding a parameter costs more than SQLite's insert itself: fields the file
             # lacks are left out of the statement (the column stays NULL). A missing
@@ -442,7 +444,9 @@ def _run(
     rejects: Path | str | None,
     encoding: str | None,
     progress: Progress | None,
+    max_amount: float | None = None,
 ) -> ImportResult:
+    max_amount = DEFAULT_MAX_LINE_AMOUNT if max_amount is None else max_amount
     path = Path(path)
     if not path.is_file():
         raise CsvFileError("no such file")
@@ -465,7 +469,7 @@ def _run(
         # write lock is taken: agents keep logging touches while a big file is being read.
         _create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result)
+        plan = _load(db, kind, path, enc, mapping, progress, result, max_amount)
         db.execute("COMMIT")
         with write_tx(db):
             merge(db, plan, result, skip_bad)
@@ -975,6 +979,7 @@ def import_customers(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    max_amount: float | None = None,
 ) -> ImportResult:
     """Upsert customers by ``customer_id``; only the file's columns are updated.
 
@@ -994,6 +999,7 @@ def import_customers(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        max_amount=max_amount,
     )
 
 
@@ -1006,6 +1012,7 @@ def import_orders(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    max_amount: float | None = None,
 ) -> ImportResult:
     """Upsert orders and their lines (one CSV row per line), creating unknown customers.
 
@@ -1023,6 +1030,7 @@ def import_orders(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        max_amount=max_amount,
     )
 
 
@@ -1035,6 +1043,7 @@ def import_products(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    max_amount: float | None = None,
 ) -> ImportResult:
     """Upsert products by ``sku`` (name, category, cycle_days, related_sku)."""
     return _run(
@@ -1047,4 +1056,5 @@ def import_products(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        max_amount=max_amount,
     )
