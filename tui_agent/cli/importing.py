@@ -71,7 +71,15 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--encoding",
             default="auto",
             show_default=True,
-            help="File encoding: auto (UTF-8 with or without BOM, else GBK), utf-8, gbk, ...",
+            help="File encoding: auto (a BOM's UTF-8 or UTF-16, else UTF-8 or GBK, whichever reads "
+            "as plausible text; asks when unsure), utf-8, gbk, utf-16, ...",
+        ),
+        click.option(
+            "--delimiter",
+            default=None,
+            metavar="CHAR",
+            help="Cell separator: one character, 'tab' or '\\t' (default: sniffed from the "
+            "header: comma, tab or semicolon).",
         ),
         click.option(
             "--max-amount",
@@ -96,10 +104,17 @@ def _command(kind: Kind) -> click.Command:
         skip_bad: bool,
         rejects: Path | None,
         encoding: str,
+        delimiter: str | None,
         max_amount: float | None,
         db_path: Path | None,
     ) -> None:
         mapping = _mapping(maps, map_file)
+        if delimiter is not None:
+            delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+            if len(delimiter) != 1 or delimiter in '"\r\n':
+                raise click.BadParameter(
+                    f"{delimiter!r}: give one character, or tab", param_hint="--delimiter"
+                )
         if max_amount is None:
             from tui_agent.config import ConfigError, load_config
 
@@ -126,6 +141,7 @@ def _command(kind: Kind) -> click.Command:
                     encoding=encoding,
                     progress=progress,
                     max_amount=max_amount,
+                    delimiter=delimiter,
                 )
         except CsvFileError as exc:
             raise UserError(exc.format(file)) from None

@@ -384,7 +384,15 @@ def plan_header(
         raise CsvFileError("the header row is empty", line=1)
     index: dict[str, int] = {}
     for i, h in enumerate(clean):
-        if h and h not in index:
+        if h in index:
+            # Which of the two would be read is a guess: say so instead of ignoring one.
+            raise CsvFileError(
+                f"duplicate column {h!r} (columns {index[h] + 1} and {i + 1}); "
+                "rename or remove one",
+                line=1,
+                column=h,
+            )
+        if h:
             index[h] = i
     taken: dict[str, int] = {}
     for col, fld in (mapping or {}).items():

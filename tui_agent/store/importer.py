@@ -37,6 +37,7 @@ from tui_agent.core.csvrows import (
     field_names,
     plan_header,
 )
+from tui_agent.core.textcodec import EncodingDoubt, bom_encoding, judge
 from tui_agent.store.db import get_meta, set_meta, write_tx
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
@@ -65,22 +66,58 @@ __all__ = [
 # --- reading the file --------------------------------------------------------------------------
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``.
+SAMPLE_BYTES = 1 << 20  # what the plausibility check reads (whole lines)
 
-    GB18030 is the superset of GBK that Chinese Excel writes. The check streams the file in
-    1 MB chunks: cheap next to parsing it, and a file that is mostly ASCII with a few GBK
-    names near the end is still recognised.
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: what a BOM says (UTF-8, UTF-16), else UTF-8 or GB18030 (the
+    superset of GBK that Chinese Excel writes) as :func:`core.textcodec.judge` decides from
+    byte validity and whether the text is plausible.
+
+    Raises CsvFileError asking for ``--encoding`` when neither reads as plausible text.
+    The UTF-8 check streams the whole file in 1 MB chunks: a file that is mostly ASCII with
+    a few GBK names near the end is still recognised.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
+    valid = True
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+        announced = bom_encoding(sample[:4])
+        if announced is not None:
+            return announced
+        chunk = sample
+        try:
+            while chunk:
                 decoder.decode(chunk)
+                chunk = f.read(1 << 20)
             decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
+        except UnicodeDecodeError:
+            valid = False
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]  # whole lines: no character cut in two
+    try:
+        return judge(sample, valid)
+    except EncodingDoubt as exc:
+        raise CsvFileError(
+            f"cannot tell the file's encoding: {exc}; give --encoding utf-8 or --encoding gbk"
+        ) from None
+
+
+def _delimiter(given: str | None, path: Path, encoding: str) -> str:
+    """The cell separator: as given, else sniffed from the header line (a tab-separated
+    "Unicode text" export from Excel, or semicolons), else a comma."""
+    if given:
+        if len(given) != 1 or given in '"\r\n':
+            raise CsvFileError(f"--delimiter {given!r}: give one character (\\t for tab)")
+        return given
+    try:
+        with open(path, encoding=encoding, newline="", errors="replace") as f:
+            header = f.readline(1 << 16)
+    except (OSError, LookupError):
+        return ","
+    counts = {d: header.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def _normalise_encoding(encoding: str | None, path: Path) -> str:
@@ -111,7 +148,11 @@ def _first_bad_line(path: Path, encoding: str) -> int:
 
 @contextmanager
 def _batches(
-    path: Path, encoding: str, progress: Progress | None, size: int = BATCH
+    path: Path,
+    encoding: str,
+    progress: Progress | None,
+    size: int = BATCH,
+    delimiter: str = ",",
 ) -> Iterator[Batches]:
     """Yield (start lines, records) of the non-blank records, in batches of ``size``.
 
@@ -124,7 +165,7 @@ def _batches(
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
 
         def gen() -> Batches:
-            reader = csv.reader(text)
+            reader = csv.reader(text, delimiter=delimiter)
             prev = 0
             limit = 1  # the header alone
             n = 0
@@ -168,9 +209,11 @@ def _batches(
 
 
 @contextmanager
-def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
+def _records(
+    path: Path, encoding: str, progress: Progress | None, delimiter: str = ","
+) -> Iterator[Records]:
     """Yield (start line, cells) for every non-blank record; the header comes first."""
-    with _batches(path, encoding, progress) as batches:
+    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
         yield (
             (line, row) for lines, rows in batches for line, row in zip(lines, rows, strict=True)
         )
@@ -215,6 +258,7 @@ def _load(
     progress: Progress | None,
     result: ImportResult,
     max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
+    delimiter: str = ",",
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
@@ -224,7 +268,7 @@ def _load(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        with _batches(path, encoding, progress) as batches:
+        with _batches(path, encoding, progress, delimiter=delimiter) as batches:
             first = next(batches, None)
             if first is None:
                 raise CsvFileError("the file is empty (no header row)")
@@ -371,7 +415,9 @@ def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
     ]
 
 
-def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Path) -> None:
+def _write_rejects(
+    db: sqlite_utils.Database, path: Path, encoding: str, out: Path, delimiter: str = ","
+) -> None:
     """Second pass over the input: copy each rejected record with its line, column and reason.
 
     Re-reading the file (only when something was rejected) keeps the original cells exactly
@@ -391,7 +437,7 @@ def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Pa
         # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
         with (
             open(fd, "w", encoding="utf-8-sig", newline="") as f,
-            _records(path, encoding, None) as records,
+            _records(path, encoding, None, delimiter) as records,
         ):
             writer = csv.writer(f)
             header = next(records)[1]
@@ -445,6 +491,7 @@ def _run(
     encoding: str | None,
     progress: Progress | None,
     max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     max_amount = DEFAULT_MAX_LINE_AMOUNT if max_amount is None else max_amount
     path = Path(path)
@@ -452,6 +499,7 @@ def _run(
         raise CsvFileError("no such file")
     out = rejects_target(path, rejects) if skip_bad else None
     enc = _normalise_encoding(encoding, path)
+    delim = _delimiter(delimiter, path, enc)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
     old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
@@ -469,7 +517,7 @@ def _run(
         # write lock is taken: agents keep logging touches while a big file is being read.
         _create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result, max_amount)
+        plan = _load(db, kind, path, enc, mapping, progress, result, max_amount, delim)
         db.execute("COMMIT")
         with write_tx(db):
             merge(db, plan, result, skip_bad)
@@ -477,7 +525,7 @@ def _run(
                 raise BadRowsError(result)
             if result.rejected:
                 assert out is not None
-                _write_rejects(db, path, enc, out)
+                _write_rejects(db, path, enc, out, delim)
                 result.rejects_path = out
     finally:
         if db.conn.in_transaction:  # an error while staging
@@ -980,6 +1028,7 @@ def import_customers(
     encoding: str | None = None,
     progress: Progress | None = None,
     max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert customers by ``customer_id``; only the file's columns are updated.
 
@@ -1000,6 +1049,7 @@ def import_customers(
         encoding=encoding,
         progress=progress,
         max_amount=max_amount,
+        delimiter=delimiter,
     )
 
 
@@ -1013,6 +1063,7 @@ def import_orders(
     encoding: str | None = None,
     progress: Progress | None = None,
     max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert orders and their lines (one CSV row per line), creating unknown customers.
 
@@ -1031,6 +1082,7 @@ def import_orders(
         encoding=encoding,
         progress=progress,
         max_amount=max_amount,
+        delimiter=delimiter,
     )
 
 
@@ -1044,6 +1096,7 @@ def import_products(
     encoding: str | None = None,
     progress: Progress | None = None,
     max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert products by ``sku`` (name, category, cycle_days, related_sku)."""
     return _run(
@@ -1057,4 +1110,5 @@ def import_products(
         encoding=encoding,
         progress=progress,
         max_amount=max_amount,
+        delimiter=delimiter,
     )
