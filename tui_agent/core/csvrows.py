@@ -81,6 +81,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0  # bad rows (with --skip-bad: not imported, written to the reject file)
     removed: int = 0  # order lines no longer in a re-imported order
+    moved: int = 0  # orders re-exported under another customer (moved to them)
     orders: int = 0  # distinct orders in an orders file (imported ones)
     customers_created: int = 0  # customers first seen in an orders file
     errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED
@@ -99,6 +100,8 @@ class ImportResult:
         ]
         if self.removed:
             parts.append(f"{self.removed} stale lines removed")
+        if self.moved:
+            parts.append(f"{self.moved} orders moved to another customer")
         extra = ""
         if self.kind is Kind.ORDERS:
             extra = f" ({self.orders} orders, {self.customers_created} new customers)"

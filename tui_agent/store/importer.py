@@ -19,6 +19,7 @@ import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from itertools import chain, groupby, repeat
 from pathlib import Path
 
@@ -245,6 +246,7 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         "_all",
         "_seq",
         "_prod",
+        "_moved",
     ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -774,6 +776,8 @@ def _merge_orders(
         f"INSERT INTO _seq SELECT * FROM (SELECT order_id, new, row_number() OVER "
         f"(PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) FROM _all) ORDER BY order_id"
     )
+    if not first_load:
+        _moved_orders(db, result)
     before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
     n_affected = db.execute("SELECT count(*) FROM _affected").fetchone()[0]
     with _bulk_indexes(db, "customers", n_affected):
@@ -835,10 +839,12 @@ def _merge_orders(
         inserted = total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
         unchanged = 0
     else:
+        # A line is unchanged only if its order still belongs to the same customer.
         same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
         inserted, unchanged, total = db.execute(
             f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
-            f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
+            f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same} "
+            "AND s.order_id NOT IN (SELECT order_id FROM _moved)), count(*) "
             "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
             "AND l.line_no = s.line_no"
         ).fetchone()
@@ -862,6 +868,44 @@ def _merge_orders(
         )
         result.removed = cur.rowcount
     _refresh_avg_gap(db)
+
+
+def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
+    """Orders the file gives to another customer than the database: counted, and the open
+    follow-ups they caused for the old customer cancelled (saying where the order went).
+    Their reasons' keys are set aside, so the next generation gives the new owner theirs.
+    Call inside the import's transaction, before the orders are written."""
+    db.execute(
+        "CREATE TEMP TABLE _moved AS SELECT s.order_id, o.customer_id AS old, "
+        "s.customer_id AS new FROM _orders s JOIN orders o ON o.order_id = s.order_id "
+        "WHERE o.customer_id IS NOT s.customer_id"
+    )
+    result.moved = db.execute("SELECT count(*) FROM _moved").fetchone()[0]
+    if not result.moved:
+        return
+    now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    db.execute(
+        """
+        UPDATE follow_ups SET status = 'cancelled',
+               status_reason = 'order ' || m.order_id || ' now belongs to customer '
+                               || m.new || ' (re-import)',
+               claimed_by = NULL, updated_at = ?
+        FROM _moved m
+        WHERE follow_ups.customer_id = m.old
+          AND follow_ups.status IN ('pending', 'snoozed')
+          AND (follow_ups.order_id = m.order_id OR follow_ups.id IN
+               (SELECT follow_up_id FROM follow_up_reasons WHERE order_id = m.order_id))
+        """,
+        [now],
+    )
+    db.execute(
+        """
+        UPDATE follow_up_reasons SET key = key || '@moved#' || follow_up_id
+        WHERE order_id IN (SELECT order_id FROM _moved)
+          AND follow_up_id IN (SELECT f.id FROM follow_ups f JOIN _moved m
+                               ON f.customer_id = m.old)
+        """
+    )
 
 
 @contextmanager
