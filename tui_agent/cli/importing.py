@@ -36,8 +36,9 @@ _EPILOG = {
 def import_group() -> None:
     """Import the shop's customers, orders or products from a CSV export.
 
-    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]. Files may be UTF-8 (with or without BOM) or
-    GBK. By default any bad row aborts the import and nothing is written; re-importing the
+    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]. Files may be UTF-8 (with or without BOM),
+    GBK or UTF-16, separated by commas, tabs or semicolons. Control characters in cells are
+    stored made visible (ESC as ␛). By default any bad row aborts the import and nothing is written; re-importing the
     same file changes nothing.
     """
 
@@ -83,6 +84,7 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--max-amount",
+            metavar="N",
             type=click.FloatRange(min=0, min_open=True, max=1e15),
             default=None,
             help="Largest amount of one order line; above it the row is bad (default: "
