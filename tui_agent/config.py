@@ -5,6 +5,7 @@ Example::
     [shop]
     name = "小满生活馆"
     coupon = "满199减20"
+    timezone = "Asia/Shanghai"   # order times are stored in it (default: the machine's)
 
     [agent]
     name = "lily"
@@ -40,6 +41,7 @@ class Config:
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
+    timezone: str | None = None  # IANA name; None = the machine's own
     max_line_amount: float | None = None  # [import] max_line_amount
 
     def shop_name_for(self, language: str) -> str:
@@ -73,8 +75,24 @@ def load_config(path: Path | None = None) -> Config:
         agent=_str(data, "agent", "name", path),
         keymap={str(k): str(v) for k, v in keymap.items()},
         theme=_str(data, "ui", "theme", path),
+        timezone=_timezone(data, path),
         max_line_amount=_positive(data, "import", "max_line_amount", path),
     )
+
+
+def _timezone(data: dict[str, object], path: Path) -> str | None:
+    name = _str(data, "shop", "timezone", path)
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{path}: shop.timezone {name!r} is not a time zone (use a name such as Asia/Shanghai)"
+        ) from None
+    return name
 
 
 def _positive(data: dict[str, object], table: str, key: str, path: Path) -> float | None:

@@ -75,5 +75,6 @@ main.lazy_commands.update(
         "stats": "tui_agent.cli.stats:stats_cmd",
         "export": "tui_agent.cli.stats:export_cmd",
         "console": "tui_agent.cli.console:console",
+        "campaign": "tui_agent.cli.campaign:campaign_group",
     }
 )

@@ -84,6 +84,7 @@ class ImportResult:
     moved: int = 0  # orders re-exported under another customer (moved to them)
     orders: int = 0  # distinct orders in an orders file (imported ones)
     customers_created: int = 0  # customers first seen in an orders file
+    excluded: int = 0  # orders of the file kept out of the purchases (cancelled, unpaid, refunded)
     errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED
     error_count: int = 0
     rejects_path: Path | None = None
@@ -104,7 +105,10 @@ class ImportResult:
             parts.append(f"{self.moved} orders moved to another customer")
         extra = ""
         if self.kind is Kind.ORDERS:
-            extra = f" ({self.orders} orders, {self.customers_created} new customers)"
+            extra = f" ({self.orders} orders, {self.customers_created} new customers"
+            if self.excluded:
+                extra += f", {self.excluded} cancelled/unpaid/refunded orders kept out"
+            extra += ")"
         return f"{self.path.name}: {self.kind.value}: " + ", ".join(parts) + extra
 
 
@@ -190,6 +194,20 @@ def _birthday(raw: str) -> str | None:
     return value[:10]
 
 
+def _lunar_birthday(raw: str) -> str | None:
+    """A lunar (农历) month-day, ``MM-DD`` or ``闰MM-DD`` in a leap month."""
+    s = raw.strip()
+    if not s:
+        return None
+    from tui_agent.core.kinds.lunar import parse_lunar_md
+
+    try:
+        month, day, leap = parse_lunar_md(s)
+    except ValueError:
+        raise ValueError(f"{_show(s)} is not a lunar month-day (MM-DD or 闰MM-DD)") from None
+    return f"{'闰' if leap else ''}{month:02d}-{day:02d}"
+
+
 def _number(s: str) -> float:
     try:
         x = float(s)
@@ -267,6 +285,20 @@ def _language(raw: str) -> str:
     raise ValueError(f"{_show(raw)} is not a language (use zh, en or a two-letter code)")
 
 
+# An order's status (see core.formats.base.STATUSES): cancelled, unpaid and refunded orders are
+# kept apart from the purchases; a partial refund reduces the order's amount.
+_STATUSES = ("paid", "cancelled", "unpaid", "refunded", "partially_refunded")
+
+
+def _status(raw: str) -> str:
+    s = raw.strip().lower()
+    if not s:
+        return "paid"
+    if s in _STATUSES:
+        return s
+    raise ValueError(f"{_show(raw)} is not an order status (use {', '.join(_STATUSES)})")
+
+
 def _show(s: str) -> str:
     return repr(s if len(s) <= 40 else s[:37] + "...")
 
@@ -293,6 +325,7 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
         FieldSpec("opt_out", _bool),
         FieldSpec("tags", _tags),
         FieldSpec("language", _language),
+        FieldSpec("lunar_birthday", _lunar_birthday),
     ),
     Kind.ORDERS: (
         FieldSpec("order_id", _ident, required=True),
@@ -305,6 +338,13 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
         FieldSpec("category", _text),
         FieldSpec("quantity", _QUANTITY),
         FieldSpec("amount", _amount, required=True),
+        # Optional, appended (positions above are used by index): the order's status and
+        # refunded amount, and the buyer's details as the platform's export gives them.
+        FieldSpec("status", _status),
+        FieldSpec("refunded", _amount),
+        FieldSpec("customer_name", _text),
+        FieldSpec("phone", _text),
+        FieldSpec("email", _text),
     ),
     Kind.PRODUCTS: (
         FieldSpec("sku", _ident, required=True),

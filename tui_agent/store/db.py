@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -36,6 +36,7 @@ def _clean_imported_text(db: sqlite_utils.Database) -> None:
         "customers": ("name", "phone", "email", "wechat", "tier", "tags"),
         "products": ("name", "category"),
         "order_lines": ("product", "category"),
+        "order_lines_excluded": ("product", "category"),
         "follow_up_reasons": ("text", "product", "category"),
     }
     for table, cols in columns.items():
@@ -182,7 +183,77 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
     """
     DROP INDEX IF EXISTS idx_orders_customer;
     """,
-    # 5: text imported before control characters were cleaned at the door (core.safetext)
+    # 5: campaigns (store/campaigns.py): a named outreach and its members. A member of the
+    # contact group becomes a follow-up of stage 'campaign' on the day it is worked; the
+    # holdout group is recorded and never contacted.
+    """
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        phrase_id TEXT NOT NULL,
+        audience TEXT NOT NULL,          -- JSON of core.campaigns.Audience
+        holdout_pct REAL NOT NULL,
+        seed TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        per_day INTEGER,                 -- NULL: no daily limit
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'ended')),
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE campaign_members (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        grp TEXT NOT NULL CHECK (grp IN ('contact', 'holdout')),
+        state TEXT NOT NULL
+            CHECK (state IN ('waiting', 'capped', 'scheduled', 'opted_out', 'holdout', 'ended')),
+        reason TEXT,                     -- why a capped member waits
+        follow_up_id INTEGER REFERENCES follow_ups(id),
+        position INTEGER NOT NULL,       -- order of work: most valuable first
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, customer_id)
+    );
+    CREATE INDEX idx_campaign_members_state ON campaign_members(campaign_id, state, position);
+    CREATE INDEX idx_campaign_members_fu ON campaign_members(follow_up_id);
+    """,
+    # 6: order status. `orders` holds the purchases only (paid, partially_refunded; a partial
+    # refund is subtracted from the amount); cancelled, unpaid and fully refunded orders are
+    # kept apart in orders_excluded with their lines, so no query that reads `orders` (the
+    # lifecycle, stats, RFM, LTV, attribution) ever counts them. A re-import moves an order
+    # between the two when its status changes.
+    """
+    ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'paid';
+    ALTER TABLE orders ADD COLUMN refunded REAL NOT NULL DEFAULT 0;
+    CREATE TABLE orders_excluded (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ordered_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('cancelled', 'unpaid', 'refunded')),
+        amount REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE order_lines_excluded (
+        order_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
+    """,
+    # 7: the whole repurchase calendar: lunar birthdays (looked up by lunar month-day),
+    # periodic upkeep (customers by first order), deferrals under the daily capacity, and the
+    # flag that a reason's delivery date is assumed (the order had no delivery time).
+    """
+    ALTER TABLE customers ADD COLUMN lunar_birthday TEXT;
+    CREATE INDEX idx_customers_lunar_birthday ON customers(lunar_birthday);
+    CREATE INDEX idx_customers_first_order ON customers(first_order_at);
+    ALTER TABLE follow_ups ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE follow_up_reasons ADD COLUMN delivery_assumed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 8: text imported before control characters were cleaned at the door (core.safetext)
     # is cleaned the same way, so no screen shows an escape sequence from an old import.
     # Ids are left alone (they key other rows; touches are append-only).
     _clean_imported_text,

@@ -39,9 +39,15 @@ from tui_agent.core.csvrows import (
     plan_header,
 )
 from tui_agent.core.textcodec import EncodingDoubt, bom_encoding, judge
+from tui_agent.store import order_status
 from tui_agent.store.db import get_meta, set_meta, write_tx
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+# A platform export's pre-translation (core.formats): given the file's header, the canonical
+# header to check with, its column mapping, and a function turning each batch of the file's
+# rows into canonical rows (same count, same order, so lines keep the file's numbers).
+BatchFn = Callable[[list[list[str]]], list[list[str]]]
+Translate = Callable[[list[str]], tuple[list[str], Mapping[str, str], BatchFn]]
 BATCH = 5000
 PROGRESS_EVERY = 16384  # rows
 # Page caches during an import (fixed, so memory stays bounded). The main cache also sizes
@@ -246,7 +252,7 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         "_all",
         "_seq",
         "_prod",
-        "_moved",
+        "_reowned",
     ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -259,6 +265,7 @@ def _load(
     mapping: Mapping[str, str] | None,
     progress: Progress | None,
     result: ImportResult,
+    translate: Translate | None = None,
     max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
     delimiter: str = ",",
 ) -> Plan:
@@ -274,7 +281,11 @@ def _load(
             first = next(batches, None)
             if first is None:
                 raise CsvFileError("the file is empty (no header row)")
-            plan = plan_header(kind, first[1][0], mapping, max_amount)
+            header = first[1][0]
+            batch_fn: BatchFn | None = None
+            if translate is not None:
+                header, mapping, batch_fn = translate(header)
+            plan = plan_header(kind, header, mapping, max_amount)
             key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
             # Binding a parameter costs more than SQLite's insert itself: fields the file
             # lacks are left out of the statement (the column stays NULL). A missing
@@ -300,6 +311,8 @@ def _load(
             product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
             for lines, batch in batches:
                 rows += len(batch)
+                if batch_fn is not None:
+                    batch = batch_fn(batch)
                 good, errors = convert_rows(plan, batch, lines)
                 picked: Iterable[tuple[object, ...]] = map(project, good)
                 if kind is Kind.ORDERS:
@@ -492,6 +505,7 @@ def _run(
     rejects: Path | str | None,
     encoding: str | None,
     progress: Progress | None,
+    translate: Translate | None = None,
     max_amount: float | None = None,
     delimiter: str | None = None,
 ) -> ImportResult:
@@ -519,7 +533,7 @@ def _run(
         # write lock is taken: agents keep logging touches while a big file is being read.
         _create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result, max_amount, delim)
+        plan = _load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
         db.execute("COMMIT")
         with write_tx(db):
             merge(db, plan, result, skip_bad)
@@ -728,6 +742,7 @@ def _merge_orders(
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
+    order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
     db.execute(
         """
@@ -844,7 +859,7 @@ def _merge_orders(
         inserted, unchanged, total = db.execute(
             f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
             f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same} "
-            "AND s.order_id NOT IN (SELECT order_id FROM _moved)), count(*) "
+            "AND s.order_id NOT IN (SELECT order_id FROM _reowned)), count(*) "
             "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
             "AND l.line_no = s.line_no"
         ).fetchone()
@@ -867,6 +882,7 @@ def _merge_orders(
             "JOIN order_lines l ON l.order_id = s.order_id AND l.line_no > s.n)"
         )
         result.removed = cur.rowcount
+    order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
 
 
@@ -876,11 +892,11 @@ def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
     Their reasons' keys are set aside, so the next generation gives the new owner theirs.
     Call inside the import's transaction, before the orders are written."""
     db.execute(
-        "CREATE TEMP TABLE _moved AS SELECT s.order_id, o.customer_id AS old, "
+        "CREATE TEMP TABLE _reowned AS SELECT s.order_id, o.customer_id AS old, "
         "s.customer_id AS new FROM _orders s JOIN orders o ON o.order_id = s.order_id "
         "WHERE o.customer_id IS NOT s.customer_id"
     )
-    result.moved = db.execute("SELECT count(*) FROM _moved").fetchone()[0]
+    result.moved = db.execute("SELECT count(*) FROM _reowned").fetchone()[0]
     if not result.moved:
         return
     now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
@@ -890,7 +906,7 @@ def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
                status_reason = 'order ' || m.order_id || ' now belongs to customer '
                                || m.new || ' (re-import)',
                claimed_by = NULL, updated_at = ?
-        FROM _moved m
+        FROM _reowned m
         WHERE follow_ups.customer_id = m.old
           AND follow_ups.status IN ('pending', 'snoozed')
           AND (follow_ups.order_id = m.order_id OR follow_ups.id IN
@@ -901,8 +917,8 @@ def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
     db.execute(
         """
         UPDATE follow_up_reasons SET key = key || '@moved#' || follow_up_id
-        WHERE order_id IN (SELECT order_id FROM _moved)
-          AND follow_up_id IN (SELECT f.id FROM follow_ups f JOIN _moved m
+        WHERE order_id IN (SELECT order_id FROM _reowned)
+          AND follow_up_id IN (SELECT f.id FROM follow_ups f JOIN _reowned m
                                ON f.customer_id = m.old)
         """
     )
@@ -1051,7 +1067,8 @@ def _refresh_amounts(db: sqlite_utils.Database, where: str) -> None:
     db.execute(
         f"""
         UPDATE orders SET amount = s.total
-        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
+        FROM (SELECT o.order_id,
+                     max(0, round(coalesce(sum(l.amount), 0) - o.refunded, 2)) AS total
               FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
               WHERE {where} GROUP BY o.order_id) AS s
         WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
@@ -1106,6 +1123,7 @@ def import_orders(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    translate: Translate | None = None,
     max_amount: float | None = None,
     delimiter: str | None = None,
 ) -> ImportResult:
@@ -1113,7 +1131,9 @@ def import_orders(
 
     Each order named in the file is replaced by the file's lines (keyed by their ordinal within
     the order). Products are upserted from the lines. Derived columns are refreshed for every
-    customer involved. Errors as for :func:`import_customers`.
+    customer involved. Cancelled, unpaid and refunded orders are kept apart (see
+    ``store.order_status``). ``translate`` reads a platform's export (``core.formats``).
+    Errors as for :func:`import_customers`.
     """
     return _run(
         db,
@@ -1125,6 +1145,7 @@ def import_orders(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        translate=translate,
         max_amount=max_amount,
         delimiter=delimiter,
     )
