@@ -90,7 +90,7 @@ class Session:
         self.queue_limit = queue_limit
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = connect(db_path)
+        self._db = connect(db_path, create=False)  # a mistyped --db is not created
         self._held: int | None = None  # the one follow-up this session has claimed
         self._claimed_at: datetime | None = None
         # Slow figures (segments) use their own connection, so they never hold up claims.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -11,10 +10,11 @@ from typing import Any
 
 import click
 
-from tui_agent.cli.common import DATE, UserError, db_option, open_database
+from tui_agent.cli.common import DATE, UserError, db_option, echo_json, open_database
 from tui_agent.core import metrics as mt
-from tui_agent.core.export import safe_cell
+from tui_agent.core.export import private_file, safe_cell
 from tui_agent.core.intervals import Interval
+from tui_agent.core.safetext import visible
 from tui_agent.store import analytics
 
 
@@ -109,8 +109,7 @@ def stats_cmd(
     if clv_error:
         clv["missing"] = [*clv.get("missing", []), clv_error]
     if as_json:
-        data = mt.stats_to_dict(s) | {"orders_left_out": left_out, "clv": clv}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
+        echo_json(mt.stats_to_dict(s) | {"orders_left_out": left_out, "clv": clv}, sort_keys=True)
         return
     _print_tables(s, clv)
     partly = left_out.pop("partially_refunded", 0)
@@ -200,7 +199,7 @@ def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
         for col in ("category", "customers", "repurchase", "days between orders"):
             ca.add_column(col, justify="left" if col == "category" else "right")
         for c in s.by_category[:20]:
-            ca.add_row(c.category, f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
+            ca.add_row(visible(c.category), f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
         console.print(ca)
 
     a = s.attribution
@@ -222,7 +221,7 @@ def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
         for r in rows[:20]:
             lift_ci = _pair(r.lift_interval)
             at.add_row(
-                r.key,
+                visible(r.key),
                 f"{r.touches:,}",
                 f"{r.converted:,}",
                 _pct(r.conversion),
@@ -265,7 +264,8 @@ def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
     header, rows = analytics.export_rows(db, kind, _today())
     count = 0
     try:
-        with file.open("w", encoding="utf-8-sig", newline="") as fh:
+        # Customer data: owner-only whatever the umask (also when the file exists).
+        with private_file(file, encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             for row in rows:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from tui_agent.core import tomltext
 from tui_agent.core.models import Stage
 
 # Keys every rule has, and the keys each kind adds. The occurrence function of each kind lives
@@ -409,7 +410,9 @@ def _check_cycles(rules: RuleSet, loc: _Locator) -> None:
 def load_rules(path: Path) -> RuleSet:
     try:
         text = path.read_bytes().decode("utf-8")
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise RulesError(f"{path}: {tomltext.TOO_DEEP}") from None
     except OSError as exc:
         raise RulesError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
