@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -155,6 +155,18 @@ MIGRATIONS: list[str] = [
     # index, which serves every query it served; one index less to build on each import.
     """
     DROP INDEX IF EXISTS idx_orders_customer;
+    """,
+    # 5: agent logins for `tui-agent serve` (store/agents.py); the password is a salted scrypt
+    # hash (core/passwords.py). A disabled agent keeps its row: touches name it.
+    """
+    CREATE TABLE agents (
+        name TEXT PRIMARY KEY,
+        display_name TEXT,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
