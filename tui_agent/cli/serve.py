@@ -45,7 +45,20 @@ def serve(
     reverse proxy) or localhost.
     """
     from tui_agent.config import ConfigError, load_config
-    from tui_agent.serve.server import ConsoleServer, ServeConfig, is_loopback, run, ssl_context
+
+    try:
+        from tui_agent.serve.server import (
+            ConsoleServer,
+            ServeConfig,
+            is_loopback,
+            run,
+            ssl_context,
+        )
+    except ImportError as exc:
+        raise UserError(
+            f"tui-agent serve needs the 'serve' extra ({exc.name} is missing): "
+            "pip install 'tui-agent[serve]'"
+        ) from None
     from tui_agent.store.agents import authenticate, get_agent, has_logins
     from tui_agent.store.db import DatabaseError, connect
 

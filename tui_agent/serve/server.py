@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import textual_serve
 from aiohttp import WSMsgType, web
 
 from tui_agent.core.ratelimit import LoginLimiter
@@ -102,8 +103,6 @@ class ConsoleServer:
     # -- the application -------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        import textual_serve
-
         static = Path(textual_serve.__file__).parent / "static"
         app = web.Application(middlewares=[self._headers], client_max_size=64 * 1024)
         app.add_routes(
