@@ -164,12 +164,20 @@ def test_agent_logs_in_works_a_follow_up_and_logs_out(served: Served, tmp_path: 
         page.screenshot(path=str(tmp_path / "logged.png"))
 
         # A second tab of the same agent is refused (one console, one claim per agent).
-        second = context.new_page()
-        response = second.goto(served.url)
-        assert response is not None and response.status == 409
-        assert "already has the console open" in second.inner_text("main")
-        second.close()
         [console_pid] = served.consoles()
+        second = context.new_page()
+        second.set_default_timeout(WAIT)
+        second.goto(served.url)
+        second.wait_for_selector("body.-closed #closed")
+        assert "already open in another tab" in second.inner_text("#closed-why")
+        second.close()
+        assert served.consoles() == [console_pid]
+
+        # Reloading the page is not a second tab: the old console ends, a new one opens.
+        page.reload()
+        page.wait_for_selector("body.-first-byte")
+        wait_until(lambda: not alive(console_pid), what="the old console to end", page=page)
+        [console_pid] = wait_until(served.consoles, what="the new console", page=page)
 
         # Without a session cookie: no console page, no websocket, no new console process.
         stranger = browser.new_context().new_page()

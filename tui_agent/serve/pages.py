@@ -46,18 +46,6 @@ def login_page(shop: str, *, error: str | None = None, name: str = "") -> str:
     return _page(f"{shop} · tui-agent", body, body_class="plain")
 
 
-def notice_page(shop: str, agent: str | None, message: str) -> str:
-    logout = _logout_form() if agent else ""
-    who = f" · {escape(agent)}" if agent else ""
-    body = f"""<main class="login">
-<h1>{escape(shop)}{who}</h1>
-<p class="error" role="alert">{escape(message)}</p>
-<p><a href="/">重试 Try again</a></p>
-{logout}
-</main>"""
-    return _page(f"{shop} · tui-agent", body, body_class="plain")
-
-
 def _logout_form() -> str:
     return (
         '<form method="post" action="/logout" class="logout">'
@@ -75,7 +63,7 @@ def console_page(shop: str, agent: str, shown_name: str, *, font_size: int = 16)
 </header>
 <div id="intro" class="intro">正在打开工作台 Opening the console…</div>
 <div id="closed" class="closed">
-<p>工作台已关闭 The console has ended.</p>
+<p id="closed-why">工作台已关闭 The console has ended.</p>
 <p><a href="/">重新打开 Open it again</a></p>
 </div>
 <div id="terminal" class="textual-terminal" data-font-size="{int(font_size)}"></div>

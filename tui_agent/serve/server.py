@@ -33,6 +33,9 @@ from tui_agent.serve.sessions import COOKIE, SessionStore, WebSession
 log = logging.getLogger("tui_agent.serve")
 ASSETS = Path(__file__).parent / "static"
 STOP_GRACE = 10.0  # seconds a console gets to quit (give back its claim) before it is killed
+TAKEOVER_WAIT = 5.0  # seconds a new tab waits for the agent's closing console to end
+REFUSED_TAB = 4409  # websocket close code: this agent's console is open elsewhere
+ALREADY_OPEN = "already open in another tab: one console per agent"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -204,17 +207,6 @@ class ConsoleServer:
             return response
         if session is None:
             raise web.HTTPSeeOther("/login")
-        if session.agent in self.live:
-            return self._html(
-                pages.notice_page(
-                    self.config.shop,
-                    session.shown_name,
-                    f"{session.agent} already has the console open in another tab or browser "
-                    "(one console per agent, so one claim). Close it there; a closed tab frees "
-                    "it within half a minute.",
-                ),
-                status=409,
-            )
         return self._html(self._console_html(session))
 
     def _console_html(self, session: WebSession) -> str:
@@ -277,13 +269,16 @@ class ConsoleServer:
         if self.config.logins and not await asyncio.to_thread(self.is_enabled, session.agent):
             raise web.HTTPForbidden(text="this login is disabled")
         ws = web.WebSocketResponse(heartbeat=15, max_msg_size=64 * 1024)
-        await ws.prepare(request)
+        # A reloaded page connects again while its old console is still closing: give that
+        # one a moment. A second tab of the same agent is refused (one console, one claim).
+        for _ in range(int(TAKEOVER_WAIT * 10)):
+            if session.agent not in self.live:
+                break
+            await asyncio.sleep(0.1)
         if session.agent in self.live:
-            await ws.send_bytes(
-                b"\r\n  This agent already has the console open in another tab.\r\n"
-                b"  One console per agent: close the other one first.\r\n"
-            )
-            await ws.close()
+            await ws.prepare(request)
+            await ws.close(code=REFUSED_TAB, message=ALREADY_OPEN.encode())
+            log.info("second console of %s refused", session.agent)
             return ws
         from textual_serve.app_service import AppService
         from textual_serve.download_manager import DownloadManager
@@ -299,9 +294,10 @@ class ConsoleServer:
             download_manager=DownloadManager(),
         )
         live = LiveConsole(session, ws, service)
-        self.live[session.agent] = live
+        self.live[session.agent] = live  # no await since the check above: no other tab slips in
         session.consoles.add(live)
         try:
+            await ws.prepare(request)
             width = _size(request.query.get("width"), 80)
             height = _size(request.query.get("height"), 24)
             await service.start(width, height)

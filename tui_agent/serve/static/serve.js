@@ -72,6 +72,29 @@
     // leave the browser's own clipboard alone
   }
 
+  // The server refuses a second console of the same agent with close code 4409.
+  const NativeWebSocket = window.WebSocket;
+  function WatchedWebSocket(url, protocols) {
+    const ws = protocols === undefined
+      ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
+    ws.addEventListener("close", function (event) {
+      if (event.code === 4409) {
+        const why = document.getElementById("closed-why");
+        if (why) {
+          why.textContent = "这个账号的工作台已在另一个标签页打开 This agent's console is " +
+            "already open in another tab or browser: one console per agent, so one claim. " +
+            "Close it there, then open it here again.";
+        }
+      }
+    });
+    return ws;
+  }
+  WatchedWebSocket.prototype = NativeWebSocket.prototype;
+  Object.assign(WatchedWebSocket, {
+    CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3,
+  });
+  window.WebSocket = WatchedWebSocket;
+
   document.addEventListener("DOMContentLoaded", function () {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const term = document.getElementById("terminal");
