@@ -202,6 +202,8 @@ def test_agent_logs_in_works_a_follow_up_and_logs_out(served: Served, tmp_path: 
         wait_until(lambda: not alive(console_pid), what="the console process to end", page=page)
         assert served.consoles() == []
         assert _ws_status(served.url, cookie["value"]) == 403
+        # ... and gives back lily's claim, so a colleague can take that customer now.
+        wait_until(lambda: _claimed(served.db_path, "lily") is None, what="the claim", page=page)
 
         # Nothing was fetched from anywhere but this server.
         assert requests and all(u.startswith(origin + "/") for u in requests), requests

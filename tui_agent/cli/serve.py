@@ -59,7 +59,7 @@ def serve(
             f"tui-agent serve needs the 'serve' extra ({exc.name} is missing): "
             "pip install 'tui-agent[serve]'"
         ) from None
-    from tui_agent.store.agents import authenticate, get_agent, has_logins
+    from tui_agent.store.agents import authenticate, get_agent, has_logins, release_claims
     from tui_agent.store.db import DatabaseError, connect
 
     if (certfile is None) != (keyfile is None):
@@ -100,6 +100,13 @@ def serve(
             db.conn.close()
         return agent is not None and not agent.disabled
 
+    def release(name: str) -> int:
+        db = connect(path, create=False)
+        try:
+            return release_claims(db, name)
+        finally:
+            db.conn.close()
+
     shop = config.shop_name or path.stem
     server = ConsoleServer(
         ServeConfig(
@@ -111,6 +118,7 @@ def serve(
         ),
         authenticate=check_login,
         is_enabled=is_enabled,
+        release=release,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 

@@ -81,6 +81,7 @@ class LiveConsole:
 
 Authenticate = Callable[[str, str], "tuple[str, str | None] | None"]
 IsEnabled = Callable[[str], bool]
+Release = Callable[[str], object]
 
 
 class ConsoleServer:
@@ -92,12 +93,14 @@ class ConsoleServer:
         *,
         authenticate: Authenticate,
         is_enabled: IsEnabled,
+        release: Release = lambda _agent: None,
         limiter: LoginLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.authenticate = authenticate
         self.is_enabled = is_enabled
+        self.release = release
         self.limiter = limiter or LoginLimiter()
         self.clock = clock
         self.sessions = SessionStore()
@@ -348,6 +351,11 @@ class ConsoleServer:
         if not live.websocket.closed:
             with contextlib.suppress(Exception):
                 await live.websocket.close()
+        if live.session.agent not in self.live:  # not already reopened (a reload)
+            try:
+                await asyncio.to_thread(self.release, live.session.agent)
+            except Exception as exc:  # the claim expires by itself
+                log.warning("could not give back the claims of %s: %s", live.session.agent, exc)
         log.info("console of %s ended", live.session.agent)
 
     async def _end(self, session: WebSession) -> None:

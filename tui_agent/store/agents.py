@@ -112,3 +112,19 @@ def authenticate(db: sqlite_utils.Database, name: str, password: str) -> Agent |
     if row is None or not ok or row[2]:
         return None
     return _row(row[:5])
+
+
+def release_claims(db: sqlite_utils.Database, agent: str) -> int:
+    """Give back every open claim of ``agent`` (its served console ended); how many.
+
+    ``serve`` runs one console per agent, so once that console is gone no claim of the agent
+    is being worked. A console stopped by the server exits without its own quit key, which
+    would have released the claim itself.
+    """
+    with write_tx(db):
+        cur = db.execute(
+            "UPDATE follow_ups SET claimed_by = NULL, claimed_at = NULL "
+            "WHERE claimed_by = ? AND status = 'pending'",
+            [agent],
+        )
+    return int(cur.rowcount)
