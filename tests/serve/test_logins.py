@@ -122,3 +122,21 @@ def test_agents_commands(db_path: Path, tmp_path: Path) -> None:
     db = sqlite_utils.Database(db_path)
     assert authenticate(db, "ben", "newer pass 3") is not None
     assert authenticate(db, "lily", "correct horse 9") is not None
+
+
+def test_release_claims_frees_only_that_agents_open_claims(tmp_path: Path) -> None:
+    from tests.ui.seed import build_shop
+    from tui_agent.store.agents import release_claims
+    from tui_agent.store.db import connect
+
+    db = connect(build_shop(tmp_path / "shop.db"))
+    ids = [r[0] for r in db.execute("SELECT id FROM follow_ups ORDER BY id LIMIT 3")]
+    for fid, who in zip(ids, ["lily", "lily", "ben"], strict=True):
+        db.execute(
+            "UPDATE follow_ups SET claimed_by = ?, claimed_at = '2026-11-20 09:00:00' WHERE id = ?",
+            [who, fid],
+        )
+    db.execute("UPDATE follow_ups SET status = 'done' WHERE id = ?", [ids[1]])
+    assert release_claims(db, "lily") == 1
+    held = dict(db.execute("SELECT id, claimed_by FROM follow_ups WHERE id IN (?, ?, ?)", ids))
+    assert held == {ids[0]: None, ids[1]: "lily", ids[2]: "ben"}  # a done one keeps its record
