@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
+from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
 from tui_agent.screens.help import HelpScreen
 from tui_agent.screens.modals import EditText, SnoozePicker
 from tui_agent.screens.stats import StatsScreen
@@ -31,6 +32,7 @@ class ConsoleApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("d", "stats", "Stats", id="stats"),
+        Binding("c", "campaigns", "Campaigns", show=False, id="campaigns"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="toggle_theme"),
     ]
 
@@ -71,6 +73,8 @@ class ConsoleApp(App[None]):
             ("snooze", SnoozePicker.BINDINGS),
             ("edit", EditText.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
+            ("campaigns", CampaignsScreen.BINDINGS),
+            ("campaign queue", CampaignQueueScreen.BINDINGS),
         ]
 
     def action_help(self) -> None:
@@ -82,6 +86,10 @@ class ConsoleApp(App[None]):
             self.pop_screen()
         else:
             self.push_screen(StatsScreen(self.session))
+
+    def action_campaigns(self) -> None:
+        if not isinstance(self.screen, CampaignsScreen):
+            self.push_screen(CampaignsScreen(self.session))
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
@@ -106,6 +114,9 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Opt out", "Mark the customer do-not-contact", work.action_opt_out)
         yield SystemCommand("Next follow-up", "Move to the next follow-up", work.action_next)
         yield SystemCommand("Stats", "Today's progress and touches", self.action_stats)
+        yield SystemCommand(
+            "Campaigns", "Running campaigns; work one's queue", self.action_campaigns
+        )
         yield SystemCommand(
             "Toggle light/dark", "Switch between the dark and light theme", self.action_toggle_theme
         )

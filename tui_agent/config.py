@@ -5,6 +5,7 @@ Example::
     [shop]
     name = "小满生活馆"
     coupon = "满199减20"
+    timezone = "Asia/Shanghai"   # order times are stored in it (default: the machine's)
 
     [agent]
     name = "lily"
@@ -39,6 +40,7 @@ class Config:
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
+    timezone: str | None = None  # IANA name; None = the machine's own
 
     def shop_name_for(self, language: str) -> str:
         """The shop name, or a neutral default in the customer's language."""
@@ -69,7 +71,23 @@ def load_config(path: Path | None = None) -> Config:
         agent=_str(data, "agent", "name", path),
         keymap={str(k): str(v) for k, v in keymap.items()},
         theme=_str(data, "ui", "theme", path),
+        timezone=_timezone(data, path),
     )
+
+
+def _timezone(data: dict[str, object], path: Path) -> str | None:
+    name = _str(data, "shop", "timezone", path)
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{path}: shop.timezone {name!r} is not a time zone (use a name such as Asia/Shanghai)"
+        ) from None
+    return name
 
 
 def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:

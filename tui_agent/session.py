@@ -21,6 +21,7 @@ from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
 from tui_agent.store import analytics, queries, worklog
+from tui_agent.store import campaigns as campaign_store
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
 from tui_agent.store.usage import phrase_usage
@@ -35,6 +36,7 @@ class Opened:
     holder: str | None
     card: CustomerCard
     context: dict[str, object] = field(default_factory=dict)
+    phrase_id: str | None = None  # a campaign's own phrase, pre-selected over the suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,22 @@ class Session:
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 
+    def campaign_queue(self, name: str) -> QueueState:
+        """One campaign's open follow-ups due today, and its progress (done / contact)."""
+        with self._lock:
+            self._renew_claim()
+            items = campaign_store.campaign_queue(
+                self._db, name, self.today, limit=self.queue_limit
+            )
+            counts = campaign_store.member_counts(self._db, name)
+        total = counts["done"] + counts["scheduled"] + counts["waiting"] + counts["capped"]
+        return QueueState(tuple(items), counts["done"], total)
+
+    def campaigns(self) -> list[campaign_store.Summary]:
+        """Campaigns running or paused (not ended), with their counts and report so far."""
+        with self._lock:
+            return campaign_store.campaign_summaries(self._db, self.today)
+
     def _renew_claim(self) -> None:
         """Keep the claim on the open follow-up fresh while the console is running.
 
@@ -179,6 +197,7 @@ class Session:
             anchor = next((o for o in orders if o.order_id == item.order_id), None)
             anchor = anchor or (orders[0] if orders else None)
             related = self._related_product(anchor)
+            phrase_id = campaign_store.phrase_for_follow_up(self._db, item.id)
         card = CustomerCard(customer, tuple(orders), tuple(touches))
         focus = item.focus
         context = make_context(
@@ -193,7 +212,7 @@ class Session:
             category=focus.category if focus else None,
         )
         holder = item.claimed_by if not claimed else self.agent
-        return Opened(item, claimed, holder, card, context)
+        return Opened(item, claimed, holder, card, context, phrase_id)
 
     def _related_product(self, order: Order | None) -> str | None:
         """The related or upgrade product the shop set for a product of this order."""

@@ -126,6 +126,8 @@ class WorkQueueScreen(Screen[None]):
         if self._first_load:
             self._first_load = False
             self._status(f"{len(state.items)} follow-ups due · enter copies the phrase and logs it")
+        if not self.is_current:
+            return  # a screen above (a campaign's queue) is working the session's one claim
         current = self.opened.follow_up.id if self.opened else None
         if self._retry and self.opened is not None and current in table.items:
             # An automatic pick lost the race for its claim: with fresh claims, pick again.
@@ -189,6 +191,8 @@ class WorkQueueScreen(Screen[None]):
         item = opened.follow_up
         language = opened.card.customer.language
         suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
+        if opened.phrase_id:  # a campaign's follow-up: its own phrase
+            suggested = self.session.phrases.get(opened.phrase_id) or suggested
         self.phrase = suggested
         search = self.query_one(PhraseSearch)
         search.language = language

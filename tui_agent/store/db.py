@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -156,7 +156,67 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS idx_orders_customer;
     """,
-    # 5: agent logins for `tui-agent serve` (store/agents.py); the password is a salted scrypt
+    # 5: campaigns (store/campaigns.py): a named outreach and its members. A member of the
+    # contact group becomes a follow-up of stage 'campaign' on the day it is worked; the
+    # holdout group is recorded and never contacted.
+    """
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        phrase_id TEXT NOT NULL,
+        audience TEXT NOT NULL,          -- JSON of core.campaigns.Audience
+        holdout_pct REAL NOT NULL,
+        seed TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        per_day INTEGER,                 -- NULL: no daily limit
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'ended')),
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE campaign_members (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        grp TEXT NOT NULL CHECK (grp IN ('contact', 'holdout')),
+        state TEXT NOT NULL
+            CHECK (state IN ('waiting', 'capped', 'scheduled', 'opted_out', 'holdout', 'ended')),
+        reason TEXT,                     -- why a capped member waits
+        follow_up_id INTEGER REFERENCES follow_ups(id),
+        position INTEGER NOT NULL,       -- order of work: most valuable first
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, customer_id)
+    );
+    CREATE INDEX idx_campaign_members_state ON campaign_members(campaign_id, state, position);
+    CREATE INDEX idx_campaign_members_fu ON campaign_members(follow_up_id);
+    """,
+    # 6: order status. `orders` holds the purchases only (paid, partially_refunded; a partial
+    # refund is subtracted from the amount); cancelled, unpaid and fully refunded orders are
+    # kept apart in orders_excluded with their lines, so no query that reads `orders` (the
+    # lifecycle, stats, RFM, LTV, attribution) ever counts them. A re-import moves an order
+    # between the two when its status changes.
+    """
+    ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'paid';
+    ALTER TABLE orders ADD COLUMN refunded REAL NOT NULL DEFAULT 0;
+    CREATE TABLE orders_excluded (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ordered_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('cancelled', 'unpaid', 'refunded')),
+        amount REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE order_lines_excluded (
+        order_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
+    """,
+    # 7: agent logins for `tui-agent serve` (store/agents.py); the password is a salted scrypt
     # hash (core/passwords.py). A disabled agent keeps its row: touches name it.
     """
     CREATE TABLE agents (
