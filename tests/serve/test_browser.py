@@ -102,6 +102,7 @@ def test_agent_logs_in_works_a_follow_up_and_logs_out(served: Served, tmp_path: 
             page.click("button[type=submit]")
         assert refused.value.status == 401
         assert "Wrong login name or password" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "login.png"))
         assert served.consoles() == []
 
         # The right one opens the console for lily, shown as 小满.
