@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
+from tui_agent.core.kinds.holiday import missing_message
 from tui_agent.core.models import FollowUp
-from tui_agent.store.followups import due_queue, generate
+from tui_agent.store.followups import deferred_count, due_queue, generate
 
 
 def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
@@ -29,11 +30,18 @@ def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
         "status": f.status.value,
         "claimed_by": f.claimed_by,
         "suggested_tags": list(f.suggested_tags),
+        "delivery_assumed": f.delivery_assumed,
     }
 
 
 @click.command()
-@click.option("--date", "day", type=DATE, default=None, help="The day to list (default: today).")
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    default=None,
+    help="The day to list (default: the group's --today, else today).",
+)
 @click.option(
     "--agent",
     default=None,
@@ -41,12 +49,23 @@ def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (stable, for scripts).")
 @db_option
-def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None) -> None:
-    """Generate today's follow-ups (idempotent) and print the queue, overdue first."""
-    day = day or date.today()
+@click.pass_context
+def due(
+    ctx: click.Context, day: date | None, agent: str | None, as_json: bool, db_path: Path | None
+) -> None:
+    """Generate today's follow-ups (idempotent) and print the queue, overdue first.
+
+    The day is --date, else the group's --today (tui-agent --today D due), else today.
+    A missing official holiday calendar for a coming year is reported on stderr.
+    """
+    root_today = ctx.find_root().params.get("today")
+    day = day or (root_today if isinstance(root_today, date) else None) or date.today()
     rules = load_ruleset()
     db = open_database(db_path)
     result = generate(db, day, rules)
+    missing = missing_message(rules, day)
+    if missing:
+        click.echo(missing, err=True)
     queue = due_queue(db, day)
     if agent:
         expiry = datetime.now() - timedelta(minutes=rules.claim_expire_minutes)
@@ -81,6 +100,11 @@ def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None
     console.print(table)
     console.print(
         f"generated: {result.created} new, {result.merged} merged, {result.capped} capped, "
-        f"{result.cancelled} cancelled",
+        f"{result.cancelled} cancelled"
+        + (
+            f", {deferred_count(db, day)} deferred to tomorrow (daily capacity)"
+            if rules.daily_capacity
+            else ""
+        ),
         style="dim",
     )
