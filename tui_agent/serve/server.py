@@ -72,6 +72,7 @@ class LiveConsole:
     session: WebSession
     websocket: web.WebSocketResponse
     service: Any  # textual_serve.app_service.AppService
+    stopping: asyncio.Future[None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -335,7 +336,13 @@ class ConsoleServer:
                 await service.focus()
 
     async def _stop(self, live: LiveConsole) -> None:
-        """Ask the console to quit (it gives back its claim), kill it if it will not."""
+        """End a console once, however many ask (logout and its websocket's end both do)."""
+        if live.stopping is None:
+            live.stopping = asyncio.ensure_future(self._stop_once(live))
+        await asyncio.shield(live.stopping)
+
+    async def _stop_once(self, live: LiveConsole) -> None:
+        """Ask the console to quit, kill it if it will not, give back the agent's claim."""
         if self.live.get(live.session.agent) is live:
             del self.live[live.session.agent]
         live.session.consoles.discard(live)
