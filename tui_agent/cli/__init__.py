@@ -76,5 +76,8 @@ main.lazy_commands.update(
         "export": "tui_agent.cli.stats:export_cmd",
         "console": "tui_agent.cli.console:console",
         "campaign": "tui_agent.cli.campaign:campaign_group",
+        "agents": "tui_agent.cli.agents:agents_group",
+        "serve": "tui_agent.cli.serve:serve",
+        "backup": "tui_agent.cli.backup:backup",
     }
 )

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -287,6 +287,18 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
     # is cleaned the same way, so no screen shows an escape sequence from an old import.
     # Ids are left alone (they key other rows; touches are append-only).
     _clean_imported_text,
+    # 10: agent logins for `tui-agent serve` (store/agents.py); the password is a salted scrypt
+    # hash (core/passwords.py). A disabled agent keeps its row: touches name it.
+    """
+    CREATE TABLE IF NOT EXISTS agents (
+        name TEXT PRIMARY KEY,
+        display_name TEXT,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
