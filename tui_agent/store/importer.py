@@ -253,6 +253,7 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         "_seq",
         "_prod",
         "_reowned",
+        "_cust",
     ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -520,6 +521,11 @@ def _run(
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
     old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
     old_temp = db.execute("PRAGMA temp.cache_size").fetchone()[0]
+    # SQLite here is built with SECURE_DELETE: dropping the staging tables would overwrite
+    # every freed page of the temp file with zeros (0.3-0.6 s at 1M lines). The temp file is
+    # private to this connection and deleted when it closes; the shop's file keeps the setting.
+    old_secure = db.execute("PRAGMA temp.secure_delete").fetchone()[0]
+    db.execute("PRAGMA temp.secure_delete = 0")
     db.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KB}")
     db.execute(f"PRAGMA temp.cache_size = -{IMPORT_TEMP_CACHE_KB}")
     # The merge writes every customer and order that its rows refer to, in the same
@@ -549,6 +555,7 @@ def _run(
         _drop_temp(db)
         db.execute(f"PRAGMA main.cache_size = {old_cache}")
         db.execute(f"PRAGMA temp.cache_size = {old_temp}")
+        db.execute(f"PRAGMA temp.secure_delete = {int(old_secure)}")
         db.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
     return result
 
@@ -760,13 +767,20 @@ def _merge_orders(
     # Derived figures are computed here, before writing, so each row is written once with its
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
     # _all = every order of every customer involved, as it will be after this import.
+    # _all is keyed (customer, ordered_at, order): filled with one sort, it then gives each
+    # customer's orders in seq order to the window below and groups the customers' figures,
+    # neither sorting again.
     db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
+    db.execute(
+        "CREATE TEMP TABLE _all (customer_id TEXT, ordered_at TEXT, order_id TEXT, "
+        "amount REAL, new INTEGER, PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
+    )
     if first_load:  # no older order: the file's orders are all there is
-        db.execute("INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders")
         db.execute(
-            "CREATE TEMP TABLE _all AS "
-            "SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders"
+            "INSERT INTO _all SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
+            "ORDER BY customer_id, ordered_at, order_id"
         )
+        db.execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
     else:
         db.execute(
             "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
@@ -774,12 +788,13 @@ def _merge_orders(
         )
         db.execute(
             """
-            CREATE TEMP TABLE _all AS
-            SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders
+            INSERT INTO _all
+            SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders
             UNION ALL
-            SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, 0 FROM orders o
+            SELECT o.customer_id, o.ordered_at, o.order_id, o.amount, 0 FROM orders o
             WHERE o.customer_id IN (SELECT customer_id FROM _affected)
               AND o.order_id NOT IN (SELECT order_id FROM _orders)
+            ORDER BY 1, 2, 3
             """
         )
     # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
@@ -793,29 +808,44 @@ def _merge_orders(
     )
     if not first_load:
         _moved_orders(db, result)
-    before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
-    n_affected = db.execute("SELECT count(*) FROM _affected").fetchone()[0]
+    # Each involved customer's figures, aggregated once into a table in key order; then one
+    # UPDATE ... FROM for the customers that exist (only rows whose figures change) and one
+    # INSERT for the new ones. An upsert over the same rows costs twice as much (measured at
+    # 200k customers: 2.4 s against 1.2 s), its conflict path being a failed insert each time.
+    db.execute(
+        "CREATE TEMP TABLE _cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, "
+        "first TEXT, last TEXT) WITHOUT ROWID"
+    )
+    db.execute(
+        """
+        INSERT INTO _cust
+        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
+        FROM _affected a LEFT JOIN (
+            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
+                   min(ordered_at) AS first, max(ordered_at) AS last
+            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
+        ORDER BY a.customer_id
+        """
+    )
+    n_affected = db.execute("SELECT count(*) FROM _cust").fetchone()[0]
     with _bulk_indexes(db, "customers", n_affected):
         db.execute(
             """
-            INSERT INTO customers (customer_id, order_count, total_spent, first_order_at,
-                                   last_order_at)
-            SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
-            FROM _affected a LEFT JOIN (
-                SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
-                       min(ordered_at) AS first, max(ordered_at) AS last
-                FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
-            WHERE 1
-            ON CONFLICT(customer_id) DO UPDATE SET
-                order_count = excluded.order_count, total_spent = excluded.total_spent,
-                first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at
-            WHERE customers.order_count IS NOT excluded.order_count
-               OR customers.total_spent IS NOT excluded.total_spent
-               OR customers.first_order_at IS NOT excluded.first_order_at
-               OR customers.last_order_at IS NOT excluded.last_order_at
+            UPDATE customers SET order_count = s.n, total_spent = s.total,
+                                 first_order_at = s.first, last_order_at = s.last
+            FROM _cust s
+            WHERE customers.customer_id = s.customer_id
+              AND (customers.order_count IS NOT s.n OR customers.total_spent IS NOT s.total
+                   OR customers.first_order_at IS NOT s.first
+                   OR customers.last_order_at IS NOT s.last)
             """
         )
-    result.customers_created = db.execute("SELECT count(*) FROM customers").fetchone()[0] - before
+        created = db.execute(
+            "INSERT INTO customers (customer_id, order_count, total_spent, first_order_at, "
+            "last_order_at) SELECT customer_id, n, total, first, last FROM _cust s "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+        )
+    result.customers_created = created.rowcount
 
     if "sku" in plan.present:
         _products_from_lines(db, fresh=not result.rejected)
