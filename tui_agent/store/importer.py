@@ -15,12 +15,14 @@ import codecs
 import csv
 import gc
 import io
+import multiprocessing as mp
 import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import chain, groupby, repeat
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import sqlite_utils
@@ -258,6 +260,12 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
 
+# A big file is parsed and converted in a worker process while this one inserts into the
+# staging table: the two halves take about the same time, and the machine has a second core.
+PIPELINE_MIN_BYTES = 16 << 20
+_Msg = tuple[object, ...]
+
+
 def _load(
     db: sqlite_utils.Database,
     kind: Kind,
@@ -271,79 +279,188 @@ def _load(
     delimiter: str = ",",
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
-    key_field = "order_id" if kind is Kind.ORDERS else None
     # The cyclic collector finds nothing here (no reference cycles are made) but would scan
     # the young objects of every batch again and again: about 1 s per million lines.
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        with _batches(path, encoding, progress, delimiter=delimiter) as batches:
-            first = next(batches, None)
-            if first is None:
-                raise CsvFileError("the file is empty (no header row)")
-            header = first[1][0]
-            batch_fn: BatchFn | None = None
-            if translate is not None:
-                header, mapping, batch_fn = translate(header)
-            plan = plan_header(kind, header, mapping, max_amount)
-            key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-            # Binding a parameter costs more than SQLite's insert itself: fields the file
-            # lacks are left out of the statement (the column stays NULL). A missing
-            # quantity is not NULL but 1 (convert_rows fills it in).
-            keep = [0] + [
-                i + 1
-                for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
-                if c is not None or (kind is Kind.ORDERS and name == "quantity")
-            ]
-            names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
-            if kind is Kind.ORDERS:
-                names += ["line_no", "dup_sku"]
-            insert = (
-                f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            )
-            project = operator.itemgetter(*keep)
-            numbering = _Numbering()
-            rows = 0
-            # Each sku's product and category from its last line in the file, gathered while
-            # reading (C-level dict updates) instead of a grouping pass over the staged lines.
-            seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
-            sku_of = operator.itemgetter(_SKU_AT)
-            product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
-            for lines, batch in batches:
-                rows += len(batch)
-                if batch_fn is not None:
-                    batch = batch_fn(batch)
-                good, errors = convert_rows(plan, batch, lines)
-                picked: Iterable[tuple[object, ...]] = map(project, good)
-                if kind is Kind.ORDERS:
-                    picked = map(operator.add, picked, numbering.number(good))
-                    if seen is not None:
-                        seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
-                        if len(seen) > MAX_SEEN_SKUS:
-                            seen = None
-                db.conn.executemany(insert, picked)
-                if errors:
-                    by_line = dict(zip(lines, batch, strict=True))
-                    db.conn.executemany(
-                        reject,
-                        [
-                            (e.line, e.column, e.reason, _key(by_line[e.line], key_col))
-                            for e in errors
-                        ],
-                    )
-        if seen is not None:
-            seen.pop(None, None)
-            db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
-            db.conn.executemany(
-                "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
-            )
+        args = (kind, path, encoding, mapping, translate, max_amount, delimiter)
+        with _converted(args, progress) as messages:
+            return _stage_messages(db, kind, messages, result)
     finally:
         if gc_was_on:
             gc.enable()
-    result.rows_read = rows
-    result.ignored_columns = plan.ignored
-    return plan
+
+
+def _stage_messages(
+    db: sqlite_utils.Database, kind: Kind, messages: Iterator[_Msg], result: ImportResult
+) -> Plan:
+    """Insert what :func:`_convert_file` produces: the plan, batches of staged rows and
+    rejects, and at the end the row count and each sku's product (or None)."""
+    first = next(messages)
+    plan = first[1]
+    names = first[2]
+    assert isinstance(plan, Plan) and isinstance(names, list)
+    insert = f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
+    for msg in messages:
+        if msg[0] == "rows":
+            db.conn.executemany(insert, msg[1])  # type: ignore[arg-type]
+            if msg[2]:
+                db.conn.executemany(reject, msg[2])  # type: ignore[arg-type]
+        else:
+            rows, seen = msg[1], msg[2]
+            assert isinstance(rows, int)
+            if isinstance(seen, dict):
+                db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
+                db.conn.executemany(
+                    "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
+                )
+            result.rows_read = rows
+            result.ignored_columns = plan.ignored
+            return plan
+    raise AssertionError("the converted stream ended early")
+
+
+_LoadArgs = tuple[Kind, Path, str, "Mapping[str, str] | None", "Translate | None", float, str]
+
+
+@contextmanager
+def _converted(args: _LoadArgs, progress: Progress | None) -> Iterator[Iterator[_Msg]]:
+    """:func:`_convert_file`'s messages, from a worker process for a big file (when the
+    platform can fork), else from this process."""
+    path = args[1]
+    try:
+        big = os.path.getsize(path) >= PIPELINE_MIN_BYTES
+    except OSError:
+        big = False
+    if not big or "fork" not in mp.get_all_start_methods():
+        yield _convert_file(*args, progress)
+        return
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_convert_worker, args=(args, sender), daemon=True)
+    worker.start()
+    sender.close()
+
+    def messages() -> Iterator[_Msg]:
+        while True:
+            try:
+                msg: _Msg = receiver.recv()
+            except EOFError:
+                raise CsvFileError("the file could not be read (the reader stopped)") from None
+            kind = msg[0]
+            if kind == "progress":
+                if progress is not None:
+                    progress(msg[1], msg[2])  # type: ignore[arg-type]
+            elif kind == "csv_error":
+                raise CsvFileError(msg[1], line=msg[2], column=msg[3])  # type: ignore[arg-type]
+            elif kind == "error":
+                raise msg[1]  # type: ignore[misc]
+            else:
+                yield msg
+                if kind == "end":
+                    return
+
+    try:
+        yield messages()
+    finally:
+        receiver.close()
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+
+
+def _convert_worker(args: _LoadArgs, sender: Connection) -> None:  # pragma: no cover - forked
+    """The worker's side: send each message; an error is sent too (the parent raises it). A
+    parent gone (killed) closes the pipe, and the next send ends this process."""
+    gc.disable()
+
+    def progress(done: int, total: int) -> None:
+        sender.send(("progress", done, total))
+
+    try:
+        for msg in _convert_file(*args, progress):
+            sender.send(msg)
+    except CsvFileError as exc:
+        sender.send(("csv_error", exc.message, exc.line, exc.column))
+    except BrokenPipeError:
+        pass
+    except BaseException as exc:  # handed to the parent as it is
+        try:
+            sender.send(("error", exc))
+        except Exception:  # an exception that cannot be pickled
+            sender.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
+
+
+def _convert_file(
+    kind: Kind,
+    path: Path,
+    encoding: str,
+    mapping: Mapping[str, str] | None,
+    translate: Translate | None,
+    max_amount: float,
+    delimiter: str,
+    progress: Progress | None,
+) -> Iterator[_Msg]:
+    """Read and convert the file: ``("plan", plan, staged column names)``, then
+    ``("rows", staged rows, reject rows)`` per batch, then ``("end", rows read, {sku:
+    (product, category)} or None)``. No database access: this may run in a worker process."""
+    key_field = "order_id" if kind is Kind.ORDERS else None
+    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
+        first = next(batches, None)
+        if first is None:
+            raise CsvFileError("the file is empty (no header row)")
+        header = first[1][0]
+        batch_fn: BatchFn | None = None
+        if translate is not None:
+            header, mapping, batch_fn = translate(header)
+        plan = plan_header(kind, header, mapping, max_amount)
+        key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
+        # Binding a parameter costs more than SQLite's insert itself: fields the file
+        # lacks are left out of the statement (the column stays NULL). A missing
+        # quantity is not NULL but 1 (convert_rows fills it in).
+        keep = [0] + [
+            i + 1
+            for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
+            if c is not None or (kind is Kind.ORDERS and name == "quantity")
+        ]
+        names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
+        if kind is Kind.ORDERS:
+            names += ["line_no", "dup_sku"]
+        yield ("plan", plan, names)
+        project = operator.itemgetter(*keep)
+        numbering = _Numbering()
+        rows = 0
+        # Each sku's product and category from its last line in the file, gathered while
+        # reading (C-level dict updates) instead of a grouping pass over the staged lines.
+        seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
+        sku_of = operator.itemgetter(_SKU_AT)
+        product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
+        for lines, batch in batches:
+            rows += len(batch)
+            if batch_fn is not None:
+                batch = batch_fn(batch)
+            good, errors = convert_rows(plan, batch, lines)
+            picked: Iterable[tuple[object, ...]] = map(project, good)
+            if kind is Kind.ORDERS:
+                picked = map(operator.add, picked, numbering.number(good))
+                if seen is not None:
+                    seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
+                    if len(seen) > MAX_SEEN_SKUS:
+                        seen = None
+            rejected: list[tuple[object, ...]] = []
+            if errors:
+                by_line = dict(zip(lines, batch, strict=True))
+                rejected = [
+                    (e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors
+                ]
+            yield ("rows", list(picked), rejected)
+    if seen is not None:
+        seen.pop(None, None)
+    yield ("end", rows, seen)
 
 
 _ORDER_AT = 1  # in (line, *record)
