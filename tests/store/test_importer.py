@@ -538,6 +538,7 @@ def test_worker_process_and_in_process_reading_agree(
         except CsvFileError as exc:
             outcome = ("file", exc.format("o.csv"))
         rejects = folder / "o.rejects.csv"
+        db.execute("UPDATE customers SET created_at = ''")  # the clock is not compared
         outcomes.append(
             (
                 outcome,

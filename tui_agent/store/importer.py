@@ -24,6 +24,7 @@ from datetime import datetime
 from itertools import chain, groupby, repeat
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 import sqlite_utils
 
@@ -295,23 +296,49 @@ def _load(
 def _stage_messages(
     db: sqlite_utils.Database, kind: Kind, messages: Iterator[_Msg], result: ImportResult
 ) -> Plan:
-    """Insert what :func:`_convert_file` produces: the plan, batches of staged rows and
-    rejects, and at the end the row count and each sku's product (or None)."""
-    first = next(messages)
-    plan = first[1]
-    names = first[2]
-    assert isinstance(plan, Plan) and isinstance(names, list)
+    """Insert what :func:`_convert_file` produces: the plan, batches of converted records and
+    rejects, and at the end the row count. Numbering an order's lines and gathering each
+    sku's product happen here, in the process that inserts (it has time to spare)."""
+    plan = next(messages)[1]
+    assert isinstance(plan, Plan)
+    # Binding a parameter costs more than SQLite's insert itself: fields the file
+    # lacks are left out of the statement (the column stays NULL). A missing
+    # quantity is not NULL but 1 (convert_rows fills it in).
+    keep = [0] + [
+        i + 1
+        for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
+        if c is not None or (kind is Kind.ORDERS and name == "quantity")
+    ]
+    names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
+    if kind is Kind.ORDERS:
+        names += ["line_no", "dup_sku"]
     insert = f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
+    project = operator.itemgetter(*keep)
+    numbering = _Numbering()
+    # Each sku's product and category from its last line in the file, gathered while
+    # reading (C-level dict updates) instead of a grouping pass over the staged lines.
+    seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
+    sku_of = operator.itemgetter(_SKU_AT)
+    product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
     for msg in messages:
         if msg[0] == "rows":
-            db.conn.executemany(insert, msg[1])  # type: ignore[arg-type]
+            good = cast("list[tuple[object, ...]]", msg[1])
+            picked: Iterable[tuple[object, ...]] = map(project, good)
+            if kind is Kind.ORDERS:
+                picked = map(operator.add, picked, numbering.number(good))
+                if seen is not None:
+                    seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
+                    if len(seen) > MAX_SEEN_SKUS:
+                        seen = None
+            db.conn.executemany(insert, picked)
             if msg[2]:
                 db.conn.executemany(reject, msg[2])  # type: ignore[arg-type]
         else:
-            rows, seen = msg[1], msg[2]
+            rows = msg[1]
             assert isinstance(rows, int)
-            if isinstance(seen, dict):
+            if seen is not None:
+                seen.pop(None, None)
                 db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
                 db.conn.executemany(
                     "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
@@ -405,9 +432,9 @@ def _convert_file(
     delimiter: str,
     progress: Progress | None,
 ) -> Iterator[_Msg]:
-    """Read and convert the file: ``("plan", plan, staged column names)``, then
-    ``("rows", staged rows, reject rows)`` per batch, then ``("end", rows read, {sku:
-    (product, category)} or None)``. No database access: this may run in a worker process."""
+    """Read and convert the file: ``("plan", plan)``, then ``("rows", records as (line,
+    *values), reject rows)`` per batch, then ``("end", rows read)``. No database access: this
+    may run in a worker process."""
     key_field = "order_id" if kind is Kind.ORDERS else None
     with _batches(path, encoding, progress, delimiter=delimiter) as batches:
         first = next(batches, None)
@@ -419,48 +446,21 @@ def _convert_file(
             header, mapping, batch_fn = translate(header)
         plan = plan_header(kind, header, mapping, max_amount)
         key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-        # Binding a parameter costs more than SQLite's insert itself: fields the file
-        # lacks are left out of the statement (the column stays NULL). A missing
-        # quantity is not NULL but 1 (convert_rows fills it in).
-        keep = [0] + [
-            i + 1
-            for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
-            if c is not None or (kind is Kind.ORDERS and name == "quantity")
-        ]
-        names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
-        if kind is Kind.ORDERS:
-            names += ["line_no", "dup_sku"]
-        yield ("plan", plan, names)
-        project = operator.itemgetter(*keep)
-        numbering = _Numbering()
+        yield ("plan", plan)
         rows = 0
-        # Each sku's product and category from its last line in the file, gathered while
-        # reading (C-level dict updates) instead of a grouping pass over the staged lines.
-        seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
-        sku_of = operator.itemgetter(_SKU_AT)
-        product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
         for lines, batch in batches:
             rows += len(batch)
             if batch_fn is not None:
                 batch = batch_fn(batch)
             good, errors = convert_rows(plan, batch, lines)
-            picked: Iterable[tuple[object, ...]] = map(project, good)
-            if kind is Kind.ORDERS:
-                picked = map(operator.add, picked, numbering.number(good))
-                if seen is not None:
-                    seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
-                    if len(seen) > MAX_SEEN_SKUS:
-                        seen = None
             rejected: list[tuple[object, ...]] = []
             if errors:
                 by_line = dict(zip(lines, batch, strict=True))
                 rejected = [
                     (e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors
                 ]
-            yield ("rows", list(picked), rejected)
-    if seen is not None:
-        seen.pop(None, None)
-    yield ("end", rows, seen)
+            yield ("rows", good, rejected)
+    yield ("end", rows)
 
 
 _ORDER_AT = 1  # in (line, *record)
