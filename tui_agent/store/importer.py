@@ -657,11 +657,14 @@ def _run(
         _create_staging(db, kind)
         db.execute("BEGIN")
         plan = _load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
+        # The checks that need other rows read the staged rows only: still before the write
+        # lock, so agents wait only for the merge (and a file with bad rows not at all).
+        _CHECKS[kind](db, plan, result, skip_bad)
         db.execute("COMMIT")
+        if result.rejected and not skip_bad:
+            raise BadRowsError(result)
         with write_tx(db):
             merge(db, plan, result, skip_bad)
-            if result.rejected and not skip_bad:
-                raise BadRowsError(result)
             if result.rejected:
                 assert out is not None
                 _write_rejects(db, path, enc, out, delim)
@@ -675,6 +678,9 @@ def _run(
         db.execute(f"PRAGMA temp.secure_delete = {int(old_secure)}")
         db.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
     return result
+
+
+_Step = Callable[[sqlite_utils.Database, Plan, ImportResult, bool], None]
 
 
 def _check_and_count(
@@ -705,12 +711,15 @@ def _changed(cols: Iterable[str], left: str, right: str) -> str:
 # --- customers ---------------------------------------------------------------------------------
 
 
-def _merge_customers(
+def _check_customers(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
     _check_and_count(db, result, skip_bad, "customer_id", plan.labels[0])
-    if result.rejected and not skip_bad:
-        return
+
+
+def _merge_customers(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     cols = [c for c in plan.present if c != "customer_id"]
     plain = [c for c in cols if c != "opt_out"]
     # An import may set "do not contact" but never clear it: an opt-out recorded by an agent
@@ -753,12 +762,15 @@ def _merge_customers(
 # --- products ----------------------------------------------------------------------------------
 
 
-def _merge_products(
+def _check_products(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
     _check_and_count(db, result, skip_bad, "sku", plan.labels[0])
-    if result.rejected and not skip_bad:
-        return
+
+
+def _merge_products(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     cols = [c for c in plan.present if c != "sku"]
     same = " AND ".join(f"p.{c} IS s.{c}" for c in cols) or "1"
     inserted, unchanged = db.execute(
@@ -784,9 +796,11 @@ _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
 _SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
 
 
-def _merge_orders(
+def _check_orders(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
+    """What can be known from the staged lines alone: each order's header and whether its
+    lines agree, the rejects. Only temp tables: this runs before the write lock is taken."""
     names = field_names(Kind.ORDERS)
     label = dict(zip(names, plan.labels, strict=True))
     db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
@@ -866,6 +880,11 @@ def _merge_orders(
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
+
+
+def _merge_orders(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
     db.execute(
@@ -1324,3 +1343,10 @@ def import_products(
         max_amount=max_amount,
         delimiter=delimiter,
     )
+
+
+_CHECKS: dict[Kind, _Step] = {
+    Kind.CUSTOMERS: _check_customers,
+    Kind.ORDERS: _check_orders,
+    Kind.PRODUCTS: _check_products,
+}
