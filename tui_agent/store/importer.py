@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import chain, groupby, repeat
+from itertools import chain, compress, islice, repeat
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
@@ -488,8 +488,12 @@ class _Numbering:
             return []
         orders = list(map(operator.itemgetter(_ORDER_AT), good))
         skus = list(map(operator.itemgetter(_SKU_AT), good))
-        runs = [(order, len(list(run))) for order, run in groupby(orders)]
-        head, head_len = runs[0]
+        # Where each run of one order's lines starts and how long it is, C-level (a Python
+        # loop over the runs cost 0.4 s per million lines).
+        n = len(good)
+        starts = [0, *compress(range(1, n), map(operator.ne, orders, islice(orders, 1, None)))]
+        lengths = list(map(operator.sub, [*starts[1:], n], starts))
+        head, head_len = orders[0], lengths[0]
         go_on = head == self.order  # the batch continues the previous batch's last order
         # The common case, column-wise: every line has a sku, no (order, sku) pair repeats in
         # the batch, and the continued order (if any) brings no sku it already had.
@@ -499,15 +503,15 @@ class _Numbering:
             or (go_on and not self.skus.isdisjoint(skus[:head_len]))
         ):
             return self._one_by_one(orders, skus)
-        ends = [k + 1 for _, k in runs]
+        ends = list(map(operator.add, lengths, repeat(1)))
         if go_on:
             ends[0] += self.count
         numbers = list(chain.from_iterable(map(range, repeat(1), ends)))
         if go_on:
             del numbers[: self.count]
-        last, last_len = runs[-1]
-        tail = set(skus[len(good) - last_len :])
-        self.skus = self.skus | tail if go_on and len(runs) == 1 else tail
+        last, last_len = orders[-1], lengths[-1]
+        tail = set(skus[n - last_len :])
+        self.skus = self.skus | tail if go_on and len(lengths) == 1 else tail
         self.order, self.count = last, numbers[-1]
         return list(zip(numbers, repeat(0)))
 
