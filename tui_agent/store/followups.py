@@ -138,15 +138,16 @@ def touch_counts(
 
 
 def occurrences_for_day(
-    db: sqlite_utils.Database, today: date, rules: RuleSet
+    db: sqlite_utils.Database, today: date, rules: RuleSet, *, live: bool = False
 ) -> list[lc.Occurrence]:
     """Every rule's occurrences due in today's catch-up window: for each rule, its kind's
     facts query (``store.facts.FACTS``) and pure occurrence function (``core.kinds``), then
-    do-not-disturb days applied (``lifecycle.settle``)."""
+    do-not-disturb days applied (``lifecycle.settle``). With ``live`` (the planner), the
+    queries may leave out what planning drops anyway (see ``store.facts.FactsQuery``)."""
     wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
     found: list[lc.Occurrence] = []
     for rule in rules.rules:
-        facts = FACTS[rule.kind](db, wide, rule, today)
+        facts = FACTS[rule.kind](db, wide, rule, today, live)
         found += OCCURRENCES[rule.kind](wide, rule, facts, today)
     return lc.settle(rules, found, today)
 
@@ -178,7 +179,7 @@ def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Pl
     since (an order imported after its day was generated still gets the occurrences within
     ``catch_up_days``): see :func:`_look_back`.
     """
-    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules))
+    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules), live=True)
     ids = sorted({o.customer_id for o in occurrences})
     c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
     pending = _open_follow_ups(db, ids)
