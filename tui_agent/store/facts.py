@@ -178,19 +178,19 @@ def replenish_facts(
         bounds = _delivered_between(first, last, rules.assumed_delivery_days)
         # Live: a line with a product cycle of its own falls due only in its own cycle's
         # window (its other windows' lines are rejected by the kind's function anyway).
-        own = (
+        cond = (
             f"{live_sql} AND (p.cycle_days IS NULL OR p.cycle_days <= 0 "
             "OR max(1, p.cycle_days - ?) = ?)"
             if live
             else ""
         )
-        own_params = [*live_params, rule.lead_days, back] if live else []
+        cond_params = [*live_params, rule.lead_days, back] if live else []
         rows = db.execute(
             _LINE_SELECT
-            + f"WHERE o.delivered_at >= ? AND o.delivered_at < ?{own} UNION ALL "
+            + f"WHERE o.delivered_at >= ? AND o.delivered_at < ?{cond} UNION ALL "
             + _LINE_SELECT
-            + f"WHERE o.ordered_at >= ? AND o.ordered_at < ? AND +o.delivered_at IS NULL{own}",
-            [*bounds[:2], *own_params, *bounds[2:], *own_params],
+            + f"WHERE o.ordered_at >= ? AND o.ordered_at < ? AND +o.delivered_at IS NULL{cond}",
+            [*bounds[:2], *cond_params, *bounds[2:], *cond_params],
         ).fetchall()
         for oid, cid, line_no, product, category, cycle, ordered, delivered, _sku in rows:
             found[(oid, line_no)] = LineFact(
