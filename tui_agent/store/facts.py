@@ -118,15 +118,20 @@ def _eligible_customers(db: sqlite_utils.Database, rule: Rule, today: date) -> l
 def _live_orders(rule: Rule, today: date, alias: str, key: str) -> tuple[str, list[Any]]:
     """SQL conditions (and parameters) leaving out what planning drops: an occurrence whose
     key (``rule.id:`` + the SQL expression ``key``) exists, and, for a rule that stops on
-    repurchase, one anchored on an order followed by another placed by the end of ``today``."""
+    repurchase, one anchored on an order placed before the customer's last order as planning
+    sees it (``customers.last_order_at``, or when that is after ``today`` the last order
+    placed by then: :func:`store.followups._facts_for`)."""
     sql = f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key})"
     params: list[Any] = [f"{rule.id}:"]
     if rule.stop_on_repurchase:
+        end = day_start(today + timedelta(days=1))
         sql += (
-            " AND NOT EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = "
-            f"{alias}.customer_id AND n.ordered_at > {alias}.ordered_at AND n.ordered_at < ?)"
+            " AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = "
+            f"{alias}.customer_id AND c.last_order_at > {alias}.ordered_at AND "
+            "(c.last_order_at < ? OR EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = "
+            f"{alias}.customer_id AND n.ordered_at > {alias}.ordered_at AND n.ordered_at < ?)))"
         )
-        params.append(day_start(today + timedelta(days=1)))
+        params += [end, end]
     return sql, params
 
 
@@ -205,7 +210,7 @@ def replenish_facts(
             )
     if rule.own_cycle_min_orders > 0:
         own = (
-            _own_cycle_live(db, rules, rule, today)
+            _own_cycle_live(db, rule, today)
             if live and rule.stop_on_repurchase
             else _own_cycle_lines(db, rule, today)
         )
@@ -256,50 +261,36 @@ def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list
     return [_line_fact(r[1:]) for r in rows]
 
 
-def _own_cycle_live(
-    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date
-) -> list[LineFact]:
+def _own_cycle_live(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
     """What :func:`_own_cycle_lines` finds that planning keeps, for a rule that stops on
-    repurchase, without grouping the whole history.
+    repurchase, without grouping every repeat customer's whole history.
 
-    A chain anchored on an order followed by a newer one is dropped, so only the products of
-    each customer's last order (by the end of ``today``) can count; the latest line of such a
-    product is in that order. A reminder falls at least a day after delivery and at most
-    ``max(span, base) - lead_days`` after it, where ``span`` is the customer's first to last
-    order (no gap, so no median, is longer) and ``base`` the longest product or category
-    cycle: last orders outside that reach are left out before the customer's days of the
-    product are read (one indexed look-up per remaining line).
+    Planning drops a chain anchored on an order placed before the customer's last order (as
+    :func:`store.followups._facts_for` sees it: ``last_order_at``, or when that is after
+    ``today`` the last order placed by then). So only the products of the orders from that
+    moment on can count, and the latest line of such a product is among them: those lines
+    are found first, then each one's days in the customer's history (an indexed look-up
+    per line), and the keys already written are left out.
     """
-    n = rule.own_cycle_min_orders
-    end = day_start(today + timedelta(days=1))
-    base = [
-        int(r[0])
-        for r in db.execute("SELECT max(cycle_days) FROM products WHERE cycle_days IS NOT NULL")
-        if r[0] is not None
-    ]
-    longest = max([*base, *rules.category_cycle_days.values()], default=0)
-    first = today - timedelta(days=rules.catch_up_days)
     same = (
         "CASE WHEN l.sku IS NOT NULL THEN l2.sku = l.sku ELSE l2.sku IS NULL AND "
         "lower(trim(l2.category)) = lower(trim(coalesce(l.category, p.category))) END"
     )
     rows = db.execute(
-        "WITH last AS MATERIALIZED (SELECT c.customer_id AS cid, c.first_order_at AS first_at, "
-        "CASE WHEN c.last_order_at < :end THEN c.last_order_at ELSE (SELECT max(m.ordered_at) "
-        "FROM orders m WHERE m.customer_id = c.customer_id AND m.ordered_at < :end) END AS at "
-        "FROM customers c WHERE c.order_count >= :n), "
-        "reach AS MATERIALIZED (SELECT o.order_id, o.customer_id, o.ordered_at, o.delivered_at "
-        "FROM last JOIN orders o ON o.customer_id = last.cid AND o.ordered_at = last.at "
-        "WHERE julianday(coalesce(substr(o.delivered_at, 1, 10), "
-        "date(o.ordered_at, '+' || :assumed || ' days'))) "
-        "BETWEEN julianday(:first) - max(1, max(julianday(substr(last.at, 1, 10)) "
-        "- julianday(substr(last.first_at, 1, 10)), :longest) - :lead) "
-        "AND julianday(:today) - 1), "
-        "cand AS MATERIALIZED (SELECT max(l.line_no) AS line_no, r.order_id, r.customer_id, "
-        "r.ordered_at, r.delivered_at FROM reach r JOIN order_lines l ON l.order_id = r.order_id "
+        # the moment planning counts from ('' when the customer has no last order: nothing
+        # is stopped, every order counts)
+        "WITH last AS MATERIALIZED (SELECT c.customer_id AS cid, CASE "
+        "WHEN c.last_order_at IS NULL THEN '' WHEN c.last_order_at < :end THEN c.last_order_at "
+        "ELSE (SELECT max(m.ordered_at) FROM orders m WHERE m.customer_id = c.customer_id "
+        "AND m.ordered_at < :end) END AS at FROM customers c WHERE c.order_count >= :n), "
+        # each product's latest line from then on (the bare columns come from max()'s row)
+        "cand AS MATERIALIZED (SELECT max(o.ordered_at || printf('%06d', l.line_no)), "
+        "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at "
+        "FROM last JOIN orders o ON o.customer_id = last.cid AND o.ordered_at >= last.at "
+        "AND o.ordered_at < :end JOIN order_lines l ON l.order_id = o.order_id "
         "LEFT JOIN products p ON p.sku = l.sku "
         "WHERE coalesce(l.sku, l.category, p.category) IS NOT NULL "
-        "GROUP BY r.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
+        "GROUP BY o.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
         "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END), "
         "found AS MATERIALIZED (SELECT x.order_id, x.customer_id, x.line_no, l.product, "
         "coalesce(l.category, p.category), p.cycle_days, x.ordered_at, x.delivered_at, "
@@ -310,15 +301,11 @@ def _own_cycle_live(
         "LEFT JOIN products p ON p.sku = l.sku "
         "WHERE NOT EXISTS (SELECT 1 FROM follow_up_reasons f "
         "WHERE f.key = :rule || x.order_id || ':' || x.line_no)) "
+        # at least n distinct days: n dates of 10 characters and n - 1 commas
         "SELECT * FROM found WHERE length(days) >= 11 * :n - 1",
         {
-            "end": end,
-            "n": n,
-            "assumed": rules.assumed_delivery_days,
-            "longest": longest,
-            "today": today.isoformat(),
-            "lead": rule.lead_days,
-            "first": first.isoformat(),
+            "end": day_start(today + timedelta(days=1)),
+            "n": rule.own_cycle_min_orders,
             "rule": f"{rule.id}:",
         },
     ).fetchall()
