@@ -6,6 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tui_agent.cli import main
+from tui_agent.store.db import connect
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -49,10 +50,15 @@ def test_due_exit_codes(tmp_path: Path) -> None:
 
 
 def test_global_db_option_and_env(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # `due` never creates a database (issue 9): both exist, and each is the one used.
     db = tmp_path / "env.db"
+    other = tmp_path / "flag.db"
+    connect(db).close()
     monkeypatch.setenv("TUI_AGENT_DB", str(db))
     code, out, _ = run("due", "--json")
-    assert code == 0 and json.loads(out) == [] and db.exists()
-    other = tmp_path / "flag.db"
+    assert code == 0 and json.loads(out) == []
+    code, _, err = run("--db", str(tmp_path / "missing.db"), "due")
+    assert code == 1 and "missing.db: no such database" in err
+    connect(other).close()
     code, _, _ = run("--db", str(other), "due")
-    assert code == 0 and other.exists()
+    assert code == 0

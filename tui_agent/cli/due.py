@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -10,9 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
+from tui_agent.cli.common import DATE, db_option, echo_json, load_ruleset, open_database
 from tui_agent.core.kinds.holiday import missing_message
 from tui_agent.core.models import FollowUp
+from tui_agent.core.safetext import visible
 from tui_agent.store.followups import deferred_count, due_queue, generate
 
 
@@ -75,9 +75,7 @@ def due(
             if f.claimed_by in (None, agent) or (f.claimed_at is not None and f.claimed_at < expiry)
         ]
     if as_json:
-        click.echo(
-            json.dumps([follow_up_json(f, day) for f in queue], ensure_ascii=False, indent=2)
-        )
+        echo_json([follow_up_json(f, day) for f in queue])
         return
     console = Console()
     table = Table(title=f"Due {day.isoformat()}: {len(queue)} follow-ups", title_justify="left")
@@ -93,9 +91,9 @@ def due(
             str(f.id),
             f.due_date.isoformat()[5:] + (f" +{overdue}d" if overdue else ""),
             f.stage.label_zh,
-            f"{f.customer_name or ''} {f.customer_id}",
-            " + ".join(dict.fromkeys(r.rule for r in f.reasons)),
-            f.claimed_by or "",
+            visible(f"{f.customer_name or ''} {f.customer_id}"),
+            visible(" + ".join(dict.fromkeys(r.rule for r in f.reasons))),
+            visible(f.claimed_by or ""),
         )
     console.print(table)
     console.print(

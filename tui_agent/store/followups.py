@@ -456,12 +456,20 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
 
 
 def due_queue(
-    db: sqlite_utils.Database, today: date, *, limit: int | None = None
+    db: sqlite_utils.Database, today: date, *, limit: int | None = None, by_value: bool = False
 ) -> list[FollowUp]:
-    """Pending follow-ups due on or before ``today``: overdue first, then by customer value."""
+    """Pending follow-ups due on or before ``today``: overdue first, then by customer value
+    (spent so far; with ``by_value``, the BTYD expected value of the next 365 days first,
+    rules.toml ``[work] queue_order = "expected_value"``)."""
+    value = (
+        "(SELECT p.clv_365d FROM customer_predictions p WHERE p.customer_id = f.customer_id) "
+        "DESC NULLS LAST, "
+        if by_value
+        else ""
+    )
     sql = (
         _QUEUE_SQL + "WHERE f.status = 'pending' AND f.due_date <= ? "
-        "ORDER BY f.due_date < ? DESC, c.total_spent DESC, f.due_date, f.id"
+        f"ORDER BY f.due_date < ? DESC, {value}c.total_spent DESC, f.due_date, f.id"
     )
     params: list[Any] = [today.isoformat(), today.isoformat()]
     if limit is not None:
