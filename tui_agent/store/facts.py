@@ -85,18 +85,6 @@ def customer_fact(row: Sequence[Any]) -> CustomerFact:
     )
 
 
-def facts_for(
-    db: sqlite_utils.Database, ids: Sequence[str], chunk: int = 500
-) -> dict[str, CustomerFact]:
-    out: dict[str, CustomerFact] = {}
-    for i in range(0, len(ids), chunk):
-        part = list(ids[i : i + chunk])
-        marks = ",".join("?" * len(part))
-        for r in db.execute(f"{CUSTOMER_SQL} WHERE customer_id IN ({marks})", part):
-            out[r[0]] = customer_fact(r)
-    return out
-
-
 def _customers_where(
     db: sqlite_utils.Database, where: str, params: list[Any]
 ) -> list[CustomerFact]:
