@@ -25,7 +25,7 @@ from tests.store.test_reference import calendar_rules, random_shop, write
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect
-from tui_agent.store.importer import import_orders
+from tui_agent.store.importer import import_customers, import_orders, import_products
 from tui_agent.store.reference import reference_occurrences
 
 FOLLOW_UPS = (
@@ -112,3 +112,48 @@ def test_generation_writes_what_the_reference_planner_writes(
     assert {"care", "replenish", "birthday", "holiday", "member_day", "upkeep"} <= kinds
     assert "own cycle" in texts and "do-not-disturb" in texts
     assert any(f[6] == "cancelled" for f in follow_ups)
+
+
+def test_own_cycles_at_the_edges_of_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The own-cycle look-up leaves out, before reading a product's days, lines whose
+    reminder cannot fall in the window; at the bound's edges it still finds what the
+    reference finds: a reminder due on the first day of the catch-up window (cycle = the
+    bound), and one due the day after delivery (a cycle shorter than the lead)."""
+    fast = connect(tmp_path / "fast.db")
+    products = [["sku", "name", "category", "cycle_days"], ["SOAP", "香皂", "", ""]]
+    customers = [["customer_id", "name"], ["E1", "客户1"], ["E2", "客户2"]]
+    orders: list[list[object]] = [
+        ["order_id", "customer_id", "ordered_at", "delivered_at", "sku", "category", "amount"]
+    ]
+    days = {"E1": ["2026-01-01", "2026-01-31", "2026-03-02"]}  # gaps 30, 30: cycle 30
+    days["E2"] = ["2026-03-01", "2026-03-04", "2026-03-07"]  # gaps 3, 3: cycle 3
+    for cid, ds in days.items():
+        for i, d in enumerate(ds):
+            orders.append([f"{cid}-{i}", cid, f"{d} 09:00", f"{d} 18:00", "SOAP", "", 10])
+    import_products(fast, write(tmp_path / "p.csv", products))
+    import_customers(fast, write(tmp_path / "c.csv", customers))
+    import_orders(fast, write(tmp_path / "o.csv", orders))
+    fast.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _copy(tmp_path / "fast.db", tmp_path / "ref.db")
+    ref = connect(tmp_path / "ref.db")
+    # no category defaults: the bound is the customer's own (no base cycle above it)
+    rules = replace(calendar_rules(), category_cycle_days={}, quiet_days=frozenset())
+    planner = fu.occurrences_for_day
+
+    def slow(db: sqlite_utils.Database, today: date, rules: RuleSet, *, live: bool = False):  # type: ignore[no-untyped-def]
+        return reference_occurrences(db, rules, today)
+
+    # E2: delivered 7 March, due the 8th (+1 d); E1: delivered 2 March, due 27 March
+    # (+25 d), generated on the 30th, when the 27th opens the 3-day catch-up window
+    for day in (date(2026, 3, 8), date(2026, 3, 30)):
+        now = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
+        monkeypatch.setattr(fu, "occurrences_for_day", planner)
+        got = fu.generate(fast, day, rules, now=now)
+        monkeypatch.setattr(fu, "occurrences_for_day", slow)
+        assert fu.generate(ref, day, rules, now=now) == got, day
+        assert _state(fast) == _state(ref), day
+    texts = [r[3] for r in _state(fast)[1] if r[2] == "replenish"]
+    assert any("own cycle 30 d from 3 orders" in t for t in texts), texts
+    assert any("own cycle 3 d from 3 orders" in t for t in texts), texts

@@ -199,7 +199,7 @@ def replenish_facts(
             )
     if rule.own_cycle_min_orders > 0:
         own = (
-            _own_cycle_live(db, rule, today)
+            _own_cycle_live(db, rules, rule, today)
             if live and rule.stop_on_repurchase
             else _own_cycle_lines(db, rule, today)
         )
@@ -250,7 +250,9 @@ def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list
     return [_line_fact(r[1:]) for r in rows]
 
 
-def _own_cycle_live(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
+def _own_cycle_live(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date
+) -> list[LineFact]:
     """What :func:`_own_cycle_lines` finds that planning keeps, for a rule that stops on
     repurchase, without grouping every repeat customer's whole history.
 
@@ -260,7 +262,17 @@ def _own_cycle_live(db: sqlite_utils.Database, rule: Rule, today: date) -> list[
     moment on can count, and the latest line of such a product is among them: those lines
     are found first, then each one's days in the customer's history (an indexed look-up
     per line), and the keys already written are left out.
+
+    Before that look-up, a line whose reminder cannot fall in today's window is left out by
+    a bound on its cycle: the median of ``k`` gaps is at most their sum over ``k // 2 + 1``
+    (that many gaps are at least the median), the sum at most the days from the customer's
+    first order to this one, ``k >= own_cycle_min_orders - 1``; the own cycle, a weighted
+    mean of the median and the base cycle rounded, is at most the larger of the two plus
+    a half; the base at most the product's cycle, else the longest category default.
     """
+    n = rule.own_cycle_min_orders
+    halves = max(1, (n - 1) // 2 + 1)
+    longest = max(rules.category_cycle_days.values(), default=0)
     same = (
         "CASE WHEN l.sku IS NOT NULL THEN l2.sku = l.sku ELSE l2.sku IS NULL AND "
         "lower(trim(l2.category)) = lower(trim(coalesce(l.category, p.category))) END"
@@ -271,10 +283,13 @@ def _own_cycle_live(db: sqlite_utils.Database, rule: Rule, today: date) -> list[
         "WITH last AS MATERIALIZED (SELECT c.customer_id AS cid, CASE "
         "WHEN c.last_order_at IS NULL THEN '' WHEN c.last_order_at < :end THEN c.last_order_at "
         "ELSE (SELECT max(m.ordered_at) FROM orders m WHERE m.customer_id = c.customer_id "
-        "AND m.ordered_at < :end) END AS at FROM customers c WHERE c.order_count >= :n), "
+        "AND m.ordered_at < :end) END AS at, c.first_order_at AS first_at "
+        "FROM customers c WHERE c.order_count >= :n), "
         # each product's latest line from then on (the bare columns come from max()'s row)
         "cand AS MATERIALIZED (SELECT max(o.ordered_at || printf('%06d', l.line_no)), "
-        "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at "
+        "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at, last.first_at, "
+        "julianday(coalesce(substr(o.delivered_at, 1, 10), "
+        "date(o.ordered_at, '+' || :assumed || ' days'))) AS dday "
         "FROM last JOIN orders o ON o.customer_id = last.cid AND o.ordered_at >= last.at "
         "AND o.ordered_at < :end JOIN order_lines l ON l.order_id = o.order_id "
         "LEFT JOIN products p ON p.sku = l.sku "
@@ -289,13 +304,25 @@ def _own_cycle_live(db: sqlite_utils.Database, rule: Rule, today: date) -> list[
         "FROM cand x JOIN order_lines l ON l.order_id = x.order_id AND l.line_no = x.line_no "
         "LEFT JOIN products p ON p.sku = l.sku "
         "WHERE NOT EXISTS (SELECT 1 FROM follow_up_reasons f "
-        "WHERE f.key = :rule || x.order_id || ':' || x.line_no)) "
+        "WHERE f.key = :rule || x.order_id || ':' || x.line_no) "
+        # the reminder's reach (see above): at least a day after delivery, at most the bound
+        "AND x.dday <= julianday(:today) - 1 AND (x.first_at IS NULL "
+        "OR x.dday + max(1, max((julianday(substr(x.ordered_at, 1, 10)) "
+        "- julianday(substr(x.first_at, 1, 10))) / :halves, "
+        "CASE WHEN p.cycle_days IS NOT NULL AND p.cycle_days != 0 THEN p.cycle_days "
+        "ELSE :longest END) + 0.5 - :lead) >= julianday(:first))) "
         # at least n distinct days: n dates of 10 characters and n - 1 commas
         "SELECT * FROM found WHERE length(days) >= 11 * :n - 1",
         {
             "end": day_start(today + timedelta(days=1)),
-            "n": rule.own_cycle_min_orders,
+            "n": n,
             "rule": f"{rule.id}:",
+            "assumed": rules.assumed_delivery_days,
+            "today": today.isoformat(),
+            "first": (today - timedelta(days=rules.catch_up_days)).isoformat(),
+            "halves": halves,
+            "longest": longest,
+            "lead": rule.lead_days,
         },
     ).fetchall()
     return [_line_fact(r) for r in rows]
