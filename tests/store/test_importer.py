@@ -551,3 +551,13 @@ def test_worker_process_and_in_process_reading_agree(
         db.close()
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] != ("file", "")  # something was compared
+
+
+def test_no_memory_map_while_importing(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    """Pages read through the map stay in the process's memory: the import turns the map
+    off (its page cache is the bound) and gives the connection its setting back after."""
+    before = one(db, "PRAGMA mmap_size")
+    during: list[object] = []
+    import_orders(db, orders_csv, progress=lambda *_: during.append(one(db, "PRAGMA mmap_size")))
+    assert during and set(during) == {0}
+    assert one(db, "PRAGMA mmap_size") == before
