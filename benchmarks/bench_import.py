@@ -2,7 +2,8 @@
 
 Each run copies ``base.db`` (customers and products already in) and times
 ``python -m tui_agent --db COPY import orders orders.csv`` from process start to exit, with
-the child's peak RSS from ``wait4`` (the largest of the import and its reading worker). Goal:
+the child's own peak RSS from ``wait4`` (the largest of the import and its reading worker;
+started from a small process, see ``common.run_child``). Goal:
 1M lines in <= 10 s, peak RSS <= 200 MB. Each run is paired with the floor, ``csv.reader``
 -> ``executemany`` of the same file into an indexed table in a fresh process
 (``benchmarks.import_floor``), and the ratio of the medians is reported.
@@ -33,7 +34,8 @@ def run(ctx: Context) -> list[Result]:
                 "benchmarks.import_floor",
                 str(shop.csv_dir / "orders.csv"),
                 str(ctx.work / f"floor-{i}.db"),
-            ]
+            ],
+            own_rss=True,
         )
         if base.returncode != 0:
             raise RuntimeError(f"floor failed: {base.stderr.strip()[-500:]}")
@@ -49,7 +51,8 @@ def run(ctx: Context) -> list[Result]:
                 "import",
                 "orders",
                 str(shop.csv_dir / "orders.csv"),
-            ]
+            ],
+            own_rss=True,
         )
         if child.returncode != 0:
             raise RuntimeError(f"import failed: {child.stderr.strip()[-500:]}")
