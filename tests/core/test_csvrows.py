@@ -204,9 +204,23 @@ def test_mapping_parsers() -> None:
 POOLS = {
     "order_id": ["O1", "O2", "", " O3", "1.2E+15", "=1+1"],
     "customer_id": ["C1", "C2", "@c", "x" * 201],
-    "ordered_at": ["2026-01-31", "2026-02-01 10:00", "2026-02-01T10:00:05", "2026-02-30", ""],
+    "ordered_at": [
+        "2026-01-31",
+        "2026-02-01 10:00",
+        "2026-02-01T09:30",
+        "2026-02-01T10:00:05",
+        "2026-02-30",
+        "",
+    ],
     "shipped_at": ["", "2026-02-02", "2026-02-02 24:00", "2026-02-02 23:59:60", "0000-01-01"],
-    "delivered_at": ["", "2026-02-03 08:00:00", "2026-01-01", "soon", "2026-02-03 08:00:0٣"],
+    "delivered_at": [
+        "",
+        "2026-02-03 08:00:00",
+        "2026-02-03 08:00",
+        "2026-01-01",
+        "soon",
+        "2026-02-03 08:00:0٣",
+    ],
     "sku": ["S1", "", "-S2"],
     "product": ["豆浆粉", "", "a\nb", "长" * 1001, " padded "],
     "category": ["food", ""],
@@ -236,6 +250,23 @@ def test_clean_batch_takes_the_fast_path(orders_plan: Plan) -> None:
     lines = list(range(2, 52))
     fast = _convert_fast(orders_plan, rows, lines)  # raises _Slow if it could not
     assert fast == _reference(orders_plan, rows, lines)[0]
+
+
+def test_times_to_the_minute_are_stored_column_wise(orders_plan: Plan) -> None:
+    # Every cell a date and a time to the minute, with a space or a T: the fast path adds
+    # ":00" to the joined column; the records equal convert_row's.
+    rows = [
+        order_row(
+            order_id=f"O{i}",
+            ordered_at=f"2026-02-0{1 + i % 3}{' T'[i % 2]}1{i % 10}:0{i % 6}",
+            delivered_at=f"2026-02-04T0{i % 10}:30",
+        )
+        for i in range(40)
+    ]
+    lines = list(range(2, 42))
+    fast = _convert_fast(orders_plan, rows, lines)
+    assert fast == _reference(orders_plan, rows, lines)[0]
+    assert {r[3][-3:] for r in fast} == {r[5][-3:] for r in fast} == {":00"}
 
 
 @settings(max_examples=120, deadline=None)

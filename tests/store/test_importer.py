@@ -470,3 +470,94 @@ def test_imports_keep_every_reference_whole(db: sqlite_utils.Database, tmp_path:
     assert one(db, "SELECT count(*) FROM orders") == 2
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert one(db, "PRAGMA foreign_keys") == 1  # back on for the rest of the session
+
+
+_BOTH_WAYS = {
+    "good, with a two-line cell and a blank line": ORDERS_HEAD
+    + 'O1,C1,2026-01-01,,S1,"two\nline name",food,1,10\n'
+    + "\n"
+    + "O1,C1,2026-01-01,,S2,面膜,beauty,2,19.9\n"
+    + "O2,C2,2026-01-05 10:00,2026-01-07,S1,x,food,,5\n",
+    "bad rows and an order's lines disagreeing": ORDERS_HEAD
+    + "O1,C1,2026-01-01,,S1,x,food,1,10\n"
+    + "O2,C1,2026-13-01,,S1,x,food,1,10\n"
+    + "O3,C2,2026-01-01,,S1,x,food,1,-3\n"
+    + "O1,C9,2026-01-01,,S2,y,food,1,10\n"
+    + "O4,C3,2026-01-01,,S1,x,food,1,10\n",
+    "a stray quote (read as text)": ORDERS_HEAD
+    + "O1,C1,2026-01-01,,S1,x,food,1,10\n"
+    + 'O2,C1,2026-01-01,,S1,"x"y,food,1,10\n',
+    "a cell beyond the csv module's limit on line 3": ORDERS_HEAD
+    + "O1,C1,2026-01-01,,S1,x,food,1,10\n"
+    + 'O2,C1,2026-01-01,,S1,"'
+    + "x" * 200_000
+    + '",food,1,10\n',
+    "no order_id column": "customer_id,ordered_at,amount\nC1,2026-01-01,3\n",
+    "bad bytes": ORDERS_HEAD + "O1,C1,2026-01-01,,S1,x,food,1,10\n",
+}
+
+
+@pytest.mark.parametrize("skip_bad", [False, True])
+@pytest.mark.parametrize("case", list(_BOTH_WAYS))
+def test_worker_process_and_in_process_reading_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, skip_bad: bool
+) -> None:
+    """A big file is read and converted in a worker process: the same database, the same
+    errors (line, column, reason), the same reject file as reading in this process."""
+    from tui_agent.store import importer
+    from tui_agent.store.db import connect
+
+    text = _BOTH_WAYS[case]
+    outcomes = []
+    for threshold in (1 << 60, 0):  # in this process, then in a worker process
+        monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", threshold)
+        folder = tmp_path / str(threshold)
+        folder.mkdir()
+        path = folder / "o.csv"
+        data = text.encode()
+        if case == "bad bytes":
+            data = data.replace(b"O1,C1", b"O1,C\xff", 1)
+        path.write_bytes(data)
+        db = connect(folder / "shop.db")
+        seen: list[tuple[int, int]] = []
+        try:
+            result = import_orders(
+                db,
+                path,
+                skip_bad=skip_bad,
+                encoding="utf-8",
+                progress=lambda done, total, seen=seen: seen.append((done, total)),
+            )
+            outcome: object = (
+                result.summary(),
+                [(e.line, e.column, e.reason) for e in result.errors],
+            )
+        except BadRowsError as exc:
+            r = exc.result
+            outcome = ("bad", r.rejected, [(e.line, e.column, e.reason) for e in r.errors])
+        except CsvFileError as exc:
+            outcome = ("file", exc.format("o.csv"))
+        rejects = folder / "o.rejects.csv"
+        db.execute("UPDATE customers SET created_at = ''")  # the clock is not compared
+        outcomes.append(
+            (
+                outcome,
+                dump(db),
+                rejects.read_text(encoding="utf-8-sig") if rejects.exists() else None,
+                seen[-1:] if isinstance(outcome, tuple) and outcome[0] != "file" else None,
+                db.execute("SELECT group_concat(name) FROM temp.sqlite_master").fetchone()[0],
+            )
+        )
+        db.close()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] != ("file", "")  # something was compared
+
+
+def test_no_memory_map_while_importing(db: sqlite_utils.Database, orders_csv: Path) -> None:
+    """Pages read through the map stay in the process's memory: the import turns the map
+    off (its page cache is the bound) and gives the connection its setting back after."""
+    before = one(db, "PRAGMA mmap_size")
+    during: list[object] = []
+    import_orders(db, orders_csv, progress=lambda *_: during.append(one(db, "PRAGMA mmap_size")))
+    assert during and set(during) == {0}
+    assert one(db, "PRAGMA mmap_size") == before

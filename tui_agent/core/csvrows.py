@@ -571,6 +571,8 @@ WHITESPACE = frozenset(
 _ODD_SPACE = re.compile("[" + re.escape("".join(sorted(WHITESPACE - {" ", "\n"}))) + "]")
 # What clean_cell would change, but for the newlines that join the column.
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + BIDI + "]")
+# Both in one scan of the column.
+_ODD_OR_CONTROL = re.compile(_ODD_SPACE.pattern[:-1] + _CONTROL.pattern[1:])
 _SCI_CELL = re.compile(r"^[+-]?\d(\.\d+)?[eE]\+\d+$", re.M)
 # ASCII digits and in-range times only: a column that passes needs just its calendar days
 # checked. Anything else (a Unicode digit, 24:00) goes the per-row way, the reference.
@@ -578,6 +580,9 @@ _DAY_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TIME_RE = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _DT_COLUMN = re.compile(rf"(?:(?:{_DAY_RE}(?:[ T]{_TIME_RE}(?::[0-5][0-9])?)?)?\n)*")
 _DT_STORED_COLUMN = re.compile(rf"(?:(?:{_DAY_RE} {_TIME_RE}:[0-5][0-9])?\n)*")
+# Every cell a date and a time to the minute (what many exports write): stored by adding
+# ":00" to every cell at once, on the joined column.
+_DT_MINUTES_COLUMN = re.compile(rf"(?:{_DAY_RE}[ T]{_TIME_RE}\n)*")
 _DAY_OF = operator.itemgetter(slice(0, 10))
 _AMOUNT_COLUMN = re.compile(r"(?:(?:\d+(?:\.\d+)?)?\n)*")
 _INT_COLUMN = re.compile(r"(?:\d*\n)*")
@@ -596,8 +601,7 @@ def _fast_text(col: tuple[str, ...], limit: int, sci: bool) -> list[str | None]:
     # A cell with surrounding whitespace needs strip(): leave it to the per-row path. Spaces
     # inside a cell are common ("奶瓶 大装"); other whitespace is rare enough to just go slow.
     if (
-        _ODD_SPACE.search(joined)
-        or _CONTROL.search(joined)
+        _ODD_OR_CONTROL.search(joined)
         or "\n " in joined
         or " \n" in joined
         or joined[:1] == " "
@@ -625,6 +629,8 @@ def _fast_datetime(col: tuple[str, ...]) -> list[str | None]:
         raise _Slow from None
     if stored:
         return [s or None for s in col] if "" in col else list(col)
+    if _DT_MINUTES_COLUMN.fullmatch(joined):
+        return joined.replace("T", " ").replace("\n", ":00\n").split("\n")[:-1]  # type: ignore[return-value]
     # Lines of one order repeat its dates: normalise each distinct value once.
     canon: dict[str, str | None] = {s: _stored_datetime(s) for s in set(col) if s}
     canon[""] = None
@@ -723,10 +729,17 @@ def _convert_fast(plan: Plan, rows: list[list[str]], lines: list[int]) -> list[L
             raise _Slow
         ordered = columns[_ORDERED]
         for i in (_SHIPPED, _DELIVERED):
-            if plan.columns[i] is not None and any(
-                d is not None and d < o  # type: ignore[operator]
-                for d, o in zip(columns[i], ordered, strict=False)
-            ):
+            if plan.columns[i] is None:
+                continue
+            later = cast("list[str | None]", columns[i])
+            starts = cast("list[str]", ordered)
+            # C-level when the column has no empty cell; None cannot be compared.
+            early = (
+                any(d is not None and d < o for d, o in zip(later, starts, strict=False))
+                if None in later
+                else any(map(operator.lt, cast("list[str]", later), starts))
+            )
+            if early:
                 raise _Slow
         qty = columns[_QTY]
         if plan.columns[_QTY] is None:

@@ -15,13 +15,16 @@ import codecs
 import csv
 import gc
 import io
+import multiprocessing as mp
 import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import chain, groupby, repeat
+from itertools import chain, compress, islice, repeat
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 import sqlite_utils
 
@@ -253,8 +256,15 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         "_seq",
         "_prod",
         "_reowned",
+        "_cust",
     ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
+
+
+# A big file is parsed and converted in a worker process while this one inserts into the
+# staging table: the two halves take about the same time, and the machine has a second core.
+PIPELINE_MIN_BYTES = 16 << 20
+_Msg = tuple[object, ...]
 
 
 def _load(
@@ -270,79 +280,187 @@ def _load(
     delimiter: str = ",",
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
-    key_field = "order_id" if kind is Kind.ORDERS else None
     # The cyclic collector finds nothing here (no reference cycles are made) but would scan
     # the young objects of every batch again and again: about 1 s per million lines.
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        with _batches(path, encoding, progress, delimiter=delimiter) as batches:
-            first = next(batches, None)
-            if first is None:
-                raise CsvFileError("the file is empty (no header row)")
-            header = first[1][0]
-            batch_fn: BatchFn | None = None
-            if translate is not None:
-                header, mapping, batch_fn = translate(header)
-            plan = plan_header(kind, header, mapping, max_amount)
-            key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-            # Binding a parameter costs more than SQLite's insert itself: fields the file
-            # lacks are left out of the statement (the column stays NULL). A missing
-            # quantity is not NULL but 1 (convert_rows fills it in).
-            keep = [0] + [
-                i + 1
-                for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
-                if c is not None or (kind is Kind.ORDERS and name == "quantity")
-            ]
-            names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
-            if kind is Kind.ORDERS:
-                names += ["line_no", "dup_sku"]
-            insert = (
-                f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            )
-            project = operator.itemgetter(*keep)
-            numbering = _Numbering()
-            rows = 0
-            # Each sku's product and category from its last line in the file, gathered while
-            # reading (C-level dict updates) instead of a grouping pass over the staged lines.
-            seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
-            sku_of = operator.itemgetter(_SKU_AT)
-            product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
-            for lines, batch in batches:
-                rows += len(batch)
-                if batch_fn is not None:
-                    batch = batch_fn(batch)
-                good, errors = convert_rows(plan, batch, lines)
-                picked: Iterable[tuple[object, ...]] = map(project, good)
-                if kind is Kind.ORDERS:
-                    picked = map(operator.add, picked, numbering.number(good))
-                    if seen is not None:
-                        seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
-                        if len(seen) > MAX_SEEN_SKUS:
-                            seen = None
-                db.conn.executemany(insert, picked)
-                if errors:
-                    by_line = dict(zip(lines, batch, strict=True))
-                    db.conn.executemany(
-                        reject,
-                        [
-                            (e.line, e.column, e.reason, _key(by_line[e.line], key_col))
-                            for e in errors
-                        ],
-                    )
-        if seen is not None:
-            seen.pop(None, None)
-            db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
-            db.conn.executemany(
-                "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
-            )
+        args = (kind, path, encoding, mapping, translate, max_amount, delimiter)
+        with _converted(args, progress) as messages:
+            return _stage_messages(db, kind, messages, result)
     finally:
         if gc_was_on:
             gc.enable()
-    result.rows_read = rows
-    result.ignored_columns = plan.ignored
-    return plan
+
+
+def _stage_messages(
+    db: sqlite_utils.Database, kind: Kind, messages: Iterator[_Msg], result: ImportResult
+) -> Plan:
+    """Insert what :func:`_convert_file` produces: the plan, batches of converted records and
+    rejects, and at the end the row count. Numbering an order's lines and gathering each
+    sku's product happen here, in the process that inserts (it has time to spare)."""
+    plan = next(messages)[1]
+    assert isinstance(plan, Plan)
+    # Binding a parameter costs more than SQLite's insert itself: fields the file
+    # lacks are left out of the statement (the column stays NULL). A missing
+    # quantity is not NULL but 1 (convert_rows fills it in).
+    keep = [0] + [
+        i + 1
+        for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
+        if c is not None or (kind is Kind.ORDERS and name == "quantity")
+    ]
+    names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
+    if kind is Kind.ORDERS:
+        names += ["line_no", "dup_sku"]
+    insert = f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
+    project = operator.itemgetter(*keep)
+    numbering = _Numbering()
+    # Each sku's product and category from its last line in the file, gathered while
+    # reading (C-level dict updates) instead of a grouping pass over the staged lines.
+    seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
+    sku_of = operator.itemgetter(_SKU_AT)
+    product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
+    for msg in messages:
+        if msg[0] == "rows":
+            good = cast("list[tuple[object, ...]]", msg[1])
+            picked: Iterable[tuple[object, ...]] = map(project, good)
+            if kind is Kind.ORDERS:
+                picked = map(operator.add, picked, numbering.number(good))
+                if seen is not None:
+                    seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
+                    if len(seen) > MAX_SEEN_SKUS:
+                        seen = None
+            db.conn.executemany(insert, picked)
+            if msg[2]:
+                db.conn.executemany(reject, msg[2])  # type: ignore[arg-type]
+        else:
+            rows = msg[1]
+            assert isinstance(rows, int)
+            if seen is not None:
+                seen.pop(None, None)
+                db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
+                db.conn.executemany(
+                    "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
+                )
+            result.rows_read = rows
+            result.ignored_columns = plan.ignored
+            return plan
+    raise AssertionError("the converted stream ended early")
+
+
+_LoadArgs = tuple[Kind, Path, str, "Mapping[str, str] | None", "Translate | None", float, str]
+
+
+@contextmanager
+def _converted(args: _LoadArgs, progress: Progress | None) -> Iterator[Iterator[_Msg]]:
+    """:func:`_convert_file`'s messages, from a worker process for a big file (when the
+    platform can fork), else from this process."""
+    path = args[1]
+    try:
+        big = os.path.getsize(path) >= PIPELINE_MIN_BYTES
+    except OSError:
+        big = False
+    if not big or "fork" not in mp.get_all_start_methods():
+        yield _convert_file(*args, progress)
+        return
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_convert_worker, args=(args, sender), daemon=True)
+    worker.start()
+    sender.close()
+
+    def messages() -> Iterator[_Msg]:
+        while True:
+            try:
+                msg: _Msg = receiver.recv()
+            except EOFError:
+                raise CsvFileError("the file could not be read (the reader stopped)") from None
+            kind = msg[0]
+            if kind == "progress":
+                if progress is not None:
+                    progress(msg[1], msg[2])  # type: ignore[arg-type]
+            elif kind == "csv_error":
+                raise CsvFileError(msg[1], line=msg[2], column=msg[3])  # type: ignore[arg-type]
+            elif kind == "error":
+                raise msg[1]  # type: ignore[misc]
+            else:
+                yield msg
+                if kind == "end":
+                    return
+
+    try:
+        yield messages()
+    finally:
+        receiver.close()
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+
+
+def _convert_worker(args: _LoadArgs, sender: Connection) -> None:  # pragma: no cover - forked
+    """The worker's side: send each message; an error is sent too (the parent raises it). A
+    parent gone (killed) closes the pipe, and the next send ends this process."""
+    gc.disable()
+
+    def progress(done: int, total: int) -> None:
+        sender.send(("progress", done, total))
+
+    try:
+        for msg in _convert_file(*args, progress):
+            sender.send(msg)
+    except CsvFileError as exc:
+        sender.send(("csv_error", exc.message, exc.line, exc.column))
+    except BrokenPipeError:
+        pass
+    except BaseException as exc:  # handed to the parent as it is
+        try:
+            sender.send(("error", exc))
+        except Exception:  # an exception that cannot be pickled
+            sender.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
+
+
+def _convert_file(
+    kind: Kind,
+    path: Path,
+    encoding: str,
+    mapping: Mapping[str, str] | None,
+    translate: Translate | None,
+    max_amount: float,
+    delimiter: str,
+    progress: Progress | None,
+) -> Iterator[_Msg]:
+    """Read and convert the file: ``("plan", plan)``, then ``("rows", records as (line,
+    *values), reject rows)`` per batch, then ``("end", rows read)``. No database access: this
+    may run in a worker process."""
+    key_field = "order_id" if kind is Kind.ORDERS else None
+    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
+        first = next(batches, None)
+        if first is None:
+            raise CsvFileError("the file is empty (no header row)")
+        header = first[1][0]
+        batch_fn: BatchFn | None = None
+        if translate is not None:
+            header, mapping, batch_fn = translate(header)
+        plan = plan_header(kind, header, mapping, max_amount)
+        key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
+        yield ("plan", plan)
+        rows = 0
+        for lines, batch in batches:
+            rows += len(batch)
+            if batch_fn is not None:
+                batch = batch_fn(batch)
+            good, errors = convert_rows(plan, batch, lines)
+            rejected: list[tuple[object, ...]] = []
+            if errors:
+                by_line = dict(zip(lines, batch, strict=True))
+                rejected = [
+                    (e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors
+                ]
+            yield ("rows", good, rejected)
+    yield ("end", rows)
 
 
 _ORDER_AT = 1  # in (line, *record)
@@ -370,8 +488,12 @@ class _Numbering:
             return []
         orders = list(map(operator.itemgetter(_ORDER_AT), good))
         skus = list(map(operator.itemgetter(_SKU_AT), good))
-        runs = [(order, len(list(run))) for order, run in groupby(orders)]
-        head, head_len = runs[0]
+        # Where each run of one order's lines starts and how long it is, C-level (a Python
+        # loop over the runs cost 0.4 s per million lines).
+        n = len(good)
+        starts = [0, *compress(range(1, n), map(operator.ne, orders, islice(orders, 1, None)))]
+        lengths = list(map(operator.sub, [*starts[1:], n], starts))
+        head, head_len = orders[0], lengths[0]
         go_on = head == self.order  # the batch continues the previous batch's last order
         # The common case, column-wise: every line has a sku, no (order, sku) pair repeats in
         # the batch, and the continued order (if any) brings no sku it already had.
@@ -381,15 +503,15 @@ class _Numbering:
             or (go_on and not self.skus.isdisjoint(skus[:head_len]))
         ):
             return self._one_by_one(orders, skus)
-        ends = [k + 1 for _, k in runs]
+        ends = list(map(operator.add, lengths, repeat(1)))
         if go_on:
             ends[0] += self.count
         numbers = list(chain.from_iterable(map(range, repeat(1), ends)))
         if go_on:
             del numbers[: self.count]
-        last, last_len = runs[-1]
-        tail = set(skus[len(good) - last_len :])
-        self.skus = self.skus | tail if go_on and len(runs) == 1 else tail
+        last, last_len = orders[-1], lengths[-1]
+        tail = set(skus[n - last_len :])
+        self.skus = self.skus | tail if go_on and len(lengths) == 1 else tail
         self.order, self.count = last, numbers[-1]
         return list(zip(numbers, repeat(0)))
 
@@ -520,6 +642,16 @@ def _run(
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
     old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
     old_temp = db.execute("PRAGMA temp.cache_size").fetchone()[0]
+    # SQLite here is built with SECURE_DELETE: dropping the staging tables would overwrite
+    # every freed page of the temp file with zeros (0.3-0.6 s at 1M lines). The temp file is
+    # private to this connection and deleted when it closes; the shop's file keeps the setting.
+    old_secure = db.execute("PRAGMA temp.secure_delete").fetchone()[0]
+    db.execute("PRAGMA temp.secure_delete = 0")
+    # No memory map while importing: every page the merge reads or writes would stay mapped
+    # and count in the process's memory (measured +32 MB at 1M lines on a fresh shop, the
+    # whole file on a re-import); the page cache above is the bound.
+    old_mmap = db.execute("PRAGMA mmap_size").fetchone()[0]
+    db.execute("PRAGMA mmap_size = 0")
     db.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KB}")
     db.execute(f"PRAGMA temp.cache_size = -{IMPORT_TEMP_CACHE_KB}")
     # The merge writes every customer and order that its rows refer to, in the same
@@ -534,11 +666,14 @@ def _run(
         _create_staging(db, kind)
         db.execute("BEGIN")
         plan = _load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
+        # The checks that need other rows read the staged rows only: still before the write
+        # lock, so agents wait only for the merge (and a file with bad rows not at all).
+        _CHECKS[kind](db, plan, result, skip_bad)
         db.execute("COMMIT")
+        if result.rejected and not skip_bad:
+            raise BadRowsError(result)
         with write_tx(db):
             merge(db, plan, result, skip_bad)
-            if result.rejected and not skip_bad:
-                raise BadRowsError(result)
             if result.rejected:
                 assert out is not None
                 _write_rejects(db, path, enc, out, delim)
@@ -549,8 +684,13 @@ def _run(
         _drop_temp(db)
         db.execute(f"PRAGMA main.cache_size = {old_cache}")
         db.execute(f"PRAGMA temp.cache_size = {old_temp}")
+        db.execute(f"PRAGMA temp.secure_delete = {int(old_secure)}")
+        db.execute(f"PRAGMA mmap_size = {int(old_mmap)}")
         db.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
     return result
+
+
+_Step = Callable[[sqlite_utils.Database, Plan, ImportResult, bool], None]
 
 
 def _check_and_count(
@@ -581,12 +721,15 @@ def _changed(cols: Iterable[str], left: str, right: str) -> str:
 # --- customers ---------------------------------------------------------------------------------
 
 
-def _merge_customers(
+def _check_customers(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
     _check_and_count(db, result, skip_bad, "customer_id", plan.labels[0])
-    if result.rejected and not skip_bad:
-        return
+
+
+def _merge_customers(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     cols = [c for c in plan.present if c != "customer_id"]
     plain = [c for c in cols if c != "opt_out"]
     # An import may set "do not contact" but never clear it: an opt-out recorded by an agent
@@ -629,12 +772,15 @@ def _merge_customers(
 # --- products ----------------------------------------------------------------------------------
 
 
-def _merge_products(
+def _check_products(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
     _check_and_count(db, result, skip_bad, "sku", plan.labels[0])
-    if result.rejected and not skip_bad:
-        return
+
+
+def _merge_products(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     cols = [c for c in plan.present if c != "sku"]
     same = " AND ".join(f"p.{c} IS s.{c}" for c in cols) or "1"
     inserted, unchanged = db.execute(
@@ -660,9 +806,11 @@ _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
 _SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
 
 
-def _merge_orders(
+def _check_orders(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
+    """What can be known from the staged lines alone: each order's header and whether its
+    lines agree, the rejects. Only temp tables: this runs before the write lock is taken."""
     names = field_names(Kind.ORDERS)
     label = dict(zip(names, plan.labels, strict=True))
     db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
@@ -742,6 +890,11 @@ def _merge_orders(
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
+
+
+def _merge_orders(
+    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
+) -> None:
     order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
     db.execute(
@@ -760,13 +913,20 @@ def _merge_orders(
     # Derived figures are computed here, before writing, so each row is written once with its
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
     # _all = every order of every customer involved, as it will be after this import.
+    # _all is keyed (customer, ordered_at, order): filled with one sort, it then gives each
+    # customer's orders in seq order to the window below and groups the customers' figures,
+    # neither sorting again.
     db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
+    db.execute(
+        "CREATE TEMP TABLE _all (customer_id TEXT, ordered_at TEXT, order_id TEXT, "
+        "amount REAL, new INTEGER, PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
+    )
     if first_load:  # no older order: the file's orders are all there is
-        db.execute("INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders")
         db.execute(
-            "CREATE TEMP TABLE _all AS "
-            "SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders"
+            "INSERT INTO _all SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
+            "ORDER BY customer_id, ordered_at, order_id"
         )
+        db.execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
     else:
         db.execute(
             "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
@@ -774,12 +934,13 @@ def _merge_orders(
         )
         db.execute(
             """
-            CREATE TEMP TABLE _all AS
-            SELECT order_id, customer_id, ordered_at, amount, 1 AS new FROM _orders
+            INSERT INTO _all
+            SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders
             UNION ALL
-            SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, 0 FROM orders o
+            SELECT o.customer_id, o.ordered_at, o.order_id, o.amount, 0 FROM orders o
             WHERE o.customer_id IN (SELECT customer_id FROM _affected)
               AND o.order_id NOT IN (SELECT order_id FROM _orders)
+            ORDER BY 1, 2, 3
             """
         )
     # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
@@ -793,29 +954,44 @@ def _merge_orders(
     )
     if not first_load:
         _moved_orders(db, result)
-    before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
-    n_affected = db.execute("SELECT count(*) FROM _affected").fetchone()[0]
+    # Each involved customer's figures, aggregated once into a table in key order; then one
+    # UPDATE ... FROM for the customers that exist (only rows whose figures change) and one
+    # INSERT for the new ones. An upsert over the same rows costs twice as much (measured at
+    # 200k customers: 2.4 s against 1.2 s), its conflict path being a failed insert each time.
+    db.execute(
+        "CREATE TEMP TABLE _cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, "
+        "first TEXT, last TEXT) WITHOUT ROWID"
+    )
+    db.execute(
+        """
+        INSERT INTO _cust
+        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
+        FROM _affected a LEFT JOIN (
+            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
+                   min(ordered_at) AS first, max(ordered_at) AS last
+            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
+        ORDER BY a.customer_id
+        """
+    )
+    n_affected = db.execute("SELECT count(*) FROM _cust").fetchone()[0]
     with _bulk_indexes(db, "customers", n_affected):
         db.execute(
             """
-            INSERT INTO customers (customer_id, order_count, total_spent, first_order_at,
-                                   last_order_at)
-            SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
-            FROM _affected a LEFT JOIN (
-                SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
-                       min(ordered_at) AS first, max(ordered_at) AS last
-                FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
-            WHERE 1
-            ON CONFLICT(customer_id) DO UPDATE SET
-                order_count = excluded.order_count, total_spent = excluded.total_spent,
-                first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at
-            WHERE customers.order_count IS NOT excluded.order_count
-               OR customers.total_spent IS NOT excluded.total_spent
-               OR customers.first_order_at IS NOT excluded.first_order_at
-               OR customers.last_order_at IS NOT excluded.last_order_at
+            UPDATE customers SET order_count = s.n, total_spent = s.total,
+                                 first_order_at = s.first, last_order_at = s.last
+            FROM _cust s
+            WHERE customers.customer_id = s.customer_id
+              AND (customers.order_count IS NOT s.n OR customers.total_spent IS NOT s.total
+                   OR customers.first_order_at IS NOT s.first
+                   OR customers.last_order_at IS NOT s.last)
             """
         )
-    result.customers_created = db.execute("SELECT count(*) FROM customers").fetchone()[0] - before
+        created = db.execute(
+            "INSERT INTO customers (customer_id, order_count, total_spent, first_order_at, "
+            "last_order_at) SELECT customer_id, n, total, first, last FROM _cust s "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+        )
+    result.customers_created = created.rowcount
 
     if "sku" in plan.present:
         _products_from_lines(db, fresh=not result.rejected)
@@ -1177,3 +1353,10 @@ def import_products(
         max_amount=max_amount,
         delimiter=delimiter,
     )
+
+
+_CHECKS: dict[Kind, _Step] = {
+    Kind.CUSTOMERS: _check_customers,
+    Kind.ORDERS: _check_orders,
+    Kind.PRODUCTS: _check_products,
+}
