@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -49,6 +50,12 @@ class ConsoleApp(App[None]):
         # pyperclip by default; tests hand in a recorder. Used only when a display exists.
         self.system_copy = system_copy
         self.work_screen = WorkQueueScreen(session)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # Any key is the agent's next action: the last confirmation has been read.
+            self.work_screen.agent_acted()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         if self.theme_name and self.theme_name in self.available_themes:
