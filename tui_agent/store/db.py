@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -155,6 +155,43 @@ MIGRATIONS: list[str] = [
     # index, which serves every query it served; one index less to build on each import.
     """
     DROP INDEX IF EXISTS idx_orders_customer;
+    """,
+    # 5: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
+    # answering the customer's own message is marked reply (not proactive: outside the cap).
+    # Finding customers: the name's pinyin and initials (filled lazily by store.customers,
+    # NULL = not computed; the trigger marks a renamed customer for recomputing), the last
+    # four characters of the phone and the WeChat id indexed.
+    """
+    CREATE TABLE touch_events (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        touch_id INTEGER REFERENCES touches(id),
+        kind TEXT NOT NULL,       -- outcome | retract | opt_out | opt_in | note
+        value TEXT,               -- the outcome name
+        note TEXT,                -- free text: the outcome's note, the reason
+        agent TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX idx_touch_events_touch ON touch_events(touch_id, kind);
+    CREATE INDEX idx_touch_events_customer ON touch_events(customer_id, at);
+    CREATE TRIGGER touch_events_no_update BEFORE UPDATE ON touch_events
+        BEGIN SELECT RAISE(ABORT, 'touch events are append-only'); END;
+    CREATE TRIGGER touch_events_no_delete BEFORE DELETE ON touch_events
+        BEGIN SELECT RAISE(ABORT, 'touch events are append-only'); END;
+    ALTER TABLE touches ADD COLUMN reply INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE customers ADD COLUMN notes TEXT;
+    ALTER TABLE customers ADD COLUMN search_pinyin TEXT;
+    ALTER TABLE customers ADD COLUMN search_initials TEXT;
+    CREATE INDEX idx_customers_search_todo ON customers(customer_id) WHERE search_pinyin IS NULL;
+    CREATE INDEX idx_customers_phone_tail ON customers(substr(phone, -4));
+    CREATE INDEX idx_customers_wechat ON customers(wechat);
+    CREATE TRIGGER customers_rename_search AFTER UPDATE OF name ON customers
+        WHEN new.name IS NOT old.name
+        BEGIN
+            UPDATE customers SET search_pinyin = NULL, search_initials = NULL
+            WHERE customer_id = new.customer_id;
+        END;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

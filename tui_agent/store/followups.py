@@ -16,8 +16,11 @@ import sqlite_utils
 from tui_agent.core import lifecycle as lc
 from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
+from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
+from tui_agent.store import outcomes
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
+from tui_agent.store.outcomes import live_touch
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -217,7 +220,8 @@ def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str,
 def touch_counts(
     db: sqlite_utils.Database, ids: Sequence[str], now: datetime
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Touches per customer in the 24 hours and the 7 days before ``now`` (and after it)."""
+    """Proactive touches per customer in the 24 hours and the 7 days before ``now`` (and
+    after it). Replies to the customer's own message and retracted touches do not count."""
     t24 = to_db(now - timedelta(hours=24))
     t7 = to_db(now - timedelta(days=7))
     c24: dict[str, int] = {}
@@ -225,8 +229,9 @@ def touch_counts(
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         for cid, n24, n7 in db.execute(
-            f"SELECT customer_id, sum(at >= ?), count(*) FROM touches "
-            f"WHERE customer_id IN ({marks}) AND at >= ? GROUP BY customer_id",
+            f"SELECT customer_id, sum(at >= ?), count(*) FROM touches t "
+            f"WHERE customer_id IN ({marks}) AND at >= ? AND reply = 0 AND {live_touch('t')} "
+            "GROUP BY customer_id",
             [t24, *chunk, t7],
         ):
             c24[cid] = n24
@@ -456,19 +461,82 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
     return out
 
 
+def _filter_sql(flt: QueueFilter, today: date) -> tuple[str, list[Any]]:
+    """The SQL conditions of a queue filter (all but the segment, which is not a column)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if flt.stage is not None:
+        where.append("f.stage = ?")
+        params.append(flt.stage.value)
+    if flt.rule:
+        where.append(
+            "(f.rule = ? OR EXISTS (SELECT 1 FROM follow_up_reasons r "
+            "WHERE r.follow_up_id = f.id AND r.rule = ?))"
+        )
+        params += [flt.rule, flt.rule]
+    if flt.tag:
+        # Tags are stored comma separated: match whole tags only.
+        where.append(
+            "(instr(',' || coalesce(c.tags, '') || ',', ',' || ? || ',') > 0 "
+            "OR instr(',' || f.suggested_tags || ',', ',' || ? || ',') > 0)"
+        )
+        params += [flt.tag, flt.tag]
+    if flt.overdue:
+        where.append("f.due_date < ?")
+        params.append(today.isoformat())
+    if flt.mine:
+        where.append(
+            "(f.claimed_by = ? OR EXISTS (SELECT 1 FROM touches t WHERE "
+            f"t.customer_id = f.customer_id AND t.agent = ? AND {live_touch('t')}))"
+        )
+        params += [flt.mine, flt.mine]
+    return "".join(f" AND {w}" for w in where), params
+
+
 def due_queue(
-    db: sqlite_utils.Database, today: date, *, limit: int | None = None
+    db: sqlite_utils.Database,
+    today: date,
+    *,
+    limit: int | None = None,
+    where: QueueFilter | None = None,
 ) -> list[FollowUp]:
-    """Pending follow-ups due on or before ``today``: overdue first, then by customer value."""
+    """Pending follow-ups due on or before ``today``: overdue first, then by customer value.
+
+    ``where`` keeps only the follow-ups that pass a :class:`QueueFilter` (default: all). A
+    segment filter scores the customers' RFM segments (cached per day, see
+    ``store.analytics.segments_for``: the first call on a big shop takes a second).
+    """
+    flt = where or QueueFilter()
+    extra, extra_params = _filter_sql(flt, today)
     sql = (
-        _QUEUE_SQL + "WHERE f.status = 'pending' AND f.due_date <= ? "
+        _QUEUE_SQL + f"WHERE f.status = 'pending' AND f.due_date <= ?{extra} "
         "ORDER BY f.due_date < ? DESC, c.total_spent DESC, f.due_date, f.id"
     )
-    params: list[Any] = [today.isoformat(), today.isoformat()]
-    if limit is not None:
+    params: list[Any] = [today.isoformat(), *extra_params, today.isoformat()]
+    if limit is not None and flt.segment is None:
         sql += " LIMIT ?"
         params.append(limit)
     rows = retry_busy(lambda: list(db.query(sql, params)))
+    if flt.segment is not None:
+        from tui_agent.store.analytics import segments_for  # scoring needs the analytics code
+
+        seg = segments_for(db, {r["customer_id"] for r in rows}, today)
+        rows = [r for r in rows if seg.get(r["customer_id"]) == flt.segment.value]
+        rows = rows[:limit] if limit is not None else rows
+    return _follow_ups_from_rows(db, rows)
+
+
+def open_follow_ups_for(db: sqlite_utils.Database, customer_id: str) -> list[FollowUp]:
+    """The customer's open follow-ups (pending or snoozed, any due date), earliest due first."""
+    rows = retry_busy(
+        lambda: list(
+            db.query(
+                _QUEUE_SQL + "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') "
+                "ORDER BY f.due_date, f.id",
+                [customer_id],
+            )
+        )
+    )
     return _follow_ups_from_rows(db, rows)
 
 
@@ -571,11 +639,13 @@ def log_touch(
     outcome: str | None = None,
     expire_minutes: int = 30,
     now: datetime | None = None,
+    reply: bool = False,
 ) -> int:
     """Log one touch and close its follow-up, in one transaction. Returns the touch id.
 
     Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
-    longer pending, so a customer is never contacted twice for one follow-up.
+    longer pending, so a customer is never contacted twice for one follow-up. ``reply`` marks
+    a touch answering the customer's own message: not proactive, outside the frequency cap.
     """
     now = now or datetime.now()
     stamp = to_db(now)
@@ -583,9 +653,20 @@ def log_touch(
         if follow_up_id is not None:
             _check_held(db, follow_up_id, agent, expire_minutes, now)
         touch_id = db.execute(
-            "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, channel, at, outcome) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            [agent, customer_id, follow_up_id, phrase_id, stage, text, channel, stamp, outcome],
+            "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, "
+            "channel, at, outcome, reply) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                agent,
+                customer_id,
+                follow_up_id,
+                phrase_id,
+                stage,
+                text,
+                channel,
+                stamp,
+                outcome,
+                int(reply),
+            ],
         ).lastrowid
         if follow_up_id is not None:
             db.execute(
@@ -652,17 +733,18 @@ def skip(
 
 
 def opt_out(
-    db: sqlite_utils.Database, customer_id: str, agent: str, *, now: datetime | None = None
+    db: sqlite_utils.Database,
+    customer_id: str,
+    agent: str,
+    *,
+    now: datetime | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Mark the customer "do not contact" and cancel their open follow-ups. Returns how many."""
-    stamp = to_db(now or datetime.now())
-    with write_tx(db):
-        db.execute("UPDATE customers SET opt_out = 1 WHERE customer_id = ?", [customer_id])
-        n: int = db.execute(
-            "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, claimed_by = NULL, "
-            "updated_at = ? WHERE customer_id = ? AND status IN ('pending', 'snoozed')",
-            [f"customer opted out (recorded by {agent})", stamp, customer_id],
-        ).rowcount
+    """Mark the customer "do not contact" and cancel their open follow-ups. Returns how many.
+
+    The opt-out is logged as an event row (who, when, why): see ``store.outcomes.opt_out``.
+    """
+    _event, n = outcomes.opt_out(db, customer_id, agent, reason=reason, now=now)
     return n
 
 
