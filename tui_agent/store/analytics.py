@@ -30,6 +30,7 @@ import sqlite_utils
 
 from tui_agent.core import metrics as mt
 from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
+from tui_agent.store.outcomes import live_touch
 
 NONE_KEY = "(none)"
 
@@ -411,21 +412,22 @@ def attribution(
     touches close together both count the same order.
     """
     span = f"+{int(window_days)} days"
+    live = live_touch("t")  # a retracted touch (undo) is not a contact
     touches = db.execute(
-        """
+        f"""
         SELECT t.agent, coalesce(t.phrase_id, :none), coalesce(t.stage, f.stage, :none),
                count(o.order_id), total(o.amount)
         FROM touches t
         LEFT JOIN follow_ups f ON f.id = t.follow_up_id
         LEFT JOIN orders o ON o.customer_id = t.customer_id
              AND o.ordered_at > t.at AND o.ordered_at <= datetime(t.at, :span)
-        WHERE t.at >= :lo AND t.at < :hi
+        WHERE t.at >= :lo AND t.at < :hi AND {live}
         GROUP BY t.id
         """,
         {"lo": _lo(start), "hi": _hi(end), "span": span, "none": NONE_KEY},
     ).fetchall()
     base_rows = db.execute(
-        """
+        f"""
         SELECT f.stage, coalesce(f.status_reason, '') LIKE 'cap%', count(o.order_id),
                total(o.amount)
         FROM follow_ups f
@@ -434,7 +436,7 @@ def attribution(
         WHERE f.status = 'skipped' AND f.due_date >= :lo AND f.due_date < :hi
           AND NOT EXISTS (
               SELECT 1 FROM touches t WHERE t.customer_id = f.customer_id
-              AND t.at >= f.due_date AND t.at < date(f.due_date, :span))
+              AND t.at >= f.due_date AND t.at < date(f.due_date, :span) AND {live})
         GROUP BY f.id
         """,
         {"lo": _lo(start), "hi": _hi(end), "span": span},
@@ -837,7 +839,9 @@ def daily_series(
     lo, hi = first.isoformat(), _hi(end)
     touches = dict(
         db.execute(
-            "SELECT date(at), count(*) FROM touches WHERE at >= ? AND at < ? GROUP BY 1", [lo, hi]
+            "SELECT date(at), count(*) FROM touches t WHERE at >= ? AND at < ? "
+            f"AND {live_touch('t')} GROUP BY 1",
+            [lo, hi],
         ).fetchall()
     )
     repurchases = dict(
