@@ -101,7 +101,7 @@ def make_context(
     ``product``/``category`` name the product a follow-up is about (a replenishment is about
     one order line, not the order's biggest).
     """
-    return build_context(
+    context = build_context(
         customer,
         order,
         today=today,
@@ -112,6 +112,23 @@ def make_context(
         product=product,
         category=category,
     )
+    if customer.language.startswith("zh"):
+        context["tier"] = member_tier(customer.tier)
+    return context
+
+
+def member_tier(tier: str | None) -> str | None:
+    """A Chinese tier as a member level: 金卡 -> 金卡会员, 金卡会员 stays (never 会员会员).
+
+    Shipped phrases write ``{tier}`` where the level goes and never add 会员 after it, so a
+    shop that names its tiers 金卡 and one that names them 金卡会员 both read right.
+    """
+    if not tier:
+        return tier
+    name = tier.strip()
+    if name.endswith(("会员", "會員")) or not any("\u4e00" <= c <= "\u9fff" for c in name):
+        return name
+    return name + "会员"
 
 
 def load_phrasebook() -> PhraseBook:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from rich.markup import escape
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -129,14 +129,13 @@ class SkipReason(_Dialog):
             )
             yield Static("", id="skip-error")
 
-    def on_key(self, event: events.Key) -> None:
-        box = self.query_one("#skip-reason", Input)
-        if event.character and event.character.isdigit() and not box.value:
-            n = int(event.character)
-            if 1 <= n <= len(self.presets):
-                event.stop()
-                event.prevent_default()
-                self.dismiss(self.presets[n - 1])
+    @on(Input.Changed, "#skip-reason")
+    def _preset(self, event: Input.Changed) -> None:
+        # A number key on the empty box picks that preset (the Input takes every key, so
+        # this is read from what was typed, not from a binding).
+        value = event.value
+        if len(value) == 1 and value.isdigit() and 1 <= int(value) <= len(self.presets):
+            self.dismiss(self.presets[int(value) - 1])
 
     @on(Input.Submitted)
     def _done(self, event: Input.Submitted) -> None:
