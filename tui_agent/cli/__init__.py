@@ -71,5 +71,7 @@ main.lazy_commands.update(
         "stats": "tui_agent.cli.stats:stats_cmd",
         "export": "tui_agent.cli.stats:export_cmd",
         "console": "tui_agent.cli.console:console",
+        "customer": "tui_agent.cli.customer:customer_group",
+        "touch": "tui_agent.cli.touch:touch_group",
     }
 )

@@ -9,9 +9,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
-from tui_agent.core.models import FollowUp
+from tui_agent.core.customer_page import printable, terminal_safe_json
+from tui_agent.core.models import FollowUp, Stage
+from tui_agent.core.queue_filter import QueueFilter, parse_segment
+from tui_agent.core.segments import Segment
 from tui_agent.store.followups import due_queue, generate
 
 
@@ -32,22 +36,77 @@ def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
     }
 
 
+def _segment(ctx: click.Context, param: click.Parameter, value: str | None) -> Segment | None:
+    if value is None:
+        return None
+    try:
+        return parse_segment(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _agent_name(agent: str | None) -> str:
+    from tui_agent.cli.customer import agent_name
+
+    return agent_name(agent)
+
+
 @click.command()
 @click.option("--date", "day", type=DATE, default=None, help="The day to list (default: today).")
 @click.option(
     "--agent",
     default=None,
-    help="Leave out follow-ups another agent holds a live claim on.",
+    help="Leave out follow-ups another agent holds a live claim on; with --mine, whose.",
+)
+@click.option(
+    "--stage", type=click.Choice([s.value for s in Stage]), default=None, help="Only this stage."
+)
+@click.option("--rule", default=None, help="Only follow-ups for this rule (e.g. care+1).")
+@click.option(
+    "--segment",
+    callback=_segment,
+    default=None,
+    help="Only customers of this RFM segment (at_risk, champions, ...; scores the whole shop).",
+)
+@click.option("--tag", default=None, help="Only customers (or follow-ups) with this tag.")
+@click.option("--overdue", is_flag=True, help="Only follow-ups due before the day.")
+@click.option(
+    "--mine",
+    is_flag=True,
+    help="Only your customers: follow-ups you hold, or whose customer you touched before "
+    "(--agent, else the config's agent, else the OS user).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (stable, for scripts).")
 @db_option
-def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None) -> None:
-    """Generate today's follow-ups (idempotent) and print the queue, overdue first."""
+def due(
+    day: date | None,
+    agent: str | None,
+    stage: str | None,
+    rule: str | None,
+    segment: Segment | None,
+    tag: str | None,
+    overdue: bool,
+    mine: bool,
+    as_json: bool,
+    db_path: Path | None,
+) -> None:
+    """Generate today's follow-ups (idempotent) and print the queue, overdue first.
+
+    The filters combine (all must hold): --stage, --rule, --segment, --tag, --overdue, --mine.
+    """
     day = day or date.today()
     rules = load_ruleset()
+    where = QueueFilter(
+        stage=Stage(stage) if stage else None,
+        rule=rule or None,
+        segment=segment,
+        tag=tag or None,
+        overdue=overdue,
+        mine=_agent_name(agent) if mine else None,
+    )
     db = open_database(db_path)
     result = generate(db, day, rules)
-    queue = due_queue(db, day)
+    queue = due_queue(db, day, where=where)
     if agent:
         expiry = datetime.now() - timedelta(minutes=rules.claim_expire_minutes)
         queue = [
@@ -56,12 +115,14 @@ def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None
             if f.claimed_by in (None, agent) or (f.claimed_at is not None and f.claimed_at < expiry)
         ]
     if as_json:
-        click.echo(
-            json.dumps([follow_up_json(f, day) for f in queue], ensure_ascii=False, indent=2)
-        )
+        text = json.dumps([follow_up_json(f, day) for f in queue], ensure_ascii=False, indent=2)
+        click.echo(terminal_safe_json(text))
         return
     console = Console()
-    table = Table(title=f"Due {day.isoformat()}: {len(queue)} follow-ups", title_justify="left")
+    title = f"Due {day.isoformat()}: {len(queue)} follow-ups"
+    if not where.empty:
+        title += f" ({where.describe()})"
+    table = Table(title=Text(printable(title)), title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("due", no_wrap=True)
     table.add_column("stage", no_wrap=True)
@@ -69,14 +130,15 @@ def due(day: date | None, agent: str | None, as_json: bool, db_path: Path | None
     table.add_column("why", overflow="fold")
     table.add_column("claimed")
     for f in queue:
-        overdue = f.overdue_days(day)
+        overdue_days = f.overdue_days(day)
+        # Names come from the shop's files: plain Text (no markup), control characters out.
         table.add_row(
             str(f.id),
-            f.due_date.isoformat()[5:] + (f" +{overdue}d" if overdue else ""),
+            f.due_date.isoformat()[5:] + (f" +{overdue_days}d" if overdue_days else ""),
             f.stage.label_zh,
-            f"{f.customer_name or ''} {f.customer_id}",
-            " + ".join(dict.fromkeys(r.rule for r in f.reasons)),
-            f.claimed_by or "",
+            Text(printable(f"{f.customer_name or ''} {f.customer_id}")),
+            Text(printable(" + ".join(dict.fromkeys(r.rule for r in f.reasons)))),
+            Text(printable(f.claimed_by)),
         )
     console.print(table)
     console.print(

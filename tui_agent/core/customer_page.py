@@ -237,6 +237,17 @@ def printable(text: str | None, *, newlines: bool = False) -> str:
     return out
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe_json(encoded: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with the characters a terminal
+    may act on (DEL, C1 controls, bidi overrides) written as ``\\uXXXX`` escapes; C0 controls
+    are escaped by ``json`` itself. Such characters only occur inside strings, so the result
+    is the same JSON value."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+
+
 def digits(text: str | None) -> str:
     """The ASCII digits of ``text`` (a phone number as typed: spaces, dashes, +86)."""
     return "".join(c for c in (text or "") if "0" <= c <= "9")
