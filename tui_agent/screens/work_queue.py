@@ -113,13 +113,18 @@ class WorkQueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue")
     def load_queue(self, generate: bool = False) -> None:
         """Reload the queue (others' claims, work done elsewhere); generate today's on start."""
-        state = self.session.queue()
-        self.app.call_from_thread(self._apply_queue, state)
-        if generate:
-            self.session.load_usage()
-            result = self.session.generate()
-            if result is not None and (result.created or result.unsnoozed or result.merged):
-                self.app.call_from_thread(self._apply_queue, self.session.queue())
+        try:
+            state = self.session.queue()
+            self.app.call_from_thread(self._apply_queue, state)
+            if generate:
+                self.session.load_usage()
+                result = self.session.generate()
+                if result is not None and (result.created or result.unsnoozed or result.merged):
+                    self.app.call_from_thread(self._apply_queue, self.session.queue())
+        except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
+            self.app.call_from_thread(
+                self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
+            )
 
     def _apply_queue(self, state: QueueState) -> None:
         self.sub_title = self._progress(state)
@@ -206,12 +211,19 @@ class WorkQueueScreen(Screen[None]):
 
     @work(thread=True, group="claim")
     def give_back(self) -> None:
-        self.session.give_back()
+        try:
+            self.session.give_back()
+        except sqlite3.Error as exc:  # the claim expires by itself
+            self.log.warning(f"could not give the claim back: {exc}")
 
     @work(thread=True, exclusive=True, group="open")
     def preview_follow_up(self, follow_up_id: int) -> None:
         """Load the card of the follow-up under the cursor (claims nothing)."""
-        opened = self.session.preview(follow_up_id)
+        try:
+            opened = self.session.preview(follow_up_id)
+        except sqlite3.Error as exc:
+            self.app.call_from_thread(self._waiting, f"could not load the card ({_why(exc)})")
+            return
         if get_current_worker().is_cancelled or opened is None:
             return
         self.app.call_from_thread(self._show_opened, opened)
@@ -268,7 +280,22 @@ class WorkQueueScreen(Screen[None]):
 
     @work(thread=True, group="claim")
     def claim_for_work(self, follow_up_id: int, then: Callable[[Opened], object]) -> None:
-        claimed, holder = self.session.work(follow_up_id)
+        attempt = 0
+        while True:
+            try:
+                claimed, holder = self.session.work(follow_up_id)
+                break
+            except sqlite3.Error as exc:
+                attempt += 1
+                if get_current_worker().is_cancelled or attempt > WRITE_ATTEMPTS:
+                    self.app.call_from_thread(
+                        self._write_failed, f"Not opened: the database failed ({exc})"
+                    )
+                    return
+                self.app.call_from_thread(
+                    self._waiting, f"waiting for the database ({_why(exc)}) — nothing copied yet"
+                )
+                time.sleep(WRITE_RETRY_SECONDS)
         self.app.call_from_thread(self._claim_result, follow_up_id, claimed, holder, then)
 
     def _claim_result(
@@ -305,7 +332,10 @@ class WorkQueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="segment")
     def load_segment(self, customer_id: str) -> None:
         """The segment comes from analytics (seconds on the first call): fill it in later."""
-        segment = self.session.segment(customer_id)
+        try:
+            segment = self.session.segment(customer_id)
+        except sqlite3.Error:
+            return  # the card shows "—" for the segment
         if segment and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_segment, customer_id, segment)
 
