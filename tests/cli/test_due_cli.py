@@ -56,3 +56,38 @@ def test_global_db_option_and_env(tmp_path: Path, monkeypatch) -> None:  # type:
     other = tmp_path / "flag.db"
     code, _, _ = run("--db", str(other), "due")
     assert code == 0 and other.exists()
+
+
+def test_due_filters(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    assert run("demo", "--db", db, "--today", "2026-05-04", "--customers", "300")[0] == 0
+    day = ("--db", db, "--date", "2026-05-04", "--json")
+    everything = json.loads(run("due", *day)[1])
+    stages = {i["stage"] for i in everything}
+    assert len(stages) >= 3
+    code, out, _ = run("due", *day, "--stage", "repurchase")
+    picked = json.loads(out)
+    assert code == 0 and picked
+    assert picked == [i for i in everything if i["stage"] == "repurchase"]
+    code, out, _ = run("due", *day, "--overdue")
+    assert code == 0 and all(i["overdue_days"] > 0 for i in json.loads(out))
+    rule = everything[0]["reason_rules"][0]
+    code, out, _ = run("due", *day, "--rule", rule)
+    assert code == 0 and all(rule in i["reason_rules"] for i in json.loads(out))
+    tag = next(t for i in everything for t in i["suggested_tags"])
+    code, out, _ = run("due", *day, "--tag", tag, "--stage", everything[0]["stage"])
+    assert code == 0
+    code, out, _ = run("due", *day, "--segment", "lost")
+    assert code == 0 and len(json.loads(out)) < len(everything)
+    code, out, _ = run("due", *day, "--mine", "--agent", "nobody-here")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = run("due", "--db", db, "--date", "2026-05-04", "--stage", "upkeep")
+    assert code == 0 and "(stage=upkeep)" in out
+
+
+def test_due_filter_usage_errors(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    code, _, err = run("due", "--db", db, "--stage", "nope")
+    assert code == 2 and "'nope' is not one of" in err
+    code, _, err = run("due", "--db", db, "--segment", "vip")
+    assert code == 2 and "not a segment" in err

@@ -101,6 +101,14 @@ def fill_search_keys(db: sqlite_utils.Database, *, batch: int = _FILL_BATCH) -> 
     few milliseconds. A read-only database is left as it is (the search then misses pinyin).
     """
     syllable = _syllable_of()
+    memo: dict[str | None, tuple[str, str]] = {}  # common names come back often
+
+    def keys(name: str | None) -> tuple[str, str]:
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = search_keys(name, syllable)
+        return found
+
     filled = 0
     while True:
         rows = retry_busy(
@@ -111,7 +119,7 @@ def fill_search_keys(db: sqlite_utils.Database, *, batch: int = _FILL_BATCH) -> 
         )
         if not rows:
             return filled
-        values = [(*search_keys(name, syllable), cid) for cid, name in rows]
+        values = [(*keys(name), cid) for cid, name in rows]
         try:
             with write_tx(db):
                 # Only rows still NULL: a rename since the read cleared them again, and the
@@ -198,7 +206,9 @@ def find_customers(
             matched = phone_matches(row[2], qd)
             if matched:
                 add([row], matched)
-    if not phone_like:
+    # An exact id or WeChat id is what the agent meant: no scan of every name for more.
+    exact = any(h.matched in ("id", "wechat") for h in found.values())
+    if not phone_like and not exact:
         add_scan(run, add, q, limit)
     hits = sorted(found.values(), key=lambda h: (h.rank, -h.order_count, h.customer_id))
     return hits[:limit]

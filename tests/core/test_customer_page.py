@@ -1,0 +1,65 @@
+"""Pure pieces of the customer desk: the cap verdict, display sanitising, phone matching."""
+
+from __future__ import annotations
+
+import json
+
+from tui_agent.core.customer_page import (
+    OUTCOMES,
+    Outcome,
+    cap_check,
+    mask_phone,
+    phone_matches,
+    printable,
+    terminal_safe_json,
+)
+from tui_agent.core.rules import Cap
+
+CAP = Cap(per_24h=1, per_7d=2)
+
+
+def test_outcome_names_are_the_issues() -> None:
+    assert OUTCOMES == (
+        "replied", "satisfied", "problem", "question", "no_reply", "ordered", "unreachable",
+    )  # fmt: skip
+    assert all(Outcome(o).label_zh and Outcome(o).label for o in OUTCOMES)
+
+
+def test_cap_check_levels() -> None:
+    assert cap_check(CAP, 0, 1, opted_out=False, reply=False).level == "ok"
+    assert cap_check(CAP, 1, 1, opted_out=False, reply=False).blocked
+    assert cap_check(CAP, 0, 2, opted_out=False, reply=False).blocked
+    warn = cap_check(CAP, 1, 2, opted_out=False, reply=True)
+    assert warn.level == "warn" and not warn.blocked and warn.reasons[-1].startswith("allowed")
+    out = cap_check(CAP, 0, 0, opted_out=True, reply=False)
+    assert out.blocked and out.message == "customer opted out (do not contact)"
+    assert cap_check(CAP, 0, 0, opted_out=True, reply=True).level == "warn"
+
+
+def test_printable_replaces_control_and_bidi_characters() -> None:
+    assert printable("王\x1b[31m芳\x07") == "王?[31m芳?"
+    assert printable("a\u202eb\x9bc\x7f") == "a?b?c?"
+    assert printable("line1\nline2\tx") == "line1 line2 x"
+    assert printable("line1\nline2", newlines=True) == "line1\nline2"
+    assert printable("\u0301x") == " \u0301x"
+    assert printable(None) == "" and printable("") == ""
+
+
+def test_terminal_safe_json_keeps_the_value() -> None:
+    value = {"name": "王\x1b[2J\x9b31m\u202e芳\x7f", "n": 1}
+    text = terminal_safe_json(json.dumps(value, ensure_ascii=False))
+    assert json.loads(text) == value
+    assert not any(0x7F <= ord(c) <= 0x9F or c == "\x1b" or c == "\u202e" for c in text)
+    assert "王" in text  # Chinese stays readable
+
+
+def test_phone_matches_and_mask() -> None:
+    assert phone_matches("138 1234 5678", "13812345678") == "phone"
+    assert phone_matches("+86 138-1234-5678", "13812345678") == "phone"
+    assert phone_matches("13812345678", "8613812345678") == "phone"
+    assert phone_matches("13812345678", "5678") == "phone_tail"
+    assert phone_matches("13812345678", "1234") is None
+    assert phone_matches(None, "5678") is None
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("+86 138-1234-5678") == "+86 1**-****-5678"
+    assert mask_phone("12345") == "12345" and mask_phone(None) is None
