@@ -395,7 +395,7 @@ class Session:
             anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
-            agent_name=getattr(self.config, "display_name", None) or self.agent,
+            agent_name=self.config.display_name or self.agent,
             coupon=self.config.coupon,
             related_product=related,
         )
@@ -466,7 +466,7 @@ class Session:
         The follow-up it closed returns to the queue as pending with no claim (open it again
         to redo it). Raises UndoRefused with the reason.
         """
-        minutes = getattr(self.config, "undo_minutes", outcomes.DEFAULT_UNDO_MINUTES)
+        minutes = self.config.undo_minutes
         with self._lock:
             return outcomes.undo_last_touch(
                 self._db,

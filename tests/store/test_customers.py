@@ -8,7 +8,7 @@ import pytest
 import sqlite_utils
 
 from tests.helpers import add_customer, add_order
-from tui_agent.core.customer_page import EventKind, Outcome
+from tui_agent.core.customer_page import CustomerHit, EventKind, Outcome
 from tui_agent.store import customers as cu
 from tui_agent.store import followups as fu
 from tui_agent.store import outcomes as oc
@@ -31,7 +31,7 @@ def shop(db: sqlite_utils.Database) -> sqlite_utils.Database:
     return db
 
 
-def ids(hits: list[cu.CustomerHit]) -> list[str]:
+def ids(hits: list[CustomerHit]) -> list[str]:
     return [h.customer_id for h in hits]
 
 
