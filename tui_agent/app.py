@@ -12,6 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
+from tui_agent.screens.customer import CustomerScreen, FindCustomer
+from tui_agent.screens.desk_dialogs import OutcomePicker
 from tui_agent.screens.help import HelpScreen
 from tui_agent.screens.modals import EditText, SnoozePicker
 from tui_agent.screens.stats import StatsScreen
@@ -76,6 +78,9 @@ class ConsoleApp(App[None]):
             ("search box", SearchBox.BINDINGS),
             ("phrase list", PhraseResults.BINDINGS),
             ("snooze", SnoozePicker.BINDINGS),
+            ("outcome", OutcomePicker.BINDINGS),
+            ("find customer", FindCustomer.BINDINGS),
+            ("customer page", CustomerScreen.BINDINGS),
             ("edit", EditText.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
         ]
@@ -112,6 +117,17 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Skip", "Skip this follow-up with a reason", work.action_skip)
         yield SystemCommand("Opt out", "Mark the customer do-not-contact", work.action_opt_out)
         yield SystemCommand("Next follow-up", "Move to the next follow-up", work.action_next)
+        yield SystemCommand("Search phrases", "Go to the phrase search", work.action_focus_search)
+        yield SystemCommand(
+            "Reveal phone", "Show or hide the full phone number", work.action_toggle_phone
+        )
+        yield SystemCommand(
+            "Find a customer", "By name, pinyin, phone (last 4), id", work.action_find_customer
+        )
+        yield SystemCommand("Record outcome", "What came of your last touch", work.action_outcome)
+        yield SystemCommand("Undo last touch", "Take back your last touch", work.action_undo)
+        yield SystemCommand("Filter the queue", "Stage, rule, segment, tag...", work.action_filter)
+        yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Stats", "Today's progress and touches", self.action_stats)
         yield SystemCommand(
             "Toggle light/dark", "Switch between the dark and light theme", self.action_toggle_theme

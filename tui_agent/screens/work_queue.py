@@ -20,9 +20,13 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from tui_agent.core import clipboard
+from tui_agent.core.customer_page import Outcome
 from tui_agent.core.phrases import Phrase
+from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
+from tui_agent.screens.customer import CustomerScreen, FindCustomer
+from tui_agent.screens.desk_dialogs import Confirm, FilterForm, OutcomePicker
 from tui_agent.screens.modals import (
     ConfirmOptOut,
     EditResult,
@@ -33,6 +37,7 @@ from tui_agent.screens.modals import (
 )
 from tui_agent.session import Opened, QueueState, Session
 from tui_agent.store.followups import ClaimLost
+from tui_agent.store.outcomes import DeskError
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
 from tui_agent.widgets.phrase_search import PhraseSearch
@@ -59,6 +64,10 @@ class WorkQueueScreen(Screen[None]):
         Binding("n", "next", "Next", id="next"),
         Binding("p", "toggle_phone", "Phone", show=False, id="reveal_phone"),
         Binding("ctrl+y", "copy_and_log", "Copy+log", show=False, id="copy_and_log"),
+        Binding("c", "find_customer", "Customer", id="find_customer"),
+        Binding("r", "outcome", "Outcome", id="record_outcome"),
+        Binding("u", "undo", "Undo", id="undo_touch"),
+        Binding("f", "filter", "Filter", id="filter_queue"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -76,6 +85,10 @@ class WorkQueueScreen(Screen[None]):
         self.claimed: int | None = None
         self._previewing: int | None = None  # the preview worker in flight
         self.draft: str | None = None  # the agent's edit of this follow-up's text
+        self.last_touch: int | None = None  # this agent's last touch (r records its outcome)
+        self.last_touch_who = ""
+        self.filter = QueueFilter()
+        self.filter_text = ""
 
     @property
     def console(self) -> ConsoleApp:
@@ -114,13 +127,13 @@ class WorkQueueScreen(Screen[None]):
     def load_queue(self, generate: bool = False) -> None:
         """Reload the queue (others' claims, work done elsewhere); generate today's on start."""
         try:
-            state = self.session.queue()
+            state = self._load_state()
             self.app.call_from_thread(self._apply_queue, state)
             if generate:
                 self.session.load_usage()
                 result = self.session.generate()
                 if result is not None and (result.created or result.unsnoozed or result.merged):
-                    self.app.call_from_thread(self._apply_queue, self.session.queue())
+                    self.app.call_from_thread(self._apply_queue, self._load_state())
         except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
             self.app.call_from_thread(
                 self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
@@ -163,8 +176,16 @@ class WorkQueueScreen(Screen[None]):
                 self.opened = replace(self.opened, follow_up=fresh, holder=now)
                 self._show_info(self.opened)
 
+    def _load_state(self) -> QueueState:
+        if self.filter.empty:
+            return self.session.queue()
+        return self.session.queue_where(self.filter)
+
     def _progress(self, state: QueueState) -> str:
-        return f"今日进度 done {state.done} / {state.total}"
+        # One definition: worked = touched, skipped or snoozed today; left = still due.
+        left = state.total - state.done
+        shown = "" if self.filter.empty else f" · filter: {self.filter.describe()}"
+        return f"今日进度 worked {state.done} / {state.total} · left {left}{shown}"
 
     def _select_from(self, index: int) -> None:
         """Preview the first follow-up at or after ``index`` that nobody else is working."""
@@ -467,9 +488,14 @@ class WorkQueueScreen(Screen[None]):
             tmux=clipboard.tmux_set_clipboard(),
         )
         note = escape(f"{result.describe()} · touch #{touch_id} logged for {name}")
+        self.app.call_from_thread(self._touched, touch_id, name)
         self.app.call_from_thread(
             self._after_write, note, TouchLogged(touch_id, opened.follow_up.id)
         )
+
+    def _touched(self, touch_id: int, name: str) -> None:
+        self.last_touch = touch_id
+        self.last_touch_who = name
 
     def _waiting(self, text: str) -> None:
         self._set_info(f"[b yellow]{escape(text)}[/]")
@@ -499,6 +525,80 @@ class WorkQueueScreen(Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one("#search").focus()
+
+    def action_find_customer(self) -> None:
+        self.app.push_screen(FindCustomer(self.session), self._found)
+
+    def _found(self, customer_id: object) -> None:
+        if isinstance(customer_id, str):
+            self._release_claim()  # working someone else now: the follow-up goes back
+            self.app.push_screen(CustomerScreen(self.session, customer_id))
+
+    def action_outcome(self) -> None:
+        if self.last_touch is None:
+            self._set_info("No touch of yours yet today to record an outcome for.")
+            return
+        self.app.push_screen(
+            OutcomePicker(self.last_touch, self.last_touch_who), self._outcome_picked
+        )
+
+    def _outcome_picked(self, picked: object) -> None:
+        if isinstance(picked, tuple) and self.last_touch is not None:
+            outcome, note = picked
+            self.record_outcome(self.last_touch, outcome, note)
+
+    @work(thread=True, group="write")
+    def record_outcome(self, touch_id: int, outcome: Outcome, note: str | None) -> None:
+        try:
+            self.session.record_outcome(touch_id, outcome, note)
+        except (DeskError, ValueError, sqlite3.Error) as exc:
+            self.app.call_from_thread(self._set_info, f"[red]{escape(str(exc))}[/]")
+            return
+        text = f"touch #{touch_id}: {outcome.label_zh} {outcome.label}" + (
+            f" ({note})" if note else ""
+        )
+        self.app.call_from_thread(self._set_info, escape(f"Outcome recorded · {text}"))
+
+    def action_undo(self) -> None:
+        self.app.push_screen(
+            Confirm("[b]撤回 Undo[/b] your last touch? (it stays on record, marked retracted)"),
+            self._undo_confirmed,
+        )
+
+    def _undo_confirmed(self, yes: object) -> None:
+        if yes is True:
+            self.undo_touch()
+
+    @work(thread=True, group="write")
+    def undo_touch(self) -> None:
+        try:
+            undone = self.session.undo_last_touch(reason="undo in the console")
+        except (DeskError, sqlite3.Error) as exc:
+            self.app.call_from_thread(self._set_info, f"[red]Nothing undone: {escape(str(exc))}[/]")
+            return
+        back = " · the follow-up is back in the queue" if undone.reopened else ""
+        note = escape(f"Touch #{undone.touch_id} taken back (retracted){back}")
+        self.app.call_from_thread(self._undone, note, undone.touch_id)
+
+    def _undone(self, note: str, touch_id: int) -> None:
+        if self.last_touch == touch_id:
+            self.last_touch = None
+        self._set_info(note)
+        self.load_queue()
+
+    def action_filter(self) -> None:
+        self.app.push_screen(FilterForm(self.filter_text, self.session.agent), self._filtered)
+
+    def _filtered(self, chosen: object) -> None:
+        if isinstance(chosen, QueueFilter):
+            self.filter = chosen
+            self.filter_text = (
+                ""
+                if chosen.empty
+                else chosen.describe().replace(f"mine={self.session.agent}", "mine")
+            )
+            self._set_info(f"Showing: {escape(chosen.describe())}")
+            self.load_queue()
 
     def action_toggle_phone(self) -> None:
         card = self.query_one(CustomerCardView)
