@@ -138,8 +138,13 @@ def test_find_uses_indexes_for_exact_keys(shop: sqlite_utils.Database) -> None:
 
     assert "idx_customers_phone_tail" in plan("SELECT * FROM customers WHERE substr(phone, -4) = ?")
     assert "idx_customers_wechat" in plan("SELECT * FROM customers WHERE wechat = ?")
-    assert "idx_customers_search_todo" in plan(
-        "SELECT customer_id FROM customers WHERE search_pinyin IS NULL AND customer_id > ?"
+    assert "idx_customers_search" in plan(
+        "SELECT customer_id, name FROM customers WHERE search_pinyin IS NULL AND name > ?"
+    )
+    # the name / pinyin / initials scan reads the narrow covering index, not the table
+    assert "SCAN customers USING COVERING INDEX idx_customers_search" in plan(
+        "SELECT rowid FROM customers WHERE name LIKE ? OR search_pinyin LIKE ? "
+        "OR search_initials LIKE ? ORDER BY order_count DESC LIMIT 20".replace("?", "?1")
     )
 
 

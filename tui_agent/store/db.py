@@ -160,8 +160,9 @@ MIGRATIONS: list[str] = [
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,
-    # NULL = not computed; the trigger marks a renamed customer for recomputing), the last
-    # four characters of the phone and the WeChat id indexed.
+    # NULL = not computed; the trigger marks a renamed customer for recomputing) in a covering
+    # index the name search scans (it also finds the NULLs), the last four characters of the
+    # phone and the WeChat id indexed.
     """
     CREATE TABLE touch_events (
         id INTEGER PRIMARY KEY,
@@ -183,9 +184,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE customers ADD COLUMN notes TEXT;
     ALTER TABLE customers ADD COLUMN search_pinyin TEXT;
     ALTER TABLE customers ADD COLUMN search_initials TEXT;
-    CREATE INDEX idx_customers_search_todo ON customers(customer_id) WHERE search_pinyin IS NULL;
     CREATE INDEX idx_customers_phone_tail ON customers(substr(phone, -4));
     CREATE INDEX idx_customers_wechat ON customers(wechat);
+    CREATE INDEX idx_customers_search
+        ON customers(search_pinyin, search_initials, name, order_count);
     CREATE TRIGGER customers_rename_search AFTER UPDATE OF name ON customers
         WHEN new.name IS NOT old.name
         BEGIN
