@@ -18,6 +18,7 @@ from tui_agent.phrasing import PhraseBook, load_phrasebook, make_context, member
 from tui_agent.screens.modals import EditText, SkipReason
 from tui_agent.session import Session
 from tui_agent.widgets.customer_card import CustomerCardView
+from tui_agent.widgets.due_list import DueList
 
 
 def test_enter_with_no_search_results_copies_nothing(
@@ -146,3 +147,40 @@ def test_agent_name_is_the_configured_display_name(shop: Path) -> None:
     assert opened is not None and opened.context["agent_name"] == "小满"
     assert Config().display_name is None
     session.close()
+
+
+def test_below_80x24_the_console_says_so_and_copies_nothing(
+    make_app: MakeApp, shop: Path, clip: Clipboard
+) -> None:
+    """Defect 10: at 60x18 the preview vanished while enter still copied."""
+
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(60, 18)) as pilot:
+            await settle(pilot)
+            too_small = app.work_screen.query_one("#too-small")
+            assert too_small.display and "Terminal too small" in str(too_small.render())
+            await keys(pilot, "enter")
+            assert rows(shop, "SELECT count(*) FROM touches") == [(0,)] and clip.texts == []
+            await pilot.resize_terminal(80, 24)
+            await settle(pilot)
+            assert not too_small.display
+            assert app.work_screen.query_one("#preview").display
+
+    run(body)
+
+
+def test_the_list_keeps_the_current_row_in_view_at_80x24(make_app: MakeApp) -> None:
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            table = app.work_screen.query_one(DueList)
+            assert table.size.height - 1 >= 4  # at least four rows below the header
+            for _ in range(6):
+                await keys(pilot, "j")
+                region = table.scrollable_content_region
+                row_y = table.cursor_row + 1 - int(table.scroll_y)  # +1: the header row
+                assert 1 <= row_y < region.height, (table.cursor_row, table.scroll_y)
+
+    run(body)

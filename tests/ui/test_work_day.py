@@ -107,7 +107,7 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
 
             assert current_customer(app) is None
             assert "Nothing left" in status_text(app)
-            assert app.work_screen.sub_title == "今日进度 worked 6 / 6 · left 0"
+            assert app.work_screen.sub_title == "今日 worked 6/6 · left 0"
             # No claim is left behind, and every touch has exactly one follow-up.
             assert rows(
                 shop,
@@ -171,7 +171,7 @@ def test_the_console_generates_the_day_when_nobody_has(make_app: MakeApp, shop: 
             await settle(pilot)
             assert rows(shop, "SELECT count(*) FROM follow_ups WHERE status='pending'") == [(7,)]
             assert current_customer(app) == "C006"
-            assert app.work_screen.sub_title == "今日进度 worked 0 / 7 · left 7"
+            assert app.work_screen.sub_title == "今日 worked 0/7 · left 7"
 
     run(body)
 

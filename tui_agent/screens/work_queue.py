@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
 REFRESH_SECONDS = 5.0
+MIN_WIDTH, MIN_HEIGHT = 80, 24  # the smallest terminal the layout supports
 WRITE_RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 600  # ten minutes of a locked database before the write is given up
 SHOP_WIDE = frozenset({"coupon", "shop_name", "agent_name"})
@@ -109,6 +110,11 @@ class WorkQueueScreen(Screen[None]):
                 yield PhraseSearch(self.session.phrases, id="phrase-search")
                 yield Preview(id="preview")
         yield Static("Loading today's follow-ups…", id="status", markup=True)
+        yield Static(
+            f"Terminal too small: tui-agent needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
+            "Nothing is copied until the window is larger.",
+            id="too-small",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -116,6 +122,22 @@ class WorkQueueScreen(Screen[None]):
         self.query_one(DueList).focus()
         self.load_queue(generate=True)
         self.set_interval(REFRESH_SECONDS, self.load_queue)
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "-too-small")
+        if small:
+            return
+        # The card and phrases get what they need; the list gets the rest (more rows on a
+        # tall terminal, never fewer than four).
+        usable = height - 3  # header, status line, footer
+        work = max(12, usable - 8) if usable < 30 else min(24, int(usable * 0.48))
+        self.query_one("#work").styles.height = min(work, usable - 7)
+
+    @property
+    def too_small(self) -> bool:
+        return self.has_class("-too-small")
 
     def _phrase_title(self, phrase_id: str) -> str | None:
         phrase = self.session.phrases.get(phrase_id)
@@ -185,7 +207,7 @@ class WorkQueueScreen(Screen[None]):
         # One definition: worked = touched, skipped or snoozed today; left = still due.
         left = state.total - state.done
         shown = "" if self.filter.empty else f" · filter: {self.filter.describe()}"
-        return f"今日进度 worked {state.done} / {state.total} · left {left}{shown}"
+        return f"今日 worked {state.done}/{state.total} · left {left}{shown}"
 
     def _select_from(self, index: int) -> None:
         """Preview the first follow-up at or after ``index`` that nobody else is working."""
@@ -398,6 +420,9 @@ class WorkQueueScreen(Screen[None]):
             self.action_copy_and_log()
 
     def action_copy_and_log(self) -> None:
+        if self.too_small:
+            self._set_info("Terminal too small: nothing copied.")
+            return
         if self.opened is None:
             self._set_info("No follow-up selected.")
             return
@@ -407,7 +432,7 @@ class WorkQueueScreen(Screen[None]):
         self._with_claim(self._copy_filled)
 
     def _copy_filled(self, opened: Opened) -> None:
-        if self.phrase is None or self.filled is None:
+        if self.phrase is None or self.filled is None or self.too_small:
             return
         if self.filled.missing:
             helps = self.session.phrases.placeholder_help()

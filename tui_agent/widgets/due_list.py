@@ -44,7 +44,7 @@ class DueList(DataTable[Text | str]):
 
     def on_resize(self) -> None:
         # The reason column takes what the fixed columns leave (cell padding is 1 each side).
-        fixed = 10 + 14 + 4 + 10 + 2 * 5 + 2
+        fixed = 10 + 14 + 4 + 10 + 2 * 5 + 2 + 2  # cell padding, border, scrollbar
         reason = self.columns.get(ColumnKey("reason"))
         if reason is not None:
             reason.width = max(16, self.size.width - fixed)
