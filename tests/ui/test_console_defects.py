@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -11,12 +11,14 @@ from tests.ui.conftest import PHRASES, Clipboard, MakeApp
 from tests.ui.pilot import current_customer, keys, rows, run, settle, status_text, type_text
 from tests.ui.seed import TODAY
 from tui_agent.config import Config
-from tui_agent.core.models import Customer
+from tui_agent.core.models import Customer, Stage
 from tui_agent.core.rules import load_rules
 from tui_agent.paths import rules_path
 from tui_agent.phrasing import PhraseBook, load_phrasebook, make_context, member_tier
 from tui_agent.screens.modals import EditText, SkipReason
 from tui_agent.session import Session
+from tui_agent.store.db import connect
+from tui_agent.store.followups import log_touch
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
 
@@ -182,5 +184,46 @@ def test_the_list_keeps_the_current_row_in_view_at_80x24(make_app: MakeApp) -> N
                 region = table.scrollable_content_region
                 row_y = table.cursor_row + 1 - int(table.scroll_y)  # +1: the header row
                 assert 1 <= row_y < region.height, (table.cursor_row, table.scroll_y)
+
+    run(body)
+
+
+def test_the_suggestion_fits_stage_rule_tags_and_category() -> None:
+    book = load_phrasebook()
+    baby = book.suggest(Stage.REPURCHASE, ["replenish"], "zh", "mother_baby")
+    assert baby is not None and baby.id == "replenish-baby"
+    food = book.suggest(Stage.REPURCHASE, ["replenish"], "zh", "食品")
+    assert food is not None and food.id == "replenish-food"
+    shirt = book.suggest(Stage.SATISFACTION, ["satisfaction", "usage"], "zh", "clothing")
+    assert shirt is not None and "clothing" in shirt.tags  # not a skin-care usage tip
+    for category in ("clothing", "electronics", None):
+        picked = book.suggest(Stage.REPURCHASE, ["replenish"], "zh", category)
+        assert picked is not None
+        assert not ({"food", "baby", "beauty"} & set(picked.tags))
+
+
+def test_a_follow_up_over_the_cap_says_why_and_offers_skip_or_snooze(
+    make_app: MakeApp, shop: Path
+) -> None:
+    """Issue 10 item 4: a manual touch earlier today; working the follow-up now breaks the cap."""
+    db = connect(shop)
+    log_touch(
+        db,
+        agent="mike",
+        customer_id="C006",
+        text="你好",
+        now=datetime.combine(TODAY, time(0, 0, 1)),
+    )
+    db.conn.close()
+
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            assert current_customer(app) == "C006"
+            assert "cap: 1 touch(es) in the last 24 h" in status_text(app)
+            assert "x skip · s snooze" in status_text(app)
+            await keys(pilot, "j")
+            assert "cap:" not in status_text(app)
 
     run(body)

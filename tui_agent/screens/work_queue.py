@@ -90,6 +90,7 @@ class WorkQueueScreen(Screen[None]):
         self.last_touch_who = ""
         self.filter = QueueFilter()
         self.filter_text = ""
+        self.capped: str | None = None  # why a touch now would break the frequency cap
 
     @property
     def console(self) -> ConsoleApp:
@@ -264,14 +265,19 @@ class WorkQueueScreen(Screen[None]):
         """Load the card of the follow-up under the cursor (claims nothing)."""
         try:
             opened = self.session.preview(follow_up_id)
-        except sqlite3.Error as exc:
+            cap = None
+            if opened is not None:
+                cap = self.session.cap_status(opened.follow_up.customer_id, reply=False)
+        except (sqlite3.Error, DeskError) as exc:
             self.app.call_from_thread(self._waiting, f"could not load the card ({_why(exc)})")
             return
         if get_current_worker().is_cancelled or opened is None:
             return
-        self.app.call_from_thread(self._show_opened, opened)
+        # A touch now would break the frequency cap (a manual touch earlier today): say why.
+        capped = cap.message if cap is not None and cap.blocked else None
+        self.app.call_from_thread(self._show_opened, opened, capped)
 
-    def _show_opened(self, opened: Opened) -> None:
+    def _show_opened(self, opened: Opened, capped: str | None = None) -> None:
         if self.query_one(DueList).current_id() != opened.follow_up.id:
             return  # the cursor moved on meanwhile; that follow-up's worker will report
         self._previewing = None
@@ -281,13 +287,20 @@ class WorkQueueScreen(Screen[None]):
         ):
             card_view.show_phone = False  # a revealed phone is for one customer only
         self.opened = opened
+        self.capped = capped
         self.supplied = {}
         self.draft = None
         card_view.card = opened.card
         self.load_segment(opened.card.customer.customer_id)
         item = opened.follow_up
         language = opened.card.customer.language
-        suggested = self.session.phrases.suggest(item.stage, item.suggested_tags, language)
+        category = opened.context.get("category")
+        suggested = self.session.phrases.suggest(
+            item.stage,
+            item.suggested_tags,
+            language,
+            category if isinstance(category, str) else None,
+        )
         self.phrase = suggested
         search = self.query_one(PhraseSearch)
         search.language = language
@@ -303,7 +316,10 @@ class WorkQueueScreen(Screen[None]):
             self._set_info(f"[b red]{who}[/] — n for the next one")
             return
         reasons = " + ".join(r.text.split(":")[0] for r in item.reasons) or item.rule
-        self._set_info(escape(f"{item.stage.label_zh} · {reasons}"))
+        info = escape(f"{item.stage.label_zh} · {reasons}")
+        if self.capped and item.id == (self.opened.follow_up.id if self.opened else None):
+            info = f"[b yellow]⚠ {escape(self.capped)}[/] — x skip · s snooze · {info}"
+        self._set_info(info)
 
     # --- claiming for work ------------------------------------------------------------------
 
