@@ -275,7 +275,7 @@ def test_touch_undo_window_from_the_config(shop: Path, tmp_path: Path) -> None:
 
 def test_help_is_true_for_every_new_command() -> None:
     for args, words in (
-        (("customer",), ["find", "show", "opt-in", "opt-out"]),
+        (("customer",), ["find", "show", "note", "opt-in", "opt-out"]),
         (("customer", "find"), ["last 4 digits", "--json", "--limit", "--show-phone"]),
         (("customer", "show"), ["every order", "--json"]),
         (("customer", "opt-in"), ["--reason", "nothing is deleted"]),
@@ -287,3 +287,21 @@ def test_help_is_true_for_every_new_command() -> None:
         code, out, _ = run(*args, "--help")
         flat = " ".join(out.split())
         assert code == 0 and all(w in flat for w in words), (args, out)
+
+
+def test_note_replaces_the_notes_and_keeps_every_version(shop: Path) -> None:
+    code, out, _ = run("customer", "note", "C1", "晚上联系", "--agent", "lily", "--db", str(shop))
+    assert code == 0 and out.strip() == "C1: notes saved by lily"
+    code, out, _ = run("customer", "note", "C1", "只用微信", "--agent", "mike", "--db", str(shop),
+                       "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["note"] == "只用微信"
+    page = json.loads(run("customer", "show", "C1", "--db", str(shop), "--json")[1])
+    assert page["notes"] == "只用微信"
+    assert [(e["kind"], e["note"]) for e in page["events"]] == [
+        ("note", "晚上联系"), ("note", "只用微信"),
+    ]  # fmt: skip
+    assert "notes: 只用微信" in run("customer", "show", "C1", "--db", str(shop))[1]
+    code, out, _ = run("customer", "note", "C1", "", "--db", str(shop))
+    assert code == 0 and "notes cleared" in out
+    code, _, err = run("customer", "note", "nope", "x", "--db", str(shop))
+    assert code == 1 and "customer nope does not exist" in err

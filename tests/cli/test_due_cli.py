@@ -91,3 +91,26 @@ def test_due_filter_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "'nope' is not one of" in err
     code, _, err = run("due", "--db", db, "--segment", "vip")
     assert code == 2 and "not a segment" in err
+
+
+def test_due_prints_hostile_names_as_plain_text(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from tests.helpers import add_customer
+
+    db = tmp_path / "d.db"
+    assert run("--db", str(db), "due", "--date", "2026-05-04")[0] == 0
+    conn = sqlite_utils.Database(db)
+    add_customer(conn, "C1", name="坏\x1b[2J[bold red]人[/]\x9b")
+    conn.execute(
+        "INSERT INTO follow_ups (customer_id, stage, rule, due_date, created_at, updated_at) "
+        "VALUES ('C1', 'upkeep', 'care+15', '2026-05-04', 'x', 'x')"
+    )
+    conn.conn.commit()
+    code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04")
+    assert code == 0
+    assert "坏?[2J[bold red]人[/]?" in out  # no escape reaches the terminal, no markup applied
+    assert "\x1b" not in out and "\x9b" not in out
+    code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04", "--json")
+    assert "\x1b" not in out and "\x9b" not in out
+    assert json.loads(out)[0]["customer_name"] == "坏\x1b[2J[bold red]人[/]\x9b"

@@ -279,3 +279,15 @@ def test_migration_adds_the_desk_schema(shop: sqlite_utils.Database) -> None:
     assert {"notes", "search_pinyin", "search_initials"} <= cols
     assert "reply" in {r[1] for r in shop.execute("PRAGMA table_info(touches)")}
     assert shop.execute("SELECT count(*) FROM touch_events").fetchone() == (0,)
+
+
+def test_card_touches_show_the_latest_outcome_and_leave_out_retracted(
+    shop: sqlite_utils.Database,
+) -> None:
+    kept = touch(shop, at=NOW - timedelta(hours=1))
+    oc.record_outcome(shop, kept, "no_reply", agent="lily", now=NOW)
+    oc.record_outcome(shop, kept, "ordered", agent="lily", now=NOW + timedelta(minutes=1))
+    touch(shop, at=NOW)
+    oc.undo_last_touch(shop, "lily", now=NOW)
+    (card,) = fu.touches_for_customer(shop, "C1")
+    assert card.id == kept and card.outcome == "ordered"

@@ -1,4 +1,4 @@
-"""``tui-agent customer``: find a customer, show their whole page, opt them out or back in.
+"""``tui-agent customer``: find a customer, show their page, notes, opt them out or back in.
 
 Text from the shop's files (names, products, notes, touch texts) is hostile until shown
 otherwise: every value goes through ``core.customer_page.printable`` (control and bidi
@@ -268,7 +268,7 @@ def _print_hits(hits: list[CustomerHit], show_phone: bool) -> None:
 
 @click.group("customer")
 def customer_group() -> None:
-    """Find a customer, show their page, opt them out or back in."""
+    """Find a customer, show their page, write notes, opt them out or back in."""
 
 
 _show_phone = click.option(
@@ -393,3 +393,29 @@ def opt_in_cmd(
         f"{printable(customer.name) or customer_id} ({printable(customer_id)}) may be "
         f"contacted again (opt-in recorded by {printable(who)})"
     )
+
+
+@customer_group.command("note")
+@click.argument("customer_id")
+@click.argument("text")
+@click.option("--agent", default=None, help="Who writes it (default: config, else OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print the logged event as JSON.")
+@db_option
+def note_cmd(
+    customer_id: str, text: str, agent: str | None, as_json: bool, db_path: Path | None
+) -> None:
+    """Replace the customer's notes with TEXT ("" clears them). Every version is also kept
+    as a logged row (who, when), so an overwritten note is never lost."""
+    from tui_agent.store.outcomes import DeskError, set_notes
+
+    who = agent_name(agent)
+    db = open_database(db_path, create=False)
+    try:
+        event = set_notes(db, customer_id, text, who, now=now())
+    except DeskError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        echo_json(event_json(event))
+        return
+    what = "notes cleared" if event.note is None else "notes saved"
+    click.echo(f"{printable(customer_id)}: {what} by {printable(who)}")

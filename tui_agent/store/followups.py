@@ -751,9 +751,15 @@ def opt_out(
 def touches_for_customer(
     db: sqlite_utils.Database, customer_id: str, limit: int = 5
 ) -> list[Touch]:
+    """The customer's latest live touches (the card): retracted ones left out, each with its
+    latest outcome (``store.outcomes.touch_records`` gives the full history, retractions
+    included)."""
     rows = db.execute(
-        "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, outcome, stage "
-        "FROM touches WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, "
+        "coalesce((SELECT value FROM touch_events e WHERE e.touch_id = t.id "
+        "AND e.kind = 'outcome' ORDER BY e.at DESC, e.id DESC LIMIT 1), outcome), stage "
+        f"FROM touches t WHERE customer_id = ? AND {live_touch('t')} "
+        "ORDER BY at DESC, id DESC LIMIT ?",
         [customer_id, limit],
     ).fetchall()
     return [
