@@ -363,8 +363,8 @@ class CustomerScreen(Screen[None]):
         name = self.page.customer.name if self.page else None
         kind = "reply" if reply else "proactive"
         note = escape(
-            f"{result.describe()} · touch #{touch_id} ({kind}) logged for {name or self.customer_id}"
-            " · r records the outcome, u takes it back"
+            f"touch #{touch_id} ({kind}) logged for {name or self.customer_id} · "
+            f"{result.describe()} · r outcome, u undo"
         )
         self.app.call_from_thread(self._after_write, note, touch_id)
 

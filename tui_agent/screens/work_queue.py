@@ -528,7 +528,7 @@ class WorkQueueScreen(Screen[None]):
             system=self.console.system_copy,
             tmux=clipboard.tmux_set_clipboard(),
         )
-        note = escape(f"{result.describe()} · touch #{touch_id} logged for {name}")
+        note = escape(f"touch #{touch_id} logged for {name} · {result.describe()}")
         self.app.call_from_thread(self._touched, touch_id, name)
         self.app.call_from_thread(
             self._after_write, note, TouchLogged(touch_id, opened.follow_up.id)
