@@ -8,7 +8,7 @@ import pytest
 import sqlite_utils
 
 from tests.helpers import add_customer, add_order
-from tui_agent.core.customer_page import CustomerHit, EventKind, Outcome
+from tui_agent.core.customer_page import CustomerHit, EventKind, Outcome, search_keys
 from tui_agent.store import customers as cu
 from tui_agent.store import followups as fu
 from tui_agent.store import outcomes as oc
@@ -40,11 +40,18 @@ def matched(db: sqlite_utils.Database, query: str) -> dict[str, str]:
 
 
 def test_search_keys_full_pinyin_and_initials() -> None:
-    assert cu.search_keys("王芳") == ("wangfang", "wf")
-    assert cu.search_keys("Amy Chen") == ("amychen", "ac")
-    assert cu.search_keys("王Amy 2号") == ("wangamy2hao", "wa2h")
-    assert cu.search_keys(None) == ("", "")
-    assert cu.search_keys("——") == ("", "")
+    assert search_keys("王芳") == ("wangfang", "wf")
+    assert search_keys("Amy Chen") == ("amychen", "ac")
+    assert search_keys("王Amy 2号") == ("wangamy2hao", "wa2h")
+    assert search_keys(None) == ("", "")
+    assert search_keys("——") == ("", "")
+
+
+def test_search_keys_read_a_surname_as_a_surname() -> None:
+    assert search_keys("曾小贤") == ("zengxiaoxian", "zxx")  # not ceng
+    assert search_keys("单田芳") == ("shantianfang", "stf")  # not dan
+    assert search_keys("小曾") == ("xiaoceng", "xc")  # only the first character
+    assert search_keys("曾") == ("ceng", "c")  # one character: not a full name
 
 
 def test_find_by_customer_id_exact_first_then_prefix(shop: sqlite_utils.Database) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -282,3 +283,79 @@ def mask_phone(phone: str | None) -> str | None:
         return phone
     hide = set(places[3:-4])
     return "".join("*" if i in hide else c for i, c in enumerate(phone))
+
+
+# ---------------------------------------------------------------------------------------------
+# Search keys of a name: full pinyin and initials
+
+
+# Characters read one way as a surname and another way in ordinary words (pypinyin gives the
+# word reading: 曾 ceng, 单 dan). Used for the first character of a Chinese name only.
+SURNAME_READINGS: dict[str, str] = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "查": "zha",
+    "仇": "qiu",
+    "区": "ou",
+    "朴": "piao",
+    "盖": "ge",
+    "乐": "yue",
+    "种": "chong",
+    "覃": "qin",
+    "翟": "zhai",
+    "缪": "miao",
+    "繁": "po",
+}
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def name_syllables() -> Callable[[str], str]:
+    """Pinyin of one character (``core.search.default_pinyin``), memoised: names share few
+    distinct characters, so 200k customers cost a few thousand pypinyin calls, not 200k."""
+    from tui_agent.core.search import default_pinyin  # loads pypinyin; only when needed
+
+    memo: dict[str, str] = {}
+
+    def syllable(ch: str) -> str:
+        found = memo.get(ch)
+        if found is None:
+            found = memo[ch] = (default_pinyin(ch) or [ch])[0]
+        return found
+
+    return syllable
+
+
+def search_keys(name: str | None, syllable: Callable[[str], str] | None = None) -> tuple[str, str]:
+    """The name's full pinyin and initials, lowercase, without separators.
+
+    ``王芳`` gives ``("wangfang", "wf")``, ``曾小贤`` ``("zengxiaoxian", "zxx")`` (a surname's
+    reading); Latin letters and digits are kept as written (``Amy Chen`` gives
+    ``("amychen", "ac")``: one initial per word).
+    """
+    if not name:
+        return "", ""
+    syl = syllable or name_syllables()
+    full: list[str] = []
+    initials: list[str] = []
+    word = False  # inside a run of Latin letters or digits
+    surname = len(name) >= 2 and _is_han(name[0]) and _is_han(name[1])
+    for i, ch in enumerate(name):
+        if _is_han(ch):
+            s = SURNAME_READINGS.get(ch, "") if i == 0 and surname else ""
+            s = s or syl(ch)
+            if s.isascii() and s.isalpha():
+                full.append(s)
+                initials.append(s[0])
+            word = False
+        elif ch.isascii() and ch.isalnum():
+            full.append(ch.lower())
+            if not word:
+                initials.append(ch.lower())
+            word = True
+        else:
+            word = False
+    return "".join(full), "".join(initials)
