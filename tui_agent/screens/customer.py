@@ -272,9 +272,21 @@ class CustomerScreen(Screen[None]):
         )
         self._cap(level, why)
         if first:
+            # The phrase that fits their next open follow-up, if any, leads the list.
+            suggested = None
+            if page.follow_ups:
+                f = page.follow_ups[0]
+                category = context.get("category")
+                suggested = self.session.phrases.suggest(
+                    f.stage,
+                    f.suggested_tags,
+                    page.customer.language,
+                    category if isinstance(category, str) else None,
+                )
             search = self.query_one(PhraseSearch)
             search.language = page.customer.language
-            search.preselect(None)
+            search.suggested = suggested
+            search.preselect(suggested)
 
     def _show_segment(self, page: CustomerPage) -> None:
         if self.page is not None:
