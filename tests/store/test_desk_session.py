@@ -129,3 +129,10 @@ def test_filtered_queue(shop: Path) -> None:
     s = session(shop)
     assert [i.id for i in s.queue_where(QueueFilter(stage=Stage.SATISFACTION)).items] == [5]
     assert s.queue_where(QueueFilter(stage=Stage.LOYALTY)).items == ()
+
+
+def test_prepare_search_fills_the_pinyin_once(shop: Path) -> None:
+    s = session(shop)
+    assert s.prepare_search() == 2
+    assert s.prepare_search() == 0
+    assert [h.customer_id for h in s.find("lq")] == ["C2"]
