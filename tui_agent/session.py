@@ -365,7 +365,12 @@ class Session:
 
     def find(self, query: str, limit: int = 20) -> list[CustomerHit]:
         """Customers matching ``query`` (id, phone or its last 4 digits, WeChat id, name,
-        pinyin, initials), best first. The first call after an import fills the pinyin."""
+        pinyin, initials), best first. The first call after an import fills the pinyin, on
+        its own connection (:meth:`prepare_search`), so claims are not held up meanwhile."""
+        with self._lock:
+            pending = customers.pending_search_keys(self._db)
+        if pending:
+            self.prepare_search()
         with self._lock:
             return customers.find_customers(self._db, query, limit)
 
