@@ -107,3 +107,29 @@ def test_parse_filter_words() -> None:
         assert "stage=nope: not a stage" in str(exc)
     else:
         raise AssertionError("accepted a bad stage")
+
+
+def test_outcome_and_undo_from_the_queue(make_app: MakeApp, shop: Path) -> None:
+    async def body() -> None:
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await keys(pilot, "r")  # nothing logged yet: says so, no dialog
+            assert app.screen is app.work_screen and "No touch" in status_text(app)
+            await keys(pilot, "enter")  # C006 logged
+            ((touch_id,),) = rows(shop, "SELECT id FROM touches WHERE customer_id='C006'")
+            await keys(pilot, "r", "1", "enter")
+            assert rows(shop, "SELECT value FROM touch_events WHERE touch_id=?", [touch_id]) == [
+                ("replied",)
+            ]
+            assert "Outcome recorded" in status_text(app)
+            await keys(pilot, "u", "y")
+            assert f"Touch #{touch_id} taken back" in status_text(app)
+            assert rows(
+                shop, "SELECT status, claimed_by FROM follow_ups WHERE customer_id='C006'"
+            ) == [("pending", None)]
+            await settle(pilot)
+            table = app.work_screen.query_one(DueList)
+            assert any(table.items[f].customer_id == "C006" for f in table.order)
+
+    run(body)
