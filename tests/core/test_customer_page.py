@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tui_agent.core.customer_page import (
     OUTCOMES,
     Outcome,
@@ -63,3 +66,25 @@ def test_phone_matches_and_mask() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("+86 138-1234-5678") == "+86 1**-****-5678"
     assert mask_phone("12345") == "12345" and mask_phone(None) is None
+
+
+# Property checks: whatever the shop's files hold, nothing a terminal acts on gets through.
+
+_ACTIVE = {*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F),
+           *range(0x2066, 0x206A)}  # fmt: skip
+
+
+@given(st.text())
+def test_printable_never_lets_a_control_character_through(text: str) -> None:
+    out = printable(text, newlines=True)
+    assert not any(ord(c) in _ACTIVE for c in out)
+    assert "\n" not in printable(text)
+
+
+@given(st.dictionaries(st.text(), st.text() | st.integers() | st.none()))
+def test_terminal_safe_json_is_the_same_value_without_active_characters(
+    value: dict[str, object],
+) -> None:
+    text = terminal_safe_json(json.dumps(value, ensure_ascii=False))
+    assert json.loads(text) == value
+    assert not any(ord(c) in _ACTIVE or c in "\u2028\u2029" for c in text)

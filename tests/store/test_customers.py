@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -195,3 +196,32 @@ def test_customer_page_unknown_and_without_orders(shop: sqlite_utils.Database) -
     page = cu.customer_page(shop, "C003", date(2026, 11, 29))
     assert page is not None and page.orders == () and page.segment is None
     assert cu.customer_page(shop, "C002", date(2026, 11, 29), with_segment=False).segment is None  # type: ignore[union-attr]
+
+
+def test_every_demo_customer_is_found_by_each_of_its_keys(tmp_path: Path) -> None:
+    """On a demo shop: each customer's id, phone, phone tail, WeChat id, name, pinyin and
+    initials find that customer (the exact keys first)."""
+    from tui_agent.core.rules import load_rules
+    from tui_agent.paths import rules_path
+    from tui_agent.store.db import connect
+    from tui_agent.store.demo import build_demo
+
+    path = tmp_path / "demo.db"
+    build_demo(path, today=date(2026, 11, 29), rules=load_rules(rules_path()), customers=150)
+    db = connect(path)
+    rows = db.execute("SELECT customer_id, name, phone, wechat FROM customers").fetchall()
+    assert len(rows) >= 150
+    for cid, name, phone, wechat in rows:
+        assert cu.find_customers(db, cid)[0].customer_id == cid
+        if phone:
+            by_phone = cu.find_customers(db, phone)
+            assert cid in ids(by_phone) and by_phone[0].matched == "phone"
+            assert cid in ids(cu.find_customers(db, phone[-4:], limit=500))
+        if wechat:
+            assert cu.find_customers(db, wechat)[0].customer_id == cid
+        if name:
+            hits = cu.find_customers(db, name, limit=500)
+            assert cid in ids(hits) and hits[0].matched == "name"
+            full, initials = search_keys(name)
+            assert cid in ids(cu.find_customers(db, full, limit=500))
+            assert cid in ids(cu.find_customers(db, initials, limit=500))
