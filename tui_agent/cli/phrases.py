@@ -388,7 +388,8 @@ def edit_cmd(
             shortcut=None if shortcut == "-" else (shortcut or old.shortcut),
         )
     )
-    _refuse_shortcut_clash(result, new)
+    if new.shortcut != old.shortcut:  # an unchanged shortcut is not this edit's business
+        _refuse_shortcut_clash(result, new)
     source = result.library.sources[phrase_id]
     shipped = paths.shipped_phrases_dir().resolve()
     if file is not None:
