@@ -13,9 +13,9 @@ from textual.screen import Screen
 
 from tui_agent.core import clipboard
 from tui_agent.screens.customer import CustomerScreen, FindCustomer
-from tui_agent.screens.desk_dialogs import OutcomePicker
+from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
 from tui_agent.screens.help import HelpScreen
-from tui_agent.screens.modals import EditText, SnoozePicker
+from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
 from tui_agent.screens.stats import StatsScreen
 from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
@@ -79,6 +79,8 @@ class ConsoleApp(App[None]):
             ("phrase list", PhraseResults.BINDINGS),
             ("snooze", SnoozePicker.BINDINGS),
             ("outcome", OutcomePicker.BINDINGS),
+            ("opt out", ConfirmOptOut.BINDINGS),
+            ("undo", Confirm.BINDINGS),
             ("find customer", FindCustomer.BINDINGS),
             ("customer page", CustomerScreen.BINDINGS),
             ("edit", EditText.BINDINGS),

@@ -227,3 +227,23 @@ def test_a_follow_up_over_the_cap_says_why_and_offers_skip_or_snooze(
             assert "cap:" not in status_text(app)
 
     run(body)
+
+
+def test_help_lists_tab_ctrl_p_and_every_screen_binding(make_app: MakeApp) -> None:
+    """Defect 11: `?` omitted Tab and ctrl+p."""
+    import io
+
+    from rich.console import Console
+
+    from tui_agent.screens.customer import CustomerScreen
+    from tui_agent.screens.help import bindings_table
+    from tui_agent.screens.work_queue import WorkQueueScreen
+
+    app = make_app()
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(bindings_table(app.binding_groups(), {}))
+    text = console.export_text()
+    assert "tab, shift+tab" in text and "ctrl+p" in text
+    for screen in (WorkQueueScreen, CustomerScreen):
+        for b in screen.BINDINGS:
+            assert getattr(b, "id", None) and b.id in text  # type: ignore[union-attr]
