@@ -291,3 +291,18 @@ def test_card_touches_show_the_latest_outcome_and_leave_out_retracted(
     oc.undo_last_touch(shop, "lily", now=NOW)
     (card,) = fu.touches_for_customer(shop, "C1")
     assert card.id == kept and card.outcome == "ordered"
+
+
+def test_outcome_counts_latest_per_live_touch(shop: sqlite_utils.Database) -> None:
+    a = touch(shop, at=NOW - timedelta(hours=2))
+    b = touch(shop, cid="C2", at=NOW - timedelta(hours=1))
+    touch(shop, agent="mike", at=NOW - timedelta(minutes=30))
+    oc.record_outcome(shop, a, "no_reply", agent="lily", now=NOW)
+    oc.record_outcome(shop, a, "ordered", agent="lily", now=NOW + timedelta(minutes=1))
+    oc.record_outcome(shop, b, "problem", agent="lily", now=NOW)
+    day = datetime(2026, 11, 29)
+    assert oc.outcome_counts(shop, day, day + timedelta(days=1)) == {
+        "ordered": 1, "problem": 1, None: 1,
+    }  # fmt: skip
+    oc.undo_last_touch(shop, "lily", now=NOW, within_minutes=90)  # takes back b
+    assert oc.outcome_counts(shop, day, day + timedelta(days=1)) == {"ordered": 1, None: 1}

@@ -756,8 +756,7 @@ def touches_for_customer(
     included)."""
     rows = db.execute(
         "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, "
-        "coalesce((SELECT value FROM touch_events e WHERE e.touch_id = t.id "
-        "AND e.kind = 'outcome' ORDER BY e.at DESC, e.id DESC LIMIT 1), outcome), stage "
+        f"{outcomes.latest_outcome_sql('t')}, stage "
         f"FROM touches t WHERE customer_id = ? AND {live_touch('t')} "
         "ORDER BY at DESC, id DESC LIMIT ?",
         [customer_id, limit],

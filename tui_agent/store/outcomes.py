@@ -161,9 +161,9 @@ def undo_last_touch(
     """Take back ``agent``'s own last live touch (or ``touch_id``) logged within the window.
 
     Writes a ``retract`` event (who, when, why); the touch row stays, marked retracted. Its
-    follow-up, if the touch closed one that is still ``done``, returns to the queue as pending
-    with the claim released: the console that undoes reopens it (claiming it again) if the
-    agent wants to redo it, and no hidden claim blocks other agents meanwhile.
+    follow-up, if the touch closed one that is still ``done`` (and the customer has not opted
+    out since), returns to the queue as pending with the claim released: the agent opens it
+    again to redo it, and no hidden claim blocks other agents meanwhile.
 
     Raises UndoRefused with a one-line reason.
     """
@@ -423,3 +423,29 @@ def cap_status(
     opted = retry_busy(lambda: _opt_state(db, customer_id))
     n24, n7 = live_touch_counts(db, customer_id, now)
     return cap_check(cap, n24, n7, opted_out=opted, reply=reply)
+
+
+def latest_outcome_sql(alias: str = "t") -> str:
+    """SQL expression: the touch ``alias``'s latest outcome (event, else its own column)."""
+    return (
+        f"coalesce((SELECT e_.value FROM touch_events e_ WHERE e_.touch_id = {alias}.id "
+        f"AND e_.kind = 'outcome' ORDER BY e_.at DESC, e_.id DESC LIMIT 1), {alias}.outcome)"
+    )
+
+
+def outcome_counts(
+    db: sqlite_utils.Database, start: datetime, end: datetime
+) -> dict[str | None, int]:
+    """Live touches logged in ``[start, end)`` by their latest outcome (None: not recorded).
+
+    The one definition of "what came of the touches" for stats: retracted touches left out,
+    the latest outcome of each touch counted once.
+    """
+    rows = retry_busy(
+        lambda: db.execute(
+            f"SELECT {latest_outcome_sql('t')} AS o, count(*) FROM touches t "
+            f"WHERE t.at >= ? AND t.at < ? AND {live_touch('t')} GROUP BY o",
+            [to_db(start), to_db(end)],
+        ).fetchall()
+    )
+    return {o: int(n) for o, n in rows}
