@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
+from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
 from tui_agent.screens.customer import CustomerScreen, FindCustomer
 from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
 from tui_agent.screens.help import HelpScreen
@@ -34,6 +35,7 @@ class ConsoleApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("d", "stats", "Stats", id="stats"),
+        Binding("m", "campaigns", "Campaigns", show=False, id="campaigns"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="toggle_theme"),
     ]
 
@@ -85,6 +87,8 @@ class ConsoleApp(App[None]):
             ("customer page", CustomerScreen.BINDINGS),
             ("edit", EditText.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
+            ("campaigns", CampaignsScreen.BINDINGS),
+            ("campaign queue", CampaignQueueScreen.BINDINGS),
         ]
 
     def action_help(self) -> None:
@@ -96,6 +100,10 @@ class ConsoleApp(App[None]):
             self.pop_screen()
         else:
             self.push_screen(StatsScreen(self.session))
+
+    def action_campaigns(self) -> None:
+        if not isinstance(self.screen, CampaignsScreen):
+            self.push_screen(CampaignsScreen(self.session))
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
@@ -131,6 +139,9 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Filter the queue", "Stage, rule, segment, tag...", work.action_filter)
         yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Stats", "Today's progress and touches", self.action_stats)
+        yield SystemCommand(
+            "Campaigns", "Running campaigns; work one's queue", self.action_campaigns
+        )
         yield SystemCommand(
             "Toggle light/dark", "Switch between the dark and light theme", self.action_toggle_theme
         )

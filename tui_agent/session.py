@@ -23,6 +23,7 @@ from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
 from tui_agent.store import analytics, customers, outcomes, queries, worklog
+from tui_agent.store import campaigns as campaign_store
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
 from tui_agent.store.outcomes import DeskError, Undone
@@ -38,6 +39,7 @@ class Opened:
     holder: str | None
     card: CustomerCard
     context: dict[str, object] = field(default_factory=dict)
+    phrase_id: str | None = None  # a campaign's own phrase, pre-selected over the suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,22 @@ class Session:
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 
+    def campaign_queue(self, name: str) -> QueueState:
+        """One campaign's open follow-ups due today, and its progress (done / contact)."""
+        with self._lock:
+            self._renew_claim()
+            items = campaign_store.campaign_queue(
+                self._db, name, self.today, limit=self.queue_limit
+            )
+            counts = campaign_store.member_counts(self._db, name)
+        total = counts["done"] + counts["scheduled"] + counts["waiting"] + counts["capped"]
+        return QueueState(tuple(items), counts["done"], total)
+
+    def campaigns(self) -> list[campaign_store.Summary]:
+        """Campaigns running or paused (not ended), with their counts and report so far."""
+        with self._lock:
+            return campaign_store.campaign_summaries(self._db, self.today)
+
     def _renew_claim(self) -> None:
         """Keep the claim on the open follow-up fresh while the console is running.
 
@@ -169,7 +187,9 @@ class Session:
         if opened is None:
             return None
         claimed, holder = outcome
-        return Opened(opened.follow_up, claimed, holder, opened.card, opened.context)
+        return Opened(
+            opened.follow_up, claimed, holder, opened.card, opened.context, opened.phrase_id
+        )
 
     def work(self, follow_up_id: int) -> tuple[bool, str | None]:
         """Claim ``follow_up_id`` for this agent (opening it for work). Returns (claimed, holder).
@@ -219,6 +239,7 @@ class Session:
             anchor = next((o for o in orders if o.order_id == item.order_id), None)
             anchor = anchor or (orders[0] if orders else None)
             related = self._related_product(anchor)
+            phrase_id = campaign_store.phrase_for_follow_up(self._db, item.id)
         card = CustomerCard(customer, tuple(orders), tuple(touches))
         focus = item.focus
         context = make_context(
@@ -234,7 +255,7 @@ class Session:
         )
         mine = follow_up_id == self._held
         holder = self.agent if mine else (item.claimed_by if self.held_by_other(item) else None)
-        return Opened(item, mine, holder, card, context)
+        return Opened(item, mine, holder, card, context, phrase_id)
 
     def _related_product(self, order: Order | None) -> str | None:
         """The related or upgrade product the shop set for a product of this order."""

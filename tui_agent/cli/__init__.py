@@ -73,5 +73,6 @@ main.lazy_commands.update(
         "console": "tui_agent.cli.console:console",
         "customer": "tui_agent.cli.customer:customer_group",
         "touch": "tui_agent.cli.touch:touch_group",
+        "campaign": "tui_agent.cli.campaign:campaign_group",
     }
 )

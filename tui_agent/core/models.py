@@ -8,13 +8,14 @@ from enum import StrEnum
 
 
 class Stage(StrEnum):
-    """The five stages of the repurchase lifecycle (PRODUCT.md)."""
+    """The five stages of the repurchase lifecycle (PRODUCT.md), and campaign work."""
 
     FIRST_PURCHASE = "first_purchase"  # 首购体验
     SATISFACTION = "satisfaction"  # 满意度确认
     UPKEEP = "upkeep"  # 关系维护
     REPURCHASE = "repurchase"  # 复购唤醒
     LOYALTY = "loyalty"  # 忠诚培养
+    CAMPAIGN = "campaign"  # 营销活动: a member of a campaign (批量触达), not a lifecycle rule
 
     @property
     def label_zh(self) -> str:
@@ -31,6 +32,7 @@ _STAGE_ZH = {
     Stage.UPKEEP: "关系维护",
     Stage.REPURCHASE: "复购唤醒",
     Stage.LOYALTY: "忠诚培养",
+    Stage.CAMPAIGN: "营销活动",
 }
 _STAGE_EN = {
     Stage.FIRST_PURCHASE: "first purchase",
@@ -38,6 +40,7 @@ _STAGE_EN = {
     Stage.UPKEEP: "upkeep",
     Stage.REPURCHASE: "repurchase",
     Stage.LOYALTY: "loyalty",
+    Stage.CAMPAIGN: "campaign",
 }
 
 

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Sparkline, Static
 from tui_agent.core.metrics import DailySeries
 from tui_agent.core.models import Stage
 from tui_agent.session import QueueState, Session, ShopFigures
+from tui_agent.store.campaigns import Summary
 from tui_agent.store.worklog import DayWork
 
 
@@ -48,6 +49,7 @@ class StatsScreen(Screen[None]):
             yield Static("", id="repurchases-title", classes="chart-title")
             yield Sparkline([], id="repurchases-chart", classes="chart")
             yield Static("", id="stage-conversion")
+            yield Static("", id="stats-campaigns")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -61,6 +63,33 @@ class StatsScreen(Screen[None]):
         self.load()
         self.load_shop()
         self.load_series()
+        self.load_campaigns()
+
+    @work(thread=True, exclusive=True, group="campaigns")
+    def load_campaigns(self) -> None:
+        """Running campaigns: progress and conversion so far against their holdout."""
+        summaries = self.session.campaigns()
+        self.app.call_from_thread(self._show_campaigns, summaries)
+
+    def _show_campaigns(self, summaries: list[Summary]) -> None:
+        table = Table(box=None, title="\n营销活动 running campaigns", title_justify="left")
+        for col in ("campaign", "status", "done", "capped", "converted", "holdout", "lift"):
+            table.add_column(col, justify="left" if col in ("campaign", "status") else "right")
+        for s in summaries:
+            r, n = s.report, s.counts
+            rate, hold, lift = r.contacted.rate, r.holdout.rate, r.lift
+            table.add_row(
+                Text(s.name),
+                s.status,
+                f"{n['done']}/{n['contact'] - n['opted_out']}",
+                str(n["capped"]),
+                "—" if rate is None else f"{rate.value:.0%}",
+                "—" if hold is None else f"{hold.value:.0%}",
+                "—"
+                if lift is None
+                else f"{lift.value * 100:+.0f} pp [{lift.low * 100:+.0f}, {lift.high * 100:+.0f}]",
+            )
+        self.query_one("#stats-campaigns", Static).update(table if summaries else "")
 
     @work(thread=True, exclusive=True, group="series")
     def load_series(self) -> None:

@@ -184,6 +184,8 @@ class WorkQueueScreen(Screen[None]):
             self._set_info(
                 f"{len(state.items)} follow-ups due · enter copies the phrase and logs it"
             )
+        if not self.is_current:
+            return  # a screen above (a campaign's queue) is working the session's one claim
         current = self.opened.follow_up.id if self.opened else None
         if current is None or current not in table.items:
             # The previewed one has left the list: the row now at its place is the next one.
@@ -301,6 +303,8 @@ class WorkQueueScreen(Screen[None]):
             language,
             category if isinstance(category, str) else None,
         )
+        if opened.phrase_id:  # a campaign's follow-up: its own phrase
+            suggested = self.session.phrases.get(opened.phrase_id) or suggested
         self.phrase = suggested
         search = self.query_one(PhraseSearch)
         search.language = language

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -156,7 +156,41 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS idx_orders_customer;
     """,
-    # 5: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # 5: campaigns (store/campaigns.py): a named outreach and its members. A member of the
+    # contact group becomes a follow-up of stage 'campaign' on the day it is worked; the
+    # holdout group is recorded and never contacted.
+    """
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        phrase_id TEXT NOT NULL,
+        audience TEXT NOT NULL,          -- JSON of core.campaigns.Audience
+        holdout_pct REAL NOT NULL,
+        seed TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        per_day INTEGER,                 -- NULL: no daily limit
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'ended')),
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE campaign_members (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        grp TEXT NOT NULL CHECK (grp IN ('contact', 'holdout')),
+        state TEXT NOT NULL
+            CHECK (state IN ('waiting', 'capped', 'scheduled', 'opted_out', 'holdout', 'ended')),
+        reason TEXT,                     -- why a capped member waits
+        follow_up_id INTEGER REFERENCES follow_ups(id),
+        position INTEGER NOT NULL,       -- order of work: most valuable first
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, customer_id)
+    );
+    CREATE INDEX idx_campaign_members_state ON campaign_members(campaign_id, state, position);
+    CREATE INDEX idx_campaign_members_fu ON campaign_members(follow_up_id);
+    """,
+    # 6: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,

@@ -209,8 +209,9 @@ def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str,
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         for cid, fid in db.execute(
+            # A campaign's follow-up is its own touch: lifecycle reasons never merge into it.
             f"SELECT customer_id, min(id) FROM follow_ups WHERE status IN ('pending', 'snoozed') "
-            f"AND customer_id IN ({marks}) GROUP BY customer_id",
+            f"AND stage != 'campaign' AND customer_id IN ({marks}) GROUP BY customer_id",
             list(chunk),
         ):
             out[cid] = fid
@@ -336,6 +337,9 @@ def generate(
             _merge_into(db, merge, rules, stamp)
         cancelled = _cancel_stale(db, rules, stamp)
         set_meta(db, "last_generated", today.isoformat())
+    from tui_agent.store.campaigns import schedule_campaigns  # campaigns import this module
+
+    schedule_campaigns(db, today, rules, now=now)
     return GenerateResult(len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed)
 
 
