@@ -58,6 +58,9 @@ class ConsoleApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             # Any key is the agent's next action: the last confirmation has been read.
+            screen = self.screen if self._screen_stacks else None
+            if isinstance(screen, WorkQueueScreen) and screen is not self.work_screen:
+                screen.agent_acted()  # a campaign's queue
             self.work_screen.agent_acted()
         await super().on_event(event)
 

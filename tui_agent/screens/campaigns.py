@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import ClassVar
 
 from rich.text import Text
@@ -110,5 +111,9 @@ class CampaignQueueScreen(WorkQueueScreen):
     @work(thread=True, exclusive=True, group="queue")
     def load_queue(self, generate: bool = False) -> None:
         """This campaign's open follow-ups (the day's generation is the main screen's)."""
-        state = self.session.campaign_queue(self.campaign)
+        try:
+            state = self.session.campaign_queue(self.campaign)
+        except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
+            self.app.call_from_thread(self._waiting, f"waiting for the database ({exc})")
+            return
         self.app.call_from_thread(self._apply_queue, state)

@@ -124,6 +124,15 @@ class WorkQueueScreen(Screen[None]):
         self.load_queue(generate=True)
         self.set_interval(REFRESH_SECONDS, self.load_queue)
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen that may have worked the session's one claim."""
+        if self.claimed is not None and self.claimed != self.session.held:
+            self.query_one(DueList).mark_claim(self.claimed, Text(""))
+            self.claimed = None
+            if self.opened is not None:
+                self.opened = replace(self.opened, claimed=False, holder=None)
+        self.load_queue()
+
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
