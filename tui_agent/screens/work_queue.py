@@ -342,6 +342,11 @@ class WorkQueueScreen(Screen[None]):
         if opened is None:
             self._set_info("No follow-up selected.")
             return
+        if self.query_one(DueList).current_id() != opened.follow_up.id:
+            # The key came before the card of the row under the cursor: never work the
+            # previous one by mistake.
+            self._set_info("Loading that follow-up's card; press the key again.")
+            return
         if self.claimed == opened.follow_up.id:
             then(opened)
             return
