@@ -5,6 +5,7 @@ Example::
     [shop]
     name = "小满生活馆"
     coupon = "满199减20"
+    timezone = "Asia/Shanghai"   # order times are stored in it (default: the machine's)
 
     [agent]
     name = "lily"
@@ -56,6 +57,7 @@ class Config:
     undo_minutes: int = 10
     display_name: str | None = None
     skip_presets: tuple[str, ...] = DEFAULT_SKIP_PRESETS
+    timezone: str | None = None  # IANA name; None = the machine's own
 
     def shop_name_for(self, language: str) -> str:
         """The shop name, or a neutral default in the customer's language."""
@@ -89,6 +91,7 @@ def load_config(path: Path | None = None) -> Config:
         undo_minutes=_minutes(data, "work", "undo_minutes", 10, path),
         display_name=_str(data, "agent", "display_name", path),
         skip_presets=_presets(data, path),
+        timezone=_timezone(data, path),
     )
 
 
@@ -116,6 +119,21 @@ def _minutes(data: dict[str, object], table: str, key: str, default: int, path: 
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24 * 60:
         raise ConfigError(f"{path}: {table}.{key} must be a whole number of minutes (0-1440)")
     return value
+
+
+def _timezone(data: dict[str, object], path: Path) -> str | None:
+    name = _str(data, "shop", "timezone", path)
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{path}: shop.timezone {name!r} is not a time zone (use a name such as Asia/Shanghai)"
+        ) from None
+    return name
 
 
 def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:

@@ -87,3 +87,77 @@ def test_help_lists_canonical_columns() -> None:
     assert code == 0
     assert "order_id,customer_id,ordered_at" in out
     assert "--skip-bad" in out
+
+
+FORMATS = Path(__file__).parent.parent / "data" / "formats"
+
+
+def _config(tz: str) -> None:
+    from tui_agent.paths import config_file
+
+    path = config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[shop]\ntimezone = "{tz}"\n', encoding="utf-8")
+
+
+def test_platform_export_is_recognised_and_converted_to_the_shop_zone(db_path: Path) -> None:
+    _config("America/New_York")
+    code, out, err = run(
+        "--db", str(db_path), "import", "orders", str(FORMATS / "shopify_orders_export.csv")
+    )
+    assert code == 0, err
+    assert "read as a Shopify orders export" in err
+    assert "(3 orders, 2 new customers, 2 cancelled/unpaid/refunded orders kept out)" in out
+    db = connect(db_path)
+    # 2026-02-20 10:00:00 +0800 is 21:00 the day before in New York (EST).
+    assert db.execute("SELECT ordered_at FROM orders WHERE order_id = '#1001'").fetchone()[0] == (
+        "2026-02-19 21:00:00"
+    )
+
+
+def test_taobao_two_files_with_lines_or_as_two_arguments(tmp_path: Path, db_path: Path) -> None:
+    orders, items = FORMATS / "taobao_订单报表.csv", FORMATS / "taobao_宝贝报表.csv"
+    code, out, err = run(
+        "--db",
+        str(db_path),
+        "import",
+        "orders",
+        str(orders),
+        "--lines",
+        str(items),
+        "--format",
+        "taobao",
+    )
+    assert code == 0, err
+    assert "read as a Taobao/Tmall 宝贝报表 joined to its 订单报表" in err
+    assert "6 rows read, 6 inserted" not in out and "4 inserted" in out
+    code, out, err = run("--db", str(db_path), "import", "orders", str(items), str(orders))
+    assert code == 0, err
+    assert "0 inserted, 0 updated, 4 unchanged" in out
+
+
+def test_wrong_format_and_bad_config_are_one_line_errors(tmp_path: Path, db_path: Path) -> None:
+    jd = FORMATS / "jd_orders_export.csv"
+    code, _, err = run("--db", str(db_path), "import", "orders", str(jd), "--format", "shopify")
+    assert code == 1
+    assert f"{jd}:1: not a Shopify orders export: missing columns" in err
+    assert "Traceback" not in err
+    code, _, err = run(
+        "--db", str(db_path), "import", "orders", str(jd), "--map", "a=order_id", "--format", "jd"
+    )
+    assert code == 2 and "--map is for the canonical format only" in err
+    _config("Mars/Olympus")
+    code, _, err = run("--db", str(db_path), "import", "orders", str(jd))
+    assert code == 1 and "shop.timezone 'Mars/Olympus' is not a time zone" in err
+
+
+def test_excel_mangled_id_names_the_platform_column(tmp_path: Path, db_path: Path) -> None:
+    text = (FORMATS / "douyin_orders_export.csv").read_text(encoding="utf-8-sig")
+    bad = tmp_path / "douyin.csv"
+    bad.write_text(text.replace("'6930000000000000104", "6.93E+18"), encoding="utf-8-sig")
+    code, _, err = run("--db", str(db_path), "import", "orders", str(bad))
+    assert code == 1
+    assert (
+        f"{bad}:6: column 主订单编号 (order_id): '6.93E+18' looks like a number mangled by "
+        "Excel; export the column as text"
+    ) in err

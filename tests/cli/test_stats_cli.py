@@ -125,3 +125,35 @@ def test_stats_from_later_than_to_is_a_usage_error(
     assert code == 2 and "--from 2024-04-01 is after today (2024-03-31)" in out
     code, _ = _run("--db", str(db_path), "stats", "--from", "2024-03-01", "--to", "2024-03-01")
     assert code == 0
+
+
+def test_stats_leave_out_cancelled_and_refunded_orders(db_path: Path, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,amount,status,refunded\n"
+        "O1,C1,2024-01-05,100,paid,\n"
+        "O2,C1,2024-02-05,100,cancelled,\n"  # C1 did not buy twice
+        "O3,C2,2024-01-10,100,paid,\n"
+        "O4,C2,2024-02-10,100,refunded,\n"  # nor did C2
+        "O5,C3,2024-01-15,100,paid,\n"
+        "O6,C3,2024-02-15,100,partially_refunded,40\n",  # C3 did, for 160 in all
+        encoding="utf-8",
+    )
+    code, out = _run("--db", str(db_path), "import", "orders", str(orders))
+    assert code == 0, out
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-01-01", "--json"
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["customers"], data["orders"]) == (3, 4)
+    assert data["repurchase_rate"] == 0.3333  # 1 of 3 customers, rounded by stats
+    assert data["orders_left_out"] == {"cancelled": 1, "refunded": 1, "partially_refunded": 1}
+    code, out = _run("--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-01-01")
+    assert code == 0, out
+    assert "2 orders left out of every figure: 1 cancelled, 1 refunded" in out
+    assert "1 partly refunded orders counted at their amount after the refund" in out
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-02-06", "--json"
+    )
+    assert json.loads(out)["orders_left_out"] == {"refunded": 1, "partially_refunded": 1}

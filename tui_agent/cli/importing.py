@@ -20,6 +20,7 @@ from tui_agent.core.csvrows import (
     parse_mapping_items,
     parse_mapping_text,
 )
+from tui_agent.core.formats import FORMATS
 
 _EPILOG = {
     Kind.CUSTOMERS: "Columns: {cols} (only customer_id required).",
@@ -34,8 +35,9 @@ _EPILOG = {
 def import_group() -> None:
     """Import the shop's customers, orders or products from a CSV export.
 
-    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]. Files may be UTF-8 (with or without BOM) or
-    GBK. By default any bad row aborts the import and nothing is written; re-importing the
+    Dates are YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (order times may end in a UTC offset). Files
+    may be UTF-8 (with or without BOM) or GBK. Orders: a platform's own export (Shopify, Taobao,
+    JD, Douyin, WooCommerce) is read as it comes, see `import orders --help`. By default any bad row aborts the import and nothing is written; re-importing the
     same file changes nothing.
     """
 
@@ -131,7 +133,120 @@ def _command(kind: Kind) -> click.Command:
         f"Import {kind.value} from FILE (CSV).\n\n{_EPILOG[kind].format(cols=cols)} "
         "Use --map for other column names."
     )
+    if kind is Kind.ORDERS:
+        return _orders_command(run)
     return click.command(kind.value)(_options(run))
+
+
+def _orders_command(run: Callable[..., None]) -> click.Command:
+    """``import orders``: the canonical CSV or a platform's own export (cli help says which)."""
+
+    def orders(
+        file: Path,
+        second: Path | None,
+        lines: Path | None,
+        fmt: str | None,
+        maps: tuple[str, ...],
+        map_file: Path | None,
+        **kw: Any,
+    ) -> None:
+        files = [f for f in (file, second or lines) if f is not None]
+        if second is not None and lines is not None:
+            raise click.UsageError("give the 宝贝报表 either as the second FILE or with --lines")
+        if maps or map_file:
+            if len(files) > 1 or fmt not in (None, "canonical"):
+                raise click.UsageError("--map is for the canonical format only")
+            fmt = "canonical"
+        _import_platform(files, fmt, _mapping(maps, map_file), **kw)
+
+    orders.__doc__ = (
+        (run.__doc__ or "")
+        + " status is paid (the default), cancelled, unpaid, refunded or partially_refunded; "
+        "refunded is the amount refunded on the order."
+        "\n\nA shop platform's own export is read as it comes: --format shopify, taobao, jd, "
+        "douyin or woocommerce, or recognised from the header row when --format is left out. "
+        "Taobao/Tmall: FILE is the 订单报表, its 宝贝报表 given with --lines (or as a second "
+        "FILE). Times with a UTC offset (any format) are converted to the shop's time zone (config "
+        "[shop] timezone, default the machine's). Cancelled, unpaid and refunded orders are kept "
+        "out of every figure; a partial refund reduces the order's amount."
+    )
+    decorated = _options(orders)
+    decorated = click.argument(
+        "second",
+        required=False,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    )(decorated)
+    # click reverses the collected parameters: FILE must be collected last to come first.
+    params = decorated.__click_params__  # type: ignore[attr-defined]
+    params.sort(key=lambda p: 1 if getattr(p, "name", "") == "file" else 0)
+    decorated = click.option(
+        "--lines",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Taobao/Tmall: the 宝贝报表 (one row per item) joined to the 订单报表 FILE.",
+    )(decorated)
+    decorated = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="The export's platform (default: recognised from the header row).",
+    )(decorated)
+    return click.command("orders")(decorated)
+
+
+def _import_platform(
+    files: list[Path],
+    fmt: str | None,
+    mapping: dict[str, str],
+    skip_bad: bool,
+    rejects: Path | None,
+    encoding: str,
+    db_path: Path | None,
+) -> None:
+    from tui_agent.config import ConfigError, load_config
+    from tui_agent.core.formats import zone
+    from tui_agent.store.platform_orders import SideFileError, import_platform_orders
+
+    try:
+        tz = zone(load_config().timezone)
+    except (ConfigError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    db = open_database(db_path)
+    try:
+        with _progress(files[0]) as progress:
+            done = import_platform_orders(
+                db,
+                files,
+                fmt=fmt,
+                shop_tz=tz,
+                mapping=mapping or None,
+                skip_bad=skip_bad,
+                rejects=rejects,
+                encoding=encoding,
+                progress=progress,
+            )
+    except SideFileError as exc:
+        raise UserError(exc.error.format(exc.path)) from None
+    except CsvFileError as exc:
+        raise UserError(exc.format(files[0])) from None
+    except BadRowsError as exc:
+        path = exc.result.path
+        _print_errors(exc.result, path)
+        raise UserError(
+            f"{path}: {exc.result.rejected} bad rows, nothing imported "
+            "(fix them, or use --skip-bad to import the good rows)"
+        ) from None
+    finally:
+        db.close()
+    result = done.result
+    if done.preset is not None:
+        click.echo(f"read as a {done.preset.title}", err=True)
+    if result.ignored_columns:
+        click.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
+    if result.rejected:
+        _print_errors(result, done.path)
+        click.echo(f"{result.rejected} bad rows written to {result.rejects_path}", err=True)
+    click.echo(result.summary())
 
 
 def _mapping(maps: tuple[str, ...], map_file: Path | None) -> dict[str, str]:

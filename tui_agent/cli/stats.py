@@ -84,10 +84,20 @@ def stats_cmd(
         window_days=window_days,
         categories=categories,
     )
+    from tui_agent.store.order_status import excluded_counts
+
+    left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
     if as_json:
-        click.echo(json.dumps(mt.stats_to_dict(s), ensure_ascii=False, indent=2, sort_keys=True))
+        data = mt.stats_to_dict(s) | {"orders_left_out": left_out}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
         return
     _print_tables(s)
+    partly = left_out.pop("partially_refunded", 0)
+    if left_out:
+        why = ", ".join(f"{n} {status}" for status, n in sorted(left_out.items()))
+        click.echo(f"{sum(left_out.values())} orders left out of every figure: {why}")
+    if partly:
+        click.echo(f"{partly} partly refunded orders counted at their amount after the refund")
 
 
 def _print_tables(s: mt.ShopStats) -> None:

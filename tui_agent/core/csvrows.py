@@ -78,6 +78,7 @@ class ImportResult:
     removed: int = 0  # order lines no longer in a re-imported order
     orders: int = 0  # distinct orders in an orders file (imported ones)
     customers_created: int = 0  # customers first seen in an orders file
+    excluded: int = 0  # orders of the file kept out of the purchases (cancelled, unpaid, refunded)
     errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED
     error_count: int = 0
     rejects_path: Path | None = None
@@ -96,7 +97,10 @@ class ImportResult:
             parts.append(f"{self.removed} stale lines removed")
         extra = ""
         if self.kind is Kind.ORDERS:
-            extra = f" ({self.orders} orders, {self.customers_created} new customers)"
+            extra = f" ({self.orders} orders, {self.customers_created} new customers"
+            if self.excluded:
+                extra += f", {self.excluded} cancelled/unpaid/refunded orders kept out"
+            extra += ")"
         return f"{self.path.name}: {self.kind.value}: " + ", ".join(parts) + extra
 
 
@@ -257,6 +261,20 @@ def _language(raw: str) -> str:
     raise ValueError(f"{_show(raw)} is not a language (use zh, en or a two-letter code)")
 
 
+# An order's status (see core.formats.base.STATUSES): cancelled, unpaid and refunded orders are
+# kept apart from the purchases; a partial refund reduces the order's amount.
+_STATUSES = ("paid", "cancelled", "unpaid", "refunded", "partially_refunded")
+
+
+def _status(raw: str) -> str:
+    s = raw.strip().lower()
+    if not s:
+        return "paid"
+    if s in _STATUSES:
+        return s
+    raise ValueError(f"{_show(raw)} is not an order status (use {', '.join(_STATUSES)})")
+
+
 def _show(s: str) -> str:
     return repr(s if len(s) <= 40 else s[:37] + "...")
 
@@ -295,6 +313,13 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
         FieldSpec("category", _text),
         FieldSpec("quantity", _QUANTITY),
         FieldSpec("amount", _amount, required=True),
+        # Optional, appended (positions above are used by index): the order's status and
+        # refunded amount, and the buyer's details as the platform's export gives them.
+        FieldSpec("status", _status),
+        FieldSpec("refunded", _amount),
+        FieldSpec("customer_name", _text),
+        FieldSpec("phone", _text),
+        FieldSpec("email", _text),
     ),
     Kind.PRODUCTS: (
         FieldSpec("sku", _ident, required=True),

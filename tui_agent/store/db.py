@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -190,7 +190,33 @@ MIGRATIONS: list[str] = [
     CREATE INDEX idx_campaign_members_state ON campaign_members(campaign_id, state, position);
     CREATE INDEX idx_campaign_members_fu ON campaign_members(follow_up_id);
     """,
-    # 6: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # 6: order status. `orders` holds the purchases only (paid, partially_refunded; a partial
+    # refund is subtracted from the amount); cancelled, unpaid and fully refunded orders are
+    # kept apart in orders_excluded with their lines, so no query that reads `orders` (the
+    # lifecycle, stats, RFM, LTV, attribution) ever counts them. A re-import moves an order
+    # between the two when its status changes.
+    """
+    ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'paid';
+    ALTER TABLE orders ADD COLUMN refunded REAL NOT NULL DEFAULT 0;
+    CREATE TABLE orders_excluded (
+        order_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ordered_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('cancelled', 'unpaid', 'refunded')),
+        amount REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE order_lines_excluded (
+        order_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku TEXT,
+        product TEXT,
+        category TEXT,
+        quantity INTEGER NOT NULL DEFAULT 1,
+        amount REAL NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    );
+    """,
+    # 7: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,

@@ -36,9 +36,15 @@ from tui_agent.core.csvrows import (
     field_names,
     plan_header,
 )
+from tui_agent.store import order_status
 from tui_agent.store.db import get_meta, set_meta, write_tx
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+# A platform export's pre-translation (core.formats): given the file's header, the canonical
+# header to check with, its column mapping, and a function turning each batch of the file's
+# rows into canonical rows (same count, same order, so lines keep the file's numbers).
+BatchFn = Callable[[list[list[str]]], list[list[str]]]
+Translate = Callable[[list[str]], tuple[list[str], Mapping[str, str], BatchFn]]
 BATCH = 5000
 PROGRESS_EVERY = 16384  # rows
 # Page caches during an import (fixed, so memory stays bounded). The main cache also sizes
@@ -213,6 +219,7 @@ def _load(
     mapping: Mapping[str, str] | None,
     progress: Progress | None,
     result: ImportResult,
+    translate: Translate | None = None,
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
@@ -226,7 +233,11 @@ def _load(
             first = next(batches, None)
             if first is None:
                 raise CsvFileError("the file is empty (no header row)")
-            plan = plan_header(kind, first[1][0], mapping)
+            header = first[1][0]
+            batch_fn: BatchFn | None = None
+            if translate is not None:
+                header, mapping, batch_fn = translate(header)
+            plan = plan_header(kind, header, mapping)
             key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
             # Binding a parameter costs more than SQLite's insert itself: fields the file
             # lacks are left out of the statement (the column stays NULL). A missing
@@ -252,6 +263,8 @@ def _load(
             product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
             for lines, batch in batches:
                 rows += len(batch)
+                if batch_fn is not None:
+                    batch = batch_fn(batch)
                 good, errors = convert_rows(plan, batch, lines)
                 picked: Iterable[tuple[object, ...]] = map(project, good)
                 if kind is Kind.ORDERS:
@@ -409,6 +422,7 @@ def _run(
     rejects: Path | str | None,
     encoding: str | None,
     progress: Progress | None,
+    translate: Translate | None = None,
 ) -> ImportResult:
     path = Path(path)
     if not path.is_file():
@@ -431,7 +445,7 @@ def _run(
         # write lock is taken: agents keep logging touches while a big file is being read.
         _create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result)
+        plan = _load(db, kind, path, enc, mapping, progress, result, translate)
         db.execute("COMMIT")
         with write_tx(db):
             merge(db, plan, result, skip_bad)
@@ -640,6 +654,7 @@ def _merge_orders(
     if result.rejected:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
+    order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
     db.execute(
         """
@@ -775,6 +790,7 @@ def _merge_orders(
             "JOIN order_lines l ON l.order_id = s.order_id AND l.line_no > s.n)"
         )
         result.removed = cur.rowcount
+    order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
 
 
@@ -921,7 +937,8 @@ def _refresh_amounts(db: sqlite_utils.Database, where: str) -> None:
     db.execute(
         f"""
         UPDATE orders SET amount = s.total
-        FROM (SELECT o.order_id, round(coalesce(sum(l.amount), 0), 2) AS total
+        FROM (SELECT o.order_id,
+                     max(0, round(coalesce(sum(l.amount), 0) - o.refunded, 2)) AS total
               FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
               WHERE {where} GROUP BY o.order_id) AS s
         WHERE orders.order_id = s.order_id AND orders.amount IS NOT s.total
@@ -972,12 +989,15 @@ def import_orders(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    translate: Translate | None = None,
 ) -> ImportResult:
     """Upsert orders and their lines (one CSV row per line), creating unknown customers.
 
     Each order named in the file is replaced by the file's lines (keyed by their ordinal within
     the order). Products are upserted from the lines. Derived columns are refreshed for every
-    customer involved. Errors as for :func:`import_customers`.
+    customer involved. Cancelled, unpaid and refunded orders are kept apart (see
+    ``store.order_status``). ``translate`` reads a platform's export (``core.formats``).
+    Errors as for :func:`import_customers`.
     """
     return _run(
         db,
@@ -989,6 +1009,7 @@ def import_orders(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        translate=translate,
     )
 
 
