@@ -107,7 +107,9 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
 
             assert current_customer(app) is None
             assert "Nothing left" in status_text(app)
-            assert app.work_screen.sub_title == "今日 worked 6/6 · left 0"
+            assert (
+                app.work_screen.sub_title == "今日 worked 7/7 · left 0"
+            )  # the opt-out counts as worked
             # No claim is left behind, and every touch has exactly one follow-up.
             assert rows(
                 shop,

@@ -174,7 +174,7 @@ class StatsScreen(Screen[None]):
         progress = Table(box=None, title="今日进度 progress", title_justify="left")
         progress.add_column("")
         progress.add_column("", justify="right")
-        progress.add_row("worked", str(queue.done))  # touched, skipped or snoozed today
+        progress.add_row("worked", str(queue.done))  # touched, skipped, snoozed, opted out
         progress.add_row("left", str(queue.total - queue.done))
         progress.add_row("due today", str(queue.total))
         progress.add_row("", f"{pct}%")

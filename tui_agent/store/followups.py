@@ -552,7 +552,7 @@ def get_follow_up(db: sqlite_utils.Database, follow_up_id: int) -> FollowUp | No
 
 @dataclass(frozen=True, slots=True)
 class DayProgress:
-    done: int  # worked today: touched, skipped or snoozed by an agent
+    done: int  # worked today: touched, skipped, snoozed or opted out by an agent
     remaining: int  # still pending and due
 
     @property
@@ -564,9 +564,13 @@ def day_progress(db: sqlite_utils.Database, today: date) -> DayProgress:
     start = _day_start(today)
     end = _day_start(today + timedelta(days=1))
     done = db.execute(
-        "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped', 'snoozed') "
-        "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%'",
-        [start, end],
+        "SELECT count(*) FROM follow_ups WHERE updated_at >= ? AND updated_at < ? AND ("
+        "(status IN ('done', 'skipped', 'snoozed') "
+        "AND coalesce(status_reason, '') NOT LIKE 'cap:%') "
+        # An opt-out worked a follow-up due today too: it is dealt with, not gone.
+        "OR (status = 'cancelled' AND status_reason LIKE 'customer opted out%' "
+        "AND due_date <= ?))",
+        [start, end, today.isoformat()],
     ).fetchone()[0]
     remaining = db.execute(
         "SELECT count(*) FROM follow_ups WHERE status = 'pending' AND due_date <= ?",
