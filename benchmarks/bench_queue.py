@@ -6,7 +6,7 @@ rule's indexed window, plan the day, write the follow-ups, in one transaction. T
 ``due_queue(db, TODAY)``, the read the console does to show the list.
 
 The naive baseline does less work (it writes nothing): it loads every order, order line and
-customer into Python and filters them with the same pure rule code. Its occurrence keys must
+customer into Python and runs every rule's pure occurrence function (``core.kinds``) on them. Its occurrence keys must
 cover every reason ``generate`` wrote, which checks the indexed windows miss nothing.
 """
 
@@ -20,54 +20,20 @@ import sqlite_utils
 
 from benchmarks.common import TODAY, Context, Result, ms, percentile
 from benchmarks.shop import copy_db
-from tui_agent.core import lifecycle as lc
-from tui_agent.core.dates import from_db_date, from_db_datetime
 from tui_agent.core.rules import RuleSet, load_rules
 from tui_agent.paths import rules_path
 from tui_agent.store.db import connect
-from tui_agent.store.followups import avg_gap_days, due_queue, generate
+from tui_agent.store.followups import due_queue, generate
+from tui_agent.store.reference import reference_keys
 
 NAME = "queue"
 NAIVE_RUNS = 2
 
 
 def naive_keys(db: sqlite_utils.Database, rules: RuleSet) -> set[str]:
-    """Load every order, line and customer into Python, then filter: no index, no window."""
-    orders = [
-        lc.OrderFact(oid, cid, from_db_datetime(o), from_db_datetime(d), seq)  # type: ignore[arg-type]
-        for oid, cid, o, d, seq in db.execute(
-            "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders"
-        )
-    ]
-    lines = [
-        lc.LineFact(oid, cid, n, prod, cat, cyc, from_db_datetime(o), from_db_datetime(d))  # type: ignore[arg-type]
-        for oid, cid, n, prod, cat, cyc, o, d in db.execute(
-            "SELECT l.order_id, o.customer_id, l.line_no, l.product, l.category, p.cycle_days, "
-            "o.ordered_at, o.delivered_at FROM order_lines l "
-            "JOIN orders o ON o.order_id = l.order_id LEFT JOIN products p ON p.sku = l.sku"
-        )
-    ]
-    last_order: dict[str, str] = {}
-    for cid, oid in db.execute("SELECT customer_id, order_id FROM orders ORDER BY ordered_at"):
-        last_order[cid] = oid
-    customers = []
-    for cid, opt, last, bday in db.execute(
-        "SELECT customer_id, opt_out, last_order_at, birthday FROM customers"
-    ):
-        born = None
-        if bday and not str(bday).startswith("0000"):
-            try:
-                born = from_db_date(bday)
-            except ValueError:
-                born = None
-        customers.append(
-            lc.CustomerFact(cid, bool(opt), from_db_datetime(last), born, last_order.get(cid))
-        )
-    occ = lc.after_delivery_occurrences(rules, orders, TODAY)
-    occ += lc.replenish_occurrences(rules, lines, TODAY)
-    occ += lc.birthday_occurrences(rules, customers, TODAY)
-    occ += lc.winback_occurrences(rules, customers, TODAY, avg_gap_days(db))
-    return {o.key for o in occ}
+    """Load every order, line and customer into Python, then run every rule's pure occurrence
+    function over all of them: no index, no window (``store.reference``)."""
+    return reference_keys(db, rules, TODAY)
 
 
 def run(ctx: Context) -> list[Result]:

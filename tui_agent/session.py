@@ -346,6 +346,7 @@ class Session:
                 channel=channel,
                 expire_minutes=self.expire,
                 now=self.now(),
+                rules=self.rules,  # the cap holds at the moment of work too
             )
         self.load_usage()
         return touch_id

@@ -116,18 +116,32 @@ def test_amount_tolerates_currency_and_grouping(orders_plan: Plan) -> None:
 def test_customer_fields() -> None:
     header = list(field_names(Kind.CUSTOMERS))
     plan = plan_header(Kind.CUSTOMERS, header)
-    row = ["C1", "王芳", "138", "", "", "02-29", "vip", "12", "是", "回头客， 孕妈 ;;", "English"]
+    row = [
+        "C1",
+        "王芳",
+        "138",
+        "",
+        "",
+        "02-29",
+        "vip",
+        "12",
+        "是",
+        "回头客， 孕妈 ;;",
+        "English",
+        "闰04-30",
+    ]
     record, errors = convert_row(plan, row, 2)
     assert errors == [] and record is not None
     values = dict(zip(header, record, strict=True))
     assert values["birthday"] == "0000-02-29"
+    assert values["lunar_birthday"] == "闰04-30"
     assert values["opt_out"] == 1
     assert values["points"] == 12
     assert values["tags"] == "回头客,孕妈"
     assert values["language"] == "en"
-    bad = [*row[:5], "02-30", "vip", "-1", "maybe", "", "??"]
+    bad = [*row[:5], "02-30", "vip", "-1", "maybe", "", "??", "13-01"]
     got = reasons(plan, bad)
-    assert [c for c, _ in got] == ["birthday", "points", "opt_out", "language"]
+    assert [c for c, _ in got] == ["birthday", "points", "opt_out", "language", "lunar_birthday"]
 
 
 def test_product_cycle_days_range() -> None:

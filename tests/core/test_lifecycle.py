@@ -226,7 +226,8 @@ def test_chain_stops_when_customer_ordered_again() -> None:
     [(0, 0, False), (1, 1, True), (0, 1, False), (0, 2, True)],
 )
 def test_frequency_cap_records_a_reason(t24: int, t7: int, capped: bool) -> None:
-    p = plan([occ("care")], touches_24h={"c1": t24}, touches_7d={"c1": t7})
+    # a marketing rule: service touches (care, experience, review) are not capped (defect 8)
+    p = plan([occ("coupon")], touches_24h={"c1": t24}, touches_7d={"c1": t7})
     assert (p.new[0].capped is not None) is capped
     if capped:
         assert p.new[0].capped.startswith("cap:")  # type: ignore[union-attr]

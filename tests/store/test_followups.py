@@ -95,7 +95,8 @@ def test_repurchase_cancels_pending_winback(db: sqlite_utils.Database) -> None:
 
 def test_frequency_cap_records_skipped(db: sqlite_utils.Database) -> None:
     add_customer(db, "c1")
-    add_order(db, "o1", "c1", "2026-03-01", "2026-03-09 10:00:00")
+    # delivered 8 February: the +30 repurchase coupon (marketing, capped) is due 10 March
+    add_order(db, "o1", "c1", "2026-02-01", "2026-02-08 10:00:00")
     fu.log_touch(db, agent="lily", customer_id="c1", text="hi", now=datetime(2026, 3, 9, 16, 0))
     fu.generate(db, D, RULES)
     row = db.execute("SELECT status, status_reason FROM follow_ups").fetchone()
@@ -275,13 +276,18 @@ def test_concurrent_generation_creates_each_follow_up_once(
     assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 60
 
 
-def test_after_a_generated_day_only_later_days_are_read(db: sqlite_utils.Database) -> None:
-    add_customer(db, "early")
+def test_an_order_imported_late_keeps_its_caught_up_occurrences(
+    db: sqlite_utils.Database,
+) -> None:
+    """Defect 5 (issue 10): delivered 03-07, imported 03-10 after 03-09 was generated: the
+    care (03-08) and experience check (03-10) are within catch_up_days and must be created;
+    occurrences older than catch_up_days still are not."""
     add_customer(db, "late")
+    add_customer(db, "old")
     fu.generate(db, D - timedelta(days=1), RULES)  # 9 March generated, nothing due
-    # imported on the 10th: care due 6 March and experience due 8 March (before the last
-    # generated day: stale) and care due 9 March (the last generated day itself: still caught)
-    add_order(db, "o1", "early", "2026-03-01", "2026-03-05 10:00:00")
-    add_order(db, "o2", "late", "2026-03-01", "2026-03-08 10:00:00")
+    add_order(db, "o1", "late", "2026-03-01", "2026-03-07 10:00:00")
+    add_order(db, "o2", "old", "2026-02-20", "2026-02-25 10:00:00")  # review 03-04: stale
     fu.generate(db, D, RULES)
-    assert [f.customer_id for f in fu.due_queue(db, D)] == ["late"]
+    queue = fu.due_queue(db, D)
+    assert [f.customer_id for f in queue] == ["late"]
+    assert {r.rule for r in queue[0].reasons} == {"care", "experience"}

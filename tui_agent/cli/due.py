@@ -13,10 +13,11 @@ from rich.text import Text
 
 from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
 from tui_agent.core.customer_page import printable, terminal_safe_json
+from tui_agent.core.kinds.holiday import missing_message
 from tui_agent.core.models import FollowUp, Stage
 from tui_agent.core.queue_filter import QueueFilter, parse_segment
 from tui_agent.core.segments import Segment
-from tui_agent.store.followups import due_queue, generate
+from tui_agent.store.followups import deferred_count, due_queue, generate
 
 
 def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
@@ -33,6 +34,7 @@ def follow_up_json(f: FollowUp, today: date) -> dict[str, object]:
         "status": f.status.value,
         "claimed_by": f.claimed_by,
         "suggested_tags": list(f.suggested_tags),
+        "delivery_assumed": f.delivery_assumed,
     }
 
 
@@ -52,7 +54,13 @@ def _agent_name(agent: str | None) -> str:
 
 
 @click.command()
-@click.option("--date", "day", type=DATE, default=None, help="The day to list (default: today).")
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    default=None,
+    help="The day to list (default: the group's --today, else today).",
+)
 @click.option(
     "--agent",
     default=None,
@@ -78,7 +86,9 @@ def _agent_name(agent: str | None) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (stable, for scripts).")
 @db_option
+@click.pass_context
 def due(
+    ctx: click.Context,
     day: date | None,
     agent: str | None,
     stage: str | None,
@@ -93,8 +103,11 @@ def due(
     """Generate today's follow-ups (idempotent) and print the queue, overdue first.
 
     The filters combine (all must hold): --stage, --rule, --segment, --tag, --overdue, --mine.
+    The day is --date, else the group's --today (tui-agent --today D due), else today.
+    A missing official holiday calendar for a coming year is reported on stderr.
     """
-    day = day or date.today()
+    root_today = ctx.find_root().params.get("today")
+    day = day or (root_today if isinstance(root_today, date) else None) or date.today()
     rules = load_ruleset()
     where = QueueFilter(
         stage=Stage(stage) if stage else None,
@@ -106,6 +119,9 @@ def due(
     )
     db = open_database(db_path)
     result = generate(db, day, rules)
+    missing = missing_message(rules, day)
+    if missing:
+        click.echo(missing, err=True)
     queue = due_queue(db, day, where=where)
     if agent:
         expiry = datetime.now() - timedelta(minutes=rules.claim_expire_minutes)
@@ -143,6 +159,11 @@ def due(
     console.print(table)
     console.print(
         f"generated: {result.created} new, {result.merged} merged, {result.capped} capped, "
-        f"{result.cancelled} cancelled",
+        f"{result.cancelled} cancelled"
+        + (
+            f", {deferred_count(db, day)} deferred to tomorrow (daily capacity)"
+            if rules.daily_capacity
+            else ""
+        ),
         style="dim",
     )

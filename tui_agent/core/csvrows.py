@@ -184,6 +184,20 @@ def _birthday(raw: str) -> str | None:
     return value[:10]
 
 
+def _lunar_birthday(raw: str) -> str | None:
+    """A lunar (农历) month-day, ``MM-DD`` or ``闰MM-DD`` in a leap month."""
+    s = raw.strip()
+    if not s:
+        return None
+    from tui_agent.core.kinds.lunar import parse_lunar_md
+
+    try:
+        month, day, leap = parse_lunar_md(s)
+    except ValueError:
+        raise ValueError(f"{_show(s)} is not a lunar month-day (MM-DD or 闰MM-DD)") from None
+    return f"{'闰' if leap else ''}{month:02d}-{day:02d}"
+
+
 def _number(s: str) -> float:
     try:
         x = float(s)
@@ -301,6 +315,7 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
         FieldSpec("opt_out", _bool),
         FieldSpec("tags", _tags),
         FieldSpec("language", _language),
+        FieldSpec("lunar_birthday", _lunar_birthday),
     ),
     Kind.ORDERS: (
         FieldSpec("order_id", _ident, required=True),

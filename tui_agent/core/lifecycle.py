@@ -7,59 +7,35 @@ writes the plan it returns; nothing here touches the database.
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from tui_agent.core.kinds import after_delivery, birthday, replenish, winback
+from tui_agent.core.kinds.base import (
+    CustomerFact,
+    Facts,
+    LineFact,
+    Occurrence,
+    OrderFact,
+    delivered_day,
+)
+from tui_agent.core.kinds.birthday import birthday_this_year
+from tui_agent.core.kinds.winback import winback_days
 from tui_agent.core.models import Stage
 from tui_agent.core.rules import Cap, Rule, RuleSet
 
-
-@dataclass(frozen=True, slots=True)
-class OrderFact:
-    order_id: str
-    customer_id: str
-    ordered_at: datetime
-    delivered_at: datetime | None
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class LineFact:
-    order_id: str
-    customer_id: str
-    line_no: int
-    product: str | None
-    category: str | None
-    product_cycle: int | None
-    ordered_at: datetime
-    delivered_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerFact:
-    customer_id: str
-    opt_out: bool
-    last_order_at: datetime | None
-    birthday: date | None = None
-    last_order_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """One rule falling due for one customer: the unit of idempotence (its key)."""
-
-    customer_id: str
-    rule: Rule
-    key: str
-    due: date
-    text: str
-    order_id: str | None = None
-    anchor_at: datetime | None = None  # when the anchoring order was placed
-    product: str | None = None
-    category: str | None = None
+__all__ = [
+    "CustomerFact",
+    "Facts",
+    "LineFact",
+    "Occurrence",
+    "OrderFact",
+    "birthday_this_year",
+    "delivered_day",
+    "winback_days",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +64,6 @@ class Plan:
     merges: list[Merge] = field(default_factory=list)
 
 
-def delivered_day(delivered_at: datetime | None, ordered_at: datetime, assumed_days: int) -> date:
-    if delivered_at is not None:
-        return delivered_at.date()
-    return ordered_at.date() + timedelta(days=assumed_days)
-
-
 def delivery_windows(rules: RuleSet, today: date) -> list[tuple[int, date, date]]:
     """Distinct (days-after-delivery, first, last) delivery-date windows the rules need today."""
     offsets = {r.days for r in rules.rules if r.kind in ("after_delivery", "vip")}
@@ -110,7 +80,7 @@ def replenish_windows(
     result = []
     for rule in rules.of_kind("replenish"):
         for c in sorted(set(cycles)):
-            back = c - rule.lead_days
+            back = replenish.offset(c, rule.lead_days)
             result.append(
                 (
                     c,
@@ -121,145 +91,92 @@ def replenish_windows(
     return result
 
 
-def _in_window(due: date, today: date, catch_up: int) -> bool:
-    return today - timedelta(days=catch_up) <= due <= today
+# The kinds' occurrence functions over every rule of a kind (the planner calls each kind
+# per rule through ``kinds.OCCURRENCES``; these keep the older call shape for tests).
 
 
 def after_delivery_occurrences(
     rules: RuleSet, orders: Iterable[OrderFact], today: date
 ) -> list[Occurrence]:
+    facts = Facts(orders=list(orders))
     out: list[Occurrence] = []
-    for o in orders:
-        d = delivered_day(o.delivered_at, o.ordered_at, rules.assumed_delivery_days)
-        for rule in rules.rules:
-            if rule.kind == "vip" and o.seq < rule.min_orders:
-                continue
-            if rule.kind not in ("after_delivery", "vip"):
-                continue
-            due = d + timedelta(days=rule.days)
-            if not _in_window(due, today, rules.catch_up_days):
-                continue
-            nth = f"order #{o.seq}" if o.seq else "order"
-            text = f"{rule.label}: {nth} {o.order_id} delivered {d.isoformat()} (+{rule.days} d)"
-            out.append(
-                Occurrence(
-                    o.customer_id,
-                    rule,
-                    f"{rule.id}:{o.order_id}",
-                    due,
-                    text,
-                    o.order_id,
-                    o.ordered_at,
-                )
-            )
+    for rule in rules.rules:
+        if rule.kind in ("after_delivery", "vip"):
+            out += after_delivery.occurrences(rules, rule, facts, today)
     return out
 
 
 def replenish_occurrences(
     rules: RuleSet, lines: Iterable[LineFact], today: date
 ) -> list[Occurrence]:
-    out: list[Occurrence] = []
-    for rule in rules.of_kind("replenish"):
-        for ln in lines:
-            cycle = rules.cycle_for(ln.product_cycle, ln.category)
-            if cycle is None:
-                continue
-            d = delivered_day(ln.delivered_at, ln.ordered_at, rules.assumed_delivery_days)
-            due = d + timedelta(days=cycle - rule.lead_days)
-            if not _in_window(due, today, rules.catch_up_days):
-                continue
-            what = ln.product or ln.category or "product"
-            text = f"{rule.label}: {what} ({cycle}-day cycle) delivered {d.isoformat()}"
-            out.append(
-                Occurrence(
-                    ln.customer_id,
-                    rule,
-                    f"{rule.id}:{ln.order_id}:{ln.line_no}",
-                    due,
-                    text,
-                    ln.order_id,
-                    ln.ordered_at,
-                    ln.product,
-                    ln.category,
-                )
-            )
-    return out
-
-
-def birthday_this_year(birthday: date, year: int) -> date:
-    """The birthday in ``year``; 29 February falls on the 28th in a common year."""
-    if birthday.month == 2 and birthday.day == 29 and not calendar.isleap(year):
-        return date(year, 2, 28)
-    return date(year, birthday.month, birthday.day)
+    facts = Facts(lines=list(lines))
+    return [
+        o for r in rules.of_kind("replenish") for o in replenish.occurrences(rules, r, facts, today)
+    ]
 
 
 def birthday_month_days(rules: RuleSet, today: date) -> set[str]:
     """MM-DD strings of birthdays that may fall due today (the store's indexed look-up)."""
-    days: set[str] = set()
-    for rule in rules.of_kind("birthday"):
-        for back in range(rules.catch_up_days + 1):
-            d = today + timedelta(days=rule.lead_days - back)
-            days.add(d.strftime("%m-%d"))
-            if d.month == 2 and d.day == 28 and not calendar.isleap(d.year):
-                days.add("02-29")
-    return days
+    return {md for r in rules.of_kind("birthday") for md in birthday.month_days(rules, r, today)}
 
 
 def birthday_occurrences(
     rules: RuleSet, customers: Iterable[CustomerFact], today: date
 ) -> list[Occurrence]:
-    out: list[Occurrence] = []
-    for rule in rules.of_kind("birthday"):
-        for c in customers:
-            if c.birthday is None:
-                continue
-            # The birthday may be early next year while today is late December.
-            for year in (today.year, today.year + 1):
-                bday = birthday_this_year(c.birthday, year)
-                due = bday - timedelta(days=rule.lead_days)
-                if _in_window(due, today, rules.catch_up_days):
-                    text = f"{rule.label}: birthday {bday.isoformat()}"
-                    out.append(
-                        Occurrence(
-                            c.customer_id, rule, f"{rule.id}:{c.customer_id}:{year}", due, text
-                        )
-                    )
-    return out
-
-
-def winback_days(rule: Rule, avg_gap_days: float | None) -> int:
-    """Days without an order before a customer counts as lapsed: the shop's own average gap."""
-    if avg_gap_days is None or avg_gap_days <= 0:
-        return rule.default_days
-    return max(rule.min_days, round(avg_gap_days * rule.gap_factor))
+    facts = Facts(customers=list(customers))
+    return [
+        o for r in rules.of_kind("birthday") for o in birthday.occurrences(rules, r, facts, today)
+    ]
 
 
 def winback_occurrences(
     rules: RuleSet, customers: Iterable[CustomerFact], today: date, avg_gap_days: float | None
 ) -> list[Occurrence]:
-    out: list[Occurrence] = []
-    for rule in rules.of_kind("winback"):
-        gap = winback_days(rule, avg_gap_days)
-        for c in customers:
-            if c.last_order_at is None:
-                continue
-            due = c.last_order_at.date() + timedelta(days=gap)
-            if not _in_window(due, today, rules.catch_up_days):
-                continue
-            text = (
-                f"{rule.label}: no order for {gap} days (last {c.last_order_at.date().isoformat()})"
+    facts = Facts(customers=list(customers), avg_gap_days=avg_gap_days)
+    return [
+        o for r in rules.of_kind("winback") for o in winback.occurrences(rules, r, facts, today)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Do-not-disturb days
+
+
+def window_start(rules: RuleSet, today: date) -> date:
+    """The first day of today's catch-up window: ``catch_up_days`` allowed days back, so that
+    do-not-disturb days in between do not eat the catch-up (without them: today - catch_up)."""
+    start, counted = today, 0
+    while counted < rules.catch_up_days or start - timedelta(days=1) in rules.quiet_days:
+        start -= timedelta(days=1)
+        if start not in rules.quiet_days:
+            counted += 1
+    return start
+
+
+def lookback_days(rules: RuleSet, today: date) -> int:
+    """How far back the kinds must look: to :func:`window_start`, so an occurrence due on a
+    do-not-disturb day, or missed before it, is still found."""
+    return (today - window_start(rules, today)).days
+
+
+def settle(rules: RuleSet, occurrences: Iterable[Occurrence], today: date) -> list[Occurrence]:
+    """Move each occurrence off do-not-disturb days to the next allowed day, and keep those
+    due in today's catch-up window (the kinds were asked with :func:`lookback_days`).
+    On a do-not-disturb day itself nothing is due: all of it is found on the next allowed day
+    (follow-ups already pending from before stay in the queue)."""
+    if today in rules.quiet_days:
+        return []
+    first = window_start(rules, today)
+    out = []
+    for o in occurrences:
+        due = rules.next_allowed(o.due)
+        if not (first <= o.due and due <= today):
+            continue
+        if due != o.due:
+            o = replace(
+                o, due=due, text=f"{o.text}; moved from {o.due.isoformat()} (do-not-disturb)"
             )
-            out.append(
-                Occurrence(
-                    c.customer_id,
-                    rule,
-                    f"{rule.id}:{c.customer_id}:{c.last_order_at.date().isoformat()}",
-                    due,
-                    text,
-                    c.last_order_id,
-                    c.last_order_at,
-                )
-            )
+        out.append(o)
     return out
 
 
@@ -283,6 +200,15 @@ def cap_reason(cap: Cap, touches_24h: int, touches_7d: int) -> str | None:
     return None
 
 
+def is_service(occurrences: Iterable[Occurrence]) -> bool:
+    """A follow-up carrying a service occurrence (care, experience check, review invitation:
+    what the order itself entails) is not held back by the frequency cap: the default
+    +1/+3/+7 cadence is three touches in 7 days and must happen for a one-time buyer. Other
+    occurrences merged into it ride along in the same touch. Service touches still count
+    toward the cap for marketing follow-ups."""
+    return any(o.rule.service for o in occurrences)
+
+
 def plan_day(
     occurrences: Iterable[Occurrence],
     *,
@@ -300,7 +226,8 @@ def plan_day(
     - all occurrences of one customer become one follow-up, led by the highest-priority rule;
       a customer with a pending follow-up gets the occurrences merged into it, so a customer
       never has two open follow-ups;
-    - a customer over the frequency cap gets the follow-up recorded as skipped, with the reason.
+    - a customer over the frequency cap gets the follow-up recorded as skipped, with the reason,
+      unless the follow-up carries a service touch (:func:`is_service`).
     """
     by_customer: dict[str, list[Occurrence]] = defaultdict(list)
     seen: set[str] = set()
@@ -334,7 +261,51 @@ def plan_day(
                 due=min(o.due for o in occs),
                 order_id=lead.order_id,
                 occurrences=tuple(occs),
-                capped=cap_reason(cap, touches_24h.get(cid, 0), touches_7d.get(cid, 0)),
+                capped=None
+                if is_service(occs)
+                else cap_reason(cap, touches_24h.get(cid, 0), touches_7d.get(cid, 0)),
             )
         )
     return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# A day the team can finish
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A pending follow-up due today, as the capacity cut sees it."""
+
+    id: int
+    due: date
+    priority: int  # the leading rule's priority
+    value: float  # the customer's total spent
+    deferrals: int  # how often it was deferred already
+    claimed: bool
+
+
+def capacity_cut(
+    items: Iterable[QueueItem], capacity: int, done_today: int, max_deferrals: int
+) -> list[int]:
+    """Ids of the follow-ups to defer to tomorrow so that today's work fits ``capacity``.
+
+    Kept first: those deferred ``max_deferrals`` times already (never deferred again, so
+    nothing goes stale unseen), claimed ones (an agent is on them), then the oldest due, the
+    highest rule priority, the most valuable customer. ``capacity`` 0 means no limit.
+    """
+    if capacity <= 0:
+        return []
+    room = max(0, capacity - done_today)
+    ranked = sorted(
+        items,
+        key=lambda i: (
+            i.deferrals < max_deferrals,
+            not i.claimed,
+            i.due,
+            -i.priority,
+            -i.value,
+            i.id,
+        ),
+    )
+    return [i.id for i in ranked[room:] if i.deferrals < max_deferrals and not i.claimed]

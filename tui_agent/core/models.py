@@ -70,6 +70,19 @@ class Customer:
     total_spent: float = 0.0
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
+    lunar_birthday: str | None = None  # 农历 "MM-DD" or "闰MM-DD"; greeted instead of birthday
+    birthday_md: str | None = None  # "MM-DD" of a birthday whose year is unknown
+
+    def birthday_label(self) -> str | None:
+        """The birthday as the card shows it, saying which calendar it is in:
+        ``农历 闰04-10 (lunar)``, ``1990-03-15 (solar)``, ``03-15 (solar, year unknown)``."""
+        if self.lunar_birthday:
+            return f"农历 {self.lunar_birthday} (lunar)"
+        if self.birthday:
+            return f"{self.birthday.isoformat()} (solar)"
+        if self.birthday_md:
+            return f"{self.birthday_md} (solar, year unknown)"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,9 @@ class Reason:
     order_id: str | None = None
     product: str | None = None  # the product the occurrence is about (replenishment)
     category: str | None = None
+    # The order had no delivery time: its delivery date was assumed (``assumed_delivery_days``),
+    # so a phrase must not claim it as fact.
+    delivery_assumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +157,12 @@ class FollowUp:
         """The leading reason that names a product, if any: what the message is about."""
         leading = [r for r in self.reasons if r.rule == self.rule] + list(self.reasons)
         return next((r for r in leading if r.product), None)
+
+    @property
+    def delivery_assumed(self) -> bool:
+        """The leading reason's delivery date was assumed (the order had no delivery time)."""
+        leading = [r for r in self.reasons if r.rule == self.rule] or list(self.reasons)
+        return any(r.delivery_assumed for r in leading[:1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -216,7 +216,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (order_id, line_no)
     );
     """,
-    # 7: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # 7: the whole repurchase calendar: lunar birthdays (looked up by lunar month-day),
+    # periodic upkeep (customers by first order), deferrals under the daily capacity, and the
+    # flag that a reason's delivery date is assumed (the order had no delivery time).
+    """
+    ALTER TABLE customers ADD COLUMN lunar_birthday TEXT;
+    CREATE INDEX idx_customers_lunar_birthday ON customers(lunar_birthday);
+    CREATE INDEX idx_customers_first_order ON customers(first_order_at);
+    ALTER TABLE follow_ups ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE follow_up_reasons ADD COLUMN delivery_assumed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 8: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,

@@ -15,11 +15,14 @@ import sqlite_utils
 
 from tui_agent.core import lifecycle as lc
 from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
+from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
 from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import outcomes
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
+from tui_agent.store.facts import FACTS, facts_for
+from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
 from tui_agent.store.outcomes import live_touch
 
 T = TypeVar("T")
@@ -30,6 +33,12 @@ class ClaimLost(Exception):
     """The follow-up is held by another agent or no longer pending."""
 
 
+class CapBlocked(ClaimLost):
+    """The touch would break the frequency cap (the message is the reason). Nothing was
+    written; the follow-up stays pending, so the agent can skip or snooze it, or log it with
+    ``force=True``. A ClaimLost, so callers that refuse to copy on ClaimLost do so here too."""
+
+
 @dataclass(frozen=True, slots=True)
 class GenerateResult:
     created: int
@@ -37,6 +46,7 @@ class GenerateResult:
     capped: int
     cancelled: int
     unsnoozed: int
+    deferred: int = 0  # put off to tomorrow by the daily capacity
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -58,137 +68,29 @@ def _dt(text: str) -> datetime:
 # Generation
 
 
-def _orders_in_windows(
-    db: sqlite_utils.Database, rules: RuleSet, today: date
-) -> list[lc.OrderFact]:
-    found: dict[str, lc.OrderFact] = {}
-    assumed = timedelta(days=rules.assumed_delivery_days)
-    for _k, first, last in lc.delivery_windows(rules, today):
-        rows = db.execute(
-            "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
-            "WHERE delivered_at >= ? AND delivered_at < ? "
-            "UNION ALL "
-            "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
-            "WHERE ordered_at >= ? AND ordered_at < ? AND delivered_at IS NULL",
-            [
-                _day_start(first),
-                _day_start(last + timedelta(days=1)),
-                _day_start(first - assumed),
-                _day_start(last - assumed + timedelta(days=1)),
-            ],
-        ).fetchall()
-        for oid, cid, ordered, delivered, seq in rows:
-            found[oid] = lc.OrderFact(oid, cid, _dt(ordered), from_db_datetime(delivered), seq)
-    return list(found.values())
-
-
-def _lines_in_windows(db: sqlite_utils.Database, rules: RuleSet, today: date) -> list[lc.LineFact]:
-    if not rules.of_kind("replenish"):
-        return []
-    cycles = {
-        int(r[0])
-        for r in db.execute("SELECT DISTINCT cycle_days FROM products WHERE cycle_days > 0")
-    }
-    cycles |= set(rules.category_cycle_days.values())
-    found: dict[tuple[str, int], lc.LineFact] = {}
-    assumed = timedelta(days=rules.assumed_delivery_days)
-    select = (
-        "SELECT l.order_id, o.customer_id, l.line_no, l.product, l.category, p.cycle_days, "
-        "o.ordered_at, o.delivered_at FROM orders o "
-        "JOIN order_lines l ON l.order_id = o.order_id "
-        "LEFT JOIN products p ON p.sku = l.sku "
-    )
-    for _c, first, last in lc.replenish_windows(rules, cycles, today):
-        rows = db.execute(
-            select
-            + "WHERE o.delivered_at >= ? AND o.delivered_at < ? UNION ALL "
-            + select
-            + "WHERE o.ordered_at >= ? AND o.ordered_at < ? AND o.delivered_at IS NULL",
-            [
-                _day_start(first),
-                _day_start(last + timedelta(days=1)),
-                _day_start(first - assumed),
-                _day_start(last - assumed + timedelta(days=1)),
-            ],
-        ).fetchall()
-        for oid, cid, line_no, product, category, cycle, ordered, delivered in rows:
-            found[(oid, line_no)] = lc.LineFact(
-                oid,
-                cid,
-                line_no,
-                product,
-                category,
-                cycle,
-                _dt(ordered),
-                from_db_datetime(delivered),
-            )
-    return list(found.values())
-
-
-def _customer_fact(row: Sequence[Any]) -> lc.CustomerFact:
-    cid, opt_out, last_order_at, birthday = row[:4]
-    bday = None
-    if birthday and not str(birthday).startswith("0000"):
-        try:
-            bday = from_db_date(birthday)
-        except ValueError:
-            bday = None
-    return lc.CustomerFact(cid, bool(opt_out), from_db_datetime(last_order_at), bday)
-
-
-_CUSTOMER_FACT_SQL = "SELECT customer_id, opt_out, last_order_at, birthday FROM customers"
-
-
-def _birthday_customers(
-    db: sqlite_utils.Database, rules: RuleSet, today: date
-) -> list[lc.CustomerFact]:
-    days = sorted(lc.birthday_month_days(rules, today))
-    if not days:
-        return []
-    marks = ",".join("?" * len(days))
-    rows = db.execute(f"{_CUSTOMER_FACT_SQL} WHERE birth_md IN ({marks})", days).fetchall()
-    return [_customer_fact(r) for r in rows]
-
-
-def avg_gap_days(db: sqlite_utils.Database) -> float | None:
-    """The shop's average days between a customer's orders, as kept by the importer."""
-    value = get_meta(db, "avg_gap_days")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
-def _winback_customers(
-    db: sqlite_utils.Database, rules: RuleSet, today: date, gap: float | None
-) -> list[lc.CustomerFact]:
-    result: list[lc.CustomerFact] = []
-    for rule in rules.of_kind("winback"):
-        days = lc.winback_days(rule, gap)
-        first = today - timedelta(days=days + rules.catch_up_days)
-        last = today - timedelta(days=days)
-        rows = db.execute(
-            "SELECT c.customer_id, c.opt_out, c.last_order_at, c.birthday, "
-            "(SELECT order_id FROM orders o WHERE o.customer_id = c.customer_id "
-            " ORDER BY o.ordered_at DESC LIMIT 1) "
-            "FROM customers c WHERE c.last_order_at >= ? AND c.last_order_at < ?",
-            [_day_start(first), _day_start(last + timedelta(days=1))],
-        ).fetchall()
-        for r in rows:
-            f = _customer_fact(r)
-            result.append(
-                lc.CustomerFact(f.customer_id, f.opt_out, f.last_order_at, f.birthday, r[4])
-            )
-    return result
-
-
-def _facts_for(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, lc.CustomerFact]:
-    out: dict[str, lc.CustomerFact] = {}
-    for chunk in _chunks(ids):
+def _facts_for(
+    db: sqlite_utils.Database, ids: Sequence[str], today: date
+) -> dict[str, lc.CustomerFact]:
+    """The customers' facts as of the end of ``today``: when planning a past day, an order
+    placed after it must not stop a chain (it had not happened yet)."""
+    facts = facts_for(db, ids)
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
+    end = to_db(tomorrow)
+    later = [
+        c.customer_id for c in facts.values() if c.last_order_at and c.last_order_at >= tomorrow
+    ]
+    for chunk in _chunks(later):
         marks = ",".join("?" * len(chunk))
-        for r in db.execute(f"{_CUSTOMER_FACT_SQL} WHERE customer_id IN ({marks})", list(chunk)):
-            out[r[0]] = _customer_fact(r)
-    return out
+        found = dict(
+            db.execute(
+                f"SELECT customer_id, max(ordered_at) FROM orders WHERE customer_id IN ({marks}) "
+                "AND ordered_at < ? GROUP BY customer_id",
+                [*chunk, end],
+            ).fetchall()
+        )
+        for cid in chunk:
+            facts[cid] = replace(facts[cid], last_order_at=from_db_datetime(found.get(cid)))
+    return facts
 
 
 def _existing_keys(db: sqlite_utils.Database, keys: Sequence[str]) -> set[str]:
@@ -240,28 +142,54 @@ def touch_counts(
     return c24, c7
 
 
+def occurrences_for_day(
+    db: sqlite_utils.Database, today: date, rules: RuleSet
+) -> list[lc.Occurrence]:
+    """Every rule's occurrences due in today's catch-up window: for each rule, its kind's
+    facts query (``store.facts.FACTS``) and pure occurrence function (``core.kinds``), then
+    do-not-disturb days applied (``lifecycle.settle``)."""
+    wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
+    found: list[lc.Occurrence] = []
+    for rule in rules.rules:
+        facts = FACTS[rule.kind](db, wide, rule, today)
+        found += OCCURRENCES[rule.kind](wide, rule, facts, today)
+    return lc.settle(rules, found, today)
+
+
+def data_mark(db: sqlite_utils.Database) -> str:
+    """Changes when orders or customers are added: their largest rowids (new rows of a rowid
+    table take the largest rowid + 1; reading it is one step down the b-tree)."""
+    orders = db.execute("SELECT max(rowid) FROM orders").fetchone()[0]
+    customers = db.execute("SELECT max(rowid) FROM customers").fetchone()[0]
+    return f"{orders}:{customers}"
+
+
+def _look_back(db: sqlite_utils.Database, today: date, rules: RuleSet) -> RuleSet:
+    """The rules with the catch-up shortened to the last generated day (inclusive, so orders
+    imported later that day are still seen) when nothing was added since it was generated.
+    Occurrence keys make a longer look-back harmless; this only saves reading."""
+    last = get_meta(db, "last_generated")
+    if not last or last > today.isoformat() or get_meta(db, "generated_mark") != data_mark(db):
+        return rules
+    back = min(rules.catch_up_days, (today - date.fromisoformat(last)).days)
+    return replace(rules, catch_up_days=back)
+
+
 def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Plan, dict[str, int]]:
     """Read the day's facts through indexed windows and plan; returns the plan and the open
-    follow-ups it saw (customer -> id), so the writer can tell whether the plan went stale."""
-    # Days already generated need not be read again: look back to the last generated day
-    # (inclusive, so orders imported later that day are still seen), never past catch_up_days.
-    last = get_meta(db, "last_generated")
-    if last and last <= today.isoformat():
-        back = min(rules.catch_up_days, (today - date.fromisoformat(last)).days)
-        rules = replace(rules, catch_up_days=back)
-    gap = avg_gap_days(db)
-    occurrences = lc.after_delivery_occurrences(rules, _orders_in_windows(db, rules, today), today)
-    occurrences += lc.replenish_occurrences(rules, _lines_in_windows(db, rules, today), today)
-    occurrences += lc.birthday_occurrences(rules, _birthday_customers(db, rules, today), today)
-    occurrences += lc.winback_occurrences(
-        rules, _winback_customers(db, rules, today, gap), today, gap
-    )
+    follow-ups it saw (customer -> id), so the writer can tell whether the plan went stale.
+
+    Days already generated need not be read again, unless orders or customers were added
+    since (an order imported after its day was generated still gets the occurrences within
+    ``catch_up_days``): see :func:`_look_back`.
+    """
+    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules))
     ids = sorted({o.customer_id for o in occurrences})
     c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
     pending = _open_follow_ups(db, ids)
     plan = lc.plan_day(
         occurrences,
-        customers=_facts_for(db, ids),
+        customers=_facts_for(db, ids, today),
         existing_keys=_existing_keys(db, [o.key for o in occurrences]),
         pending=pending,
         touches_24h=c24,
@@ -335,19 +263,26 @@ def generate(
         )
         for merge in plan.merges:
             _merge_into(db, merge, rules, stamp)
-        cancelled = _cancel_stale(db, rules, stamp)
+        cancelled = _cancel_stale(db, rules, stamp, today)
+        deferred = _defer_over_capacity(db, today, rules, stamp)
         set_meta(db, "last_generated", today.isoformat())
+        set_meta(db, "generated_mark", data_mark(db))
     from tui_agent.store.campaigns import schedule_campaigns  # campaigns import this module
 
     schedule_campaigns(db, today, rules, now=now)
-    return GenerateResult(len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed)
+    return GenerateResult(
+        len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed, deferred
+    )
 
 
 def _insert_reasons(db: sqlite_utils.Database, rows: Iterable[tuple[int, lc.Occurrence]]) -> None:
     db.conn.executemany(
-        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, category) "
-        "VALUES (?,?,?,?,?,?,?)",
-        [(o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category) for fid, o in rows],
+        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, category, "
+        "delivery_assumed) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category, o.delivery_assumed)
+            for fid, o in rows
+        ],
     )
 
 
@@ -382,21 +317,25 @@ def _merge_into(
     _insert_reasons(db, [(merge.follow_up_id, o) for o in merge.occurrences])
 
 
-def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None) -> int:
+def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None, today: date) -> int:
     """Cancel open follow-ups of opted-out customers and of chains stopped by a new order.
 
     The same rule as :func:`core.lifecycle.stopped_by_repurchase`, in SQL so that only the
-    rows to cancel reach Python (times are ISO text, which compares in time order).
+    rows to cancel reach Python (times are ISO text, which compares in time order). Only an
+    order placed by the end of ``today`` stops a chain (planning a past day).
     """
     stop = [r.id for r in rules.rules if r.stop_on_repurchase]
     marks = ",".join("?" * len(stop)) or "NULL"
+    end = _day_start(today + timedelta(days=1))
     rows = db.execute(
         "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
         "JOIN customers c ON c.customer_id = f.customer_id "
         "LEFT JOIN orders o ON o.order_id = f.order_id "
         "WHERE f.status IN ('pending', 'snoozed') AND (c.opt_out = 1 OR "
-        f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at))",
-        stop,
+        f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at AND (c.last_order_at < ? OR "
+        "EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = f.customer_id "
+        "AND n.ordered_at > o.ordered_at AND n.ordered_at < ?))))",
+        [*stop, end, end],
     ).fetchall()
     cancels = [
         (
@@ -414,6 +353,55 @@ def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None) 
     return len(cancels)
 
 
+DEFERRED = "deferred:"
+
+
+def _defer_over_capacity(
+    db: sqlite_utils.Database, today: date, rules: RuleSet, stamp: str | None
+) -> int:
+    """Defer the follow-ups beyond ``[work] daily_capacity`` to tomorrow (snoozed, with the
+    reason); the choice is :func:`core.lifecycle.capacity_cut`."""
+    if rules.daily_capacity <= 0:
+        return 0
+    start, end = _day_start(today), _day_start(today + timedelta(days=1))
+    done = db.execute(
+        "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped') "
+        "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%'",
+        [start, end],
+    ).fetchone()[0]
+    priority = {r.id: r.priority for r in rules.rules}
+    items = [
+        lc.QueueItem(
+            fid, date.fromisoformat(due), priority.get(rule, 0), value or 0.0, n, bool(who)
+        )
+        for fid, due, rule, value, n, who in db.execute(
+            "SELECT f.id, f.due_date, f.rule, c.total_spent, f.deferrals, f.claimed_by "
+            "FROM follow_ups f JOIN customers c ON c.customer_id = f.customer_id "
+            "WHERE f.status = 'pending' AND f.due_date <= ?",
+            [today.isoformat()],
+        )
+    ]
+    cut = lc.capacity_cut(items, rules.daily_capacity, done, rules.max_deferrals)
+    until = (today + timedelta(days=1)).isoformat()
+    reason = f"{DEFERRED} daily capacity {rules.daily_capacity} reached on {today.isoformat()}"
+    db.conn.executemany(
+        "UPDATE follow_ups SET status = 'snoozed', snoozed_until = ?, status_reason = ?, "
+        "deferrals = deferrals + 1, updated_at = ? WHERE id = ?",
+        [(until, reason, stamp, fid) for fid in cut],
+    )
+    return len(cut)
+
+
+def deferred_count(db: sqlite_utils.Database, today: date) -> int:
+    """Follow-ups the daily capacity put off from ``today`` to tomorrow (for the header)."""
+    row = db.execute(
+        "SELECT count(*) FROM follow_ups WHERE status = 'snoozed' AND snoozed_until > ? "
+        "AND status_reason LIKE ?",
+        [today.isoformat(), DEFERRED + "%"],
+    ).fetchone()
+    return int(row[0])
+
+
 # ---------------------------------------------------------------------------------------------
 # The day's queue
 
@@ -429,14 +417,20 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
     ids = list(reasons)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        for key, fid, rule, text, oid, product, category in db.execute(
-            f"SELECT key, follow_up_id, rule, text, order_id, product, category FROM follow_up_reasons "
-            f"WHERE follow_up_id IN ({marks}) ORDER BY rowid",
+        for key, fid, rule, text, oid, product, category, assumed in db.execute(
+            f"SELECT key, follow_up_id, rule, text, order_id, product, category, delivery_assumed "
+            f"FROM follow_up_reasons WHERE follow_up_id IN ({marks}) ORDER BY rowid",
             list(chunk),
         ):
             reasons[fid].append(
                 Reason(
-                    rule=rule, key=key, text=text, order_id=oid, product=product, category=category
+                    rule=rule,
+                    key=key,
+                    text=text,
+                    order_id=oid,
+                    product=product,
+                    category=category,
+                    delivery_assumed=bool(assumed),
                 )
             )
     out = []
@@ -566,11 +560,12 @@ def day_progress(db: sqlite_utils.Database, today: date) -> DayProgress:
     done = db.execute(
         "SELECT count(*) FROM follow_ups WHERE updated_at >= ? AND updated_at < ? AND ("
         "(status IN ('done', 'skipped', 'snoozed') "
-        "AND coalesce(status_reason, '') NOT LIKE 'cap:%') "
+        "AND coalesce(status_reason, '') NOT LIKE 'cap:%' "
+        "AND coalesce(status_reason, '') NOT LIKE ?) "
         # An opt-out worked a follow-up due today too: it is dealt with, not gone.
         "OR (status = 'cancelled' AND status_reason LIKE 'customer opted out%' "
         "AND due_date <= ?))",
-        [start, end, today.isoformat()],
+        [start, end, DEFERRED + "%", today.isoformat()],
     ).fetchone()[0]
     remaining = db.execute(
         "SELECT count(*) FROM follow_ups WHERE status = 'pending' AND due_date <= ?",
@@ -648,18 +643,28 @@ def log_touch(
     expire_minutes: int = 30,
     now: datetime | None = None,
     reply: bool = False,
+    rules: RuleSet | None = None,
+    force: bool = False,
 ) -> int:
     """Log one touch and close its follow-up, in one transaction. Returns the touch id.
 
     Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
     longer pending, so a customer is never contacted twice for one follow-up. ``reply`` marks
     a touch answering the customer's own message: not proactive, outside the frequency cap.
+    With ``rules``, a proactive touch (one for a follow-up) that would break the frequency cap
+    raises CapBlocked with the reason, unless ``force``.
     """
     now = now or datetime.now()
     stamp = to_db(now)
     with write_tx(db):
         if follow_up_id is not None:
             _check_held(db, follow_up_id, agent, expire_minutes, now)
+            if rules is not None and not force:
+                from tui_agent.store.cap import cap_block
+
+                blocked = cap_block(db, customer_id, now, rules, follow_up_id)
+                if blocked:
+                    raise CapBlocked(f"{blocked}; skip or snooze it, or log it anyway")
         touch_id = db.execute(
             "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, "
             "channel, at, outcome, reply) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -37,6 +37,10 @@ def customer_from_row(row: dict[str, Any]) -> Customer:
         total_spent=row.get("total_spent") or 0.0,
         first_order_at=from_db_datetime(row.get("first_order_at")),
         last_order_at=from_db_datetime(row.get("last_order_at")),
+        lunar_birthday=row.get("lunar_birthday") or None,
+        birthday_md=(row.get("birthday") or "")[5:10] or None
+        if str(row.get("birthday") or "").startswith("0000")
+        else None,
     )
 
 
