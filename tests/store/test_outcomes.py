@@ -306,3 +306,21 @@ def test_outcome_counts_latest_per_live_touch(shop: sqlite_utils.Database) -> No
     }  # fmt: skip
     oc.undo_last_touch(shop, "lily", now=NOW, within_minutes=90)  # takes back b
     assert oc.outcome_counts(shop, day, day + timedelta(days=1)) == {"ordered": 1, None: 1}
+
+
+def test_a_reply_closing_a_follow_up_passes_the_cap_check_at_work(
+    shop: sqlite_utils.Database,
+) -> None:
+    from tui_agent.core.rules import load_rules
+    from tui_agent.paths import rules_path
+
+    rules = load_rules(rules_path())
+    touch(shop)  # a proactive touch: the 24 h cap is reached
+    fid = follow_up(shop)
+    later = NOW + timedelta(hours=1)
+    with pytest.raises(fu.CapBlocked):
+        fu.log_touch(shop, agent="lily", customer_id="C1", text="t", follow_up_id=fid,
+                     now=later, rules=rules)  # fmt: skip
+    tid = fu.log_touch(shop, agent="lily", customer_id="C1", text="t", follow_up_id=fid,
+                       now=later, rules=rules, reply=True)  # fmt: skip
+    assert oc.touch_records(shop, "C1")[0].touch.id == tid

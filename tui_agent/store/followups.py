@@ -651,15 +651,15 @@ def log_touch(
     Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
     longer pending, so a customer is never contacted twice for one follow-up. ``reply`` marks
     a touch answering the customer's own message: not proactive, outside the frequency cap.
-    With ``rules``, a proactive touch (one for a follow-up) that would break the frequency cap
-    raises CapBlocked with the reason, unless ``force``.
+    With ``rules``, a proactive touch (one for a follow-up, not a reply) that would break the
+    frequency cap raises CapBlocked with the reason, unless ``force``.
     """
     now = now or datetime.now()
     stamp = to_db(now)
     with write_tx(db):
         if follow_up_id is not None:
             _check_held(db, follow_up_id, agent, expire_minutes, now)
-            if rules is not None and not force:
+            if rules is not None and not force and not reply:  # a reply is not proactive
                 from tui_agent.store.cap import cap_block
 
                 blocked = cap_block(db, customer_id, now, rules, follow_up_id)
