@@ -200,3 +200,25 @@ def test_a_scripted_day_of_two_agents_keeps_screens_and_database_agreeing(
         assert db_claims(shop, "lily") == db_claims(shop, "mike") == set()
 
     run(body)
+
+
+def test_enter_before_the_card_has_loaded_copies_nothing_and_says_so(
+    make_app: MakeApp, shop: Path
+) -> None:
+    """A fast j, enter: the card on screen is still the previous customer's; nothing is
+    copied for either, and the status line says why until the next key."""
+
+    async def body() -> None:
+        app = make_app("lily")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("j", "enter")  # no settling in between
+            await settle(pilot)
+            if rows(shop, "SELECT count(*) FROM touches") == [(0,)]:
+                assert "still loading" in status_text(app)
+            else:  # the card came first after all: the touch is for the row on screen
+                ((customer,),) = rows(shop, "SELECT customer_id FROM touches")
+                assert customer == "C002"
+            assert_agree(app, shop)
+
+    run(body)

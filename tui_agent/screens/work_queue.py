@@ -345,7 +345,11 @@ class WorkQueueScreen(Screen[None]):
         if self.query_one(DueList).current_id() != opened.follow_up.id:
             # The key came before the card of the row under the cursor: never work the
             # previous one by mistake.
-            self._set_info("Loading that follow-up's card; press the key again.")
+            # Kept until the next key (a preview arriving must not erase it).
+            self._note = (
+                "[yellow]Not done: that follow-up's card was still loading; press the key again.[/]"
+            )
+            self._set_info(self._info)
             return
         if self.claimed == opened.follow_up.id:
             then(opened)
