@@ -24,6 +24,9 @@ from tui_agent.widgets.due_list import DueList
 from tui_agent.widgets.phrase_search import PhraseResults, SearchBox
 
 THEMES = ("textual-dark", "textual-light")
+# Seconds after start before the stale BTYD fit and stored segments are refreshed (in a
+# process of its own): the first paint and the queue come first.
+MODEL_REFRESH_DELAY = 3.0
 
 
 class ConsoleApp(App[None]):
@@ -54,6 +57,7 @@ class ConsoleApp(App[None]):
         # pyperclip by default; tests hand in a recorder. Used only when a display exists.
         self.system_copy = system_copy
         self.work_screen = WorkQueueScreen(session)
+        self.model_refresh: Any = None  # the background refresh process, once started
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -69,6 +73,10 @@ class ConsoleApp(App[None]):
             self.theme = self.theme_name
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
+        self.set_timer(MODEL_REFRESH_DELAY, self._refresh_models)
+
+    def _refresh_models(self) -> None:
+        self.model_refresh = self.session.refresh_models_in_background()
 
     def get_default_screen(self) -> Screen[Any]:
         # The work queue is the base screen: no blank screen is painted first.

@@ -32,6 +32,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui_agent.core import tomltext
 from tui_agent.paths import config_file
 
 DEFAULT_SKIP_PRESETS = (
@@ -58,6 +59,7 @@ class Config:
     display_name: str | None = None
     skip_presets: tuple[str, ...] = DEFAULT_SKIP_PRESETS
     timezone: str | None = None  # IANA name; None = the machine's own
+    max_line_amount: float | None = None  # [import] max_line_amount
 
     def shop_name_for(self, language: str) -> str:
         """The shop name, or a neutral default in the customer's language."""
@@ -76,7 +78,9 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise ConfigError(f"{path}: {tomltext.TOO_DEEP}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     keymap = data.get("keymap", {})
@@ -92,6 +96,7 @@ def load_config(path: Path | None = None) -> Config:
         display_name=_str(data, "agent", "display_name", path),
         skip_presets=_presets(data, path),
         timezone=_timezone(data, path),
+        max_line_amount=_positive(data, "import", "max_line_amount", path),
     )
 
 
@@ -134,6 +139,16 @@ def _timezone(data: dict[str, object], path: Path) -> str | None:
             f"{path}: shop.timezone {name!r} is not a time zone (use a name such as Asia/Shanghai)"
         ) from None
     return name
+
+
+def _positive(data: dict[str, object], table: str, key: str, path: Path) -> float | None:
+    section = data.get(table)
+    if not isinstance(section, dict) or section.get(key) is None:
+        return None
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e15:
+        raise ConfigError(f"{path}: {table}.{key} must be a positive number")
+    return float(value)
 
 
 def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:

@@ -7,22 +7,24 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from tui_agent.config import Config
 from tui_agent.core.customer_page import CapStatus, CustomerHit, CustomerPage, Outcome, TouchEvent
-from tui_agent.core.metrics import DailySeries
+from tui_agent.core.metrics import DailySeries, ShopStats
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
-from tui_agent.store import analytics, customers, outcomes, queries, worklog
+from tui_agent.store import analytics, customers, outcomes, predictions, queries, worklog
 from tui_agent.store import campaigns as campaign_store
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
@@ -54,6 +56,8 @@ class ShopFigures:
     orders_per_year: float
     lifetime_years: float
     segments: tuple[tuple[str, int], ...]
+    stats: ShopStats | None = None  # everything, for the stats screen's charts
+    clv: dict[str, Any] | None = None  # the cached BTYD fit's summary (predictions.clv_summary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,7 @@ class Session:
         self.queue_limit = queue_limit
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = connect(db_path)
+        self._db = connect(db_path, create=False)  # a mistyped --db is not created
         self._held: int | None = None  # the one follow-up this session has claimed
         self._claimed_at: datetime | None = None
         # Slow figures (segments) use their own connection, so they never hold up claims.
@@ -131,14 +135,17 @@ class Session:
     def queue(self) -> QueueState:
         with self._lock:
             self._renew_claim()
-            items = fu.due_queue(self._db, self.today, limit=self.queue_limit)
+            by_value = self.rules.queue_order == "expected_value"
+            items = fu.due_queue(self._db, self.today, limit=self.queue_limit, by_value=by_value)
             # A claim of ours the session does not hold (a console that died, another
             # console of the same agent name gone): give it back, so marks match the work.
             stale = [i.id for i in items if i.claimed_by == self.agent and i.id != self._held]
             for fid in stale:
                 fu.release(self._db, fid, self.agent)
             if stale:
-                items = fu.due_queue(self._db, self.today, limit=self.queue_limit)
+                items = fu.due_queue(
+                    self._db, self.today, limit=self.queue_limit, by_value=by_value
+                )
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 
@@ -281,6 +288,21 @@ class Session:
         seg = Segment(value)
         return f"{seg.label_zh} {seg.label}"
 
+    def refresh_models_in_background(self) -> subprocess.Popen[bytes] | None:
+        """Refit the BTYD predictions and store the RFM segments if the orders or the day
+        changed, in a low-priority process of its own (the console never waits for it, nor
+        holds scipy in its memory). Returns the process, None if it could not start."""
+        cmd = predictions.background_command(str(self.db_path), self.today)
+        try:
+            return subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+
     def shop_figures(self) -> ShopFigures:
         """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""
         with self._slow_lock:
@@ -288,6 +310,7 @@ class Session:
                 self._slow_db = connect(self.db_path)
             start = self.today - timedelta(days=364)
             stats = analytics.shop_stats(self._slow_db, start, self.today, self.today)
+            clv = predictions.clv_summary(self._slow_db, self.today)
         return ShopFigures(
             repurchase_rate=stats.repurchase.rate,
             customers=stats.repurchase.customers,
@@ -300,6 +323,8 @@ class Session:
                 (f"{row.segment.label_zh} {row.segment.label}", row.customers)
                 for row in stats.by_segment
             ),
+            stats=stats,
+            clv=clv,
         )
 
     def daily_series(self, days: int = 30) -> DailySeries:
@@ -528,7 +553,13 @@ class Session:
         """The day's queue through a filter (stage, rule, segment, tag, overdue, mine)."""
         with self._lock:
             self._renew_claim()
-            items = fu.due_queue(self._db, self.today, limit=self.queue_limit, where=where)
+            items = fu.due_queue(
+                self._db,
+                self.today,
+                limit=self.queue_limit,
+                where=where,
+                by_value=self.rules.queue_order == "expected_value",
+            )
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 

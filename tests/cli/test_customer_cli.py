@@ -95,7 +95,7 @@ def test_hostile_names_never_reach_the_terminal_raw(shop: Path) -> None:
     db = sqlite_utils.Database(shop)
     log(db, "lily", "C2", datetime(2026, 11, 29, 9, 0))
     code, out, _ = run("customer", "find", "坏", "--db", str(shop))
-    assert code == 0 and "坏?[2J" in out
+    assert code == 0 and "坏␛[2J" in out
     assert_clean(out)
     code, out, _ = run("customer", "show", "C2", "--db", str(shop))
     assert code == 0

@@ -6,6 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tui_agent.cli import main
+from tui_agent.store.db import connect
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -49,13 +50,18 @@ def test_due_exit_codes(tmp_path: Path) -> None:
 
 
 def test_global_db_option_and_env(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # `due` never creates a database (issue 9): both exist, and each is the one used.
     db = tmp_path / "env.db"
+    other = tmp_path / "flag.db"
+    connect(db).close()
     monkeypatch.setenv("TUI_AGENT_DB", str(db))
     code, out, _ = run("due", "--json")
-    assert code == 0 and json.loads(out) == [] and db.exists()
-    other = tmp_path / "flag.db"
+    assert code == 0 and json.loads(out) == []
+    code, _, err = run("--db", str(tmp_path / "missing.db"), "due")
+    assert code == 1 and "missing.db: no such database" in err
+    connect(other).close()
     code, _, _ = run("--db", str(other), "due")
-    assert code == 0 and other.exists()
+    assert code == 0
 
 
 def test_due_filters(tmp_path: Path) -> None:
@@ -94,13 +100,10 @@ def test_due_filter_usage_errors(tmp_path: Path) -> None:
 
 
 def test_due_prints_hostile_names_as_plain_text(tmp_path: Path) -> None:
-    import sqlite_utils
-
     from tests.helpers import add_customer
 
     db = tmp_path / "d.db"
-    assert run("--db", str(db), "due", "--date", "2026-05-04")[0] == 0
-    conn = sqlite_utils.Database(db)
+    conn = connect(db)
     add_customer(conn, "C1", name="坏\x1b[2J[bold red]人[/]\x9b")
     conn.execute(
         "INSERT INTO follow_ups (customer_id, stage, rule, due_date, created_at, updated_at) "
@@ -109,7 +112,7 @@ def test_due_prints_hostile_names_as_plain_text(tmp_path: Path) -> None:
     conn.conn.commit()
     code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04")
     assert code == 0
-    assert "坏?[2J[bold red]人[/]?" in out  # no escape reaches the terminal, no markup applied
+    assert "坏␛[2J[bold red]人[/]\ufffd" in out  # controls shown, no markup applied
     assert "\x1b" not in out and "\x9b" not in out
     code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04", "--json")
     assert "\x1b" not in out and "\x9b" not in out

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
@@ -31,7 +32,12 @@ def test_stats_json(db: sqlite_utils.Database, db_path: Path) -> None:
     assert data["ltv"]["value"] == 570.0 and data["ltv"]["lifetime_source"] == "default"
     seg = {s["segment"]: s["customers"] for s in data["segments"]}
     assert seg["champions"] == 1 and seg["lost"] == 1
-    assert data["attribution"]["total"]["touches"] == 4
+    assert data["attribution"]["total"]["touches"] == 3  # D's touch of 03-20 is maturing
+    assert data["attribution"]["maturing"]["touches"] == 1
+    # every compared rate carries its 95% Wilson interval: 1 of 4 repeat customers
+    low, high = data["repurchase_rate_ci95"]
+    assert low == pytest.approx(0.0456, abs=1e-4) and high == pytest.approx(0.6994, abs=1e-4)
+    assert all("repurchase_rate_ci95" in g for g in data["segments"])
     assert data["attribution"]["window_days"] == 14
 
 
@@ -125,6 +131,41 @@ def test_stats_from_later_than_to_is_a_usage_error(
     assert code == 2 and "--from 2024-04-01 is after today (2024-03-31)" in out
     code, _ = _run("--db", str(db_path), "stats", "--from", "2024-03-01", "--to", "2024-03-01")
     assert code == 0
+
+
+def test_stats_json_has_clv_and_says_what_is_missing(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    build_shop(db)
+    code, out = _run("--db", str(db_path), "--today", "2024-03-31", "stats", "--json")
+    assert code == 0, out
+    clv = json.loads(out)["clv"]
+    assert clv["fitted"] is False and clv["r"] is None
+    assert "4 customers (need 500)" in clv["missing"]
+    assert clv["thresholds"]["min_customers"] == 500
+    code, out = _run("--db", str(db_path), "--today", "2024-03-31", "stats")
+    assert code == 0 and "not fitted: 4 customers (need 500)" in out
+
+
+def test_stats_refresh_model_fits_a_big_enough_shop(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    # 600 customers over a year; every third comes back monthly
+    for i in range(600):
+        cid = f"c{i:03d}"
+        add_customer(db, cid)
+        add_order(db, f"{cid}-0", cid, f"2023-{1 + i % 12:02d}-05 10:00:00", 20.0 + i % 7)
+        if i % 3 == 0:
+            for k in range(1, 4):
+                add_order(db, f"{cid}-{k}", cid, f"2024-{k:02d}-{1 + i % 27:02d} 10:00:00", 30.0)
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--json", "--refresh-model"
+    )
+    assert code == 0, out
+    clv = json.loads(out)["clv"]
+    assert clv["fitted"] and clv["missing"] == [] and not clv["stale"]
+    assert all(clv[k] > 0 for k in ("r", "alpha", "a", "b", "p", "q", "v"))
+    assert clv["customers"] == 600
 
 
 def test_stats_leave_out_cancelled_and_refunded_orders(db_path: Path, tmp_path: Path) -> None:

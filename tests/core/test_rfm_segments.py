@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tui_agent.core.segments import (
     SEGMENT_BOXES,
     Segment,
+    frequency_scores,
     quintile_scores,
     score_customers,
     segment_for,
@@ -90,21 +91,21 @@ def test_quintiles_without_ties() -> None:
 
 
 def test_quintiles_with_ties() -> None:
-    # 6 of 10 bought once: all score 1 (0 smaller). The two 2s have 6 smaller: 1 + 30 // 10 = 4.
-    # 3 has 8 smaller: 5; 5 has 9 smaller: 1 + 45 // 10 = 5.
-    assert quintile_scores([1, 1, 1, 1, 1, 1, 2, 2, 3, 5]) == [1] * 6 + [4, 4, 5, 5]
-    assert quintile_scores([7.0] * 5) == [1] * 5
+    # Score = 1 + 5 * (smaller + equal / 2) // n. The six 1s: 1 + 5 * 3 // 10 = 2; the two 2s:
+    # 1 + 5 * 7 // 10 = 4; 3: 1 + 5 * 8.5 // 10 = 5; 5: 1 + 5 * 9.5 // 10 = 5.
+    assert quintile_scores([1, 1, 1, 1, 1, 1, 2, 2, 3, 5]) == [2] * 6 + [4, 4, 5, 5]
+    assert quintile_scores([7.0] * 5) == [3] * 5  # one big tie sits in the middle
     assert quintile_scores([]) == []
 
 
-def test_mostly_one_time_buyers_do_not_break_quintiles() -> None:
+def test_mostly_one_time_buyers_use_every_frequency_score() -> None:
     # Real shops: ~70% buy once. A qcut with equal-sized bins would fail on duplicate edges.
     freqs = [1] * 700 + [2] * 200 + [3] * 60 + [4] * 30 + [9] * 10
-    scores = quintile_scores(freqs)
+    scores = frequency_scores(freqs)
     assert set(scores[:700]) == {1}
-    assert set(scores[700:900]) == {4}  # 700 smaller: 1 + 3500 // 1000
-    assert set(scores[900:960]) == {5}
-    assert max(scores) == 5
+    assert set(scores[700:900]) == {2}
+    assert set(scores[900:960]) == {3}  # 3 orders: mid-rank 30 of the 100 with 3+
+    assert set(scores[960:]) == {5}  # 4 and 9 orders: mid-ranks 75 and 95 of 100
 
 
 @given(st.lists(st.integers(min_value=0, max_value=20), max_size=60))
@@ -117,15 +118,42 @@ def test_quintiles_properties(values: list[int]) -> None:
             assert sa == sb
         elif a < b:
             assert sa <= sb
-    if values:
-        assert scores[values.index(min(values))] == 1
+    if values and len(set(values)) == 1:
+        assert set(scores) == {3}
 
 
 def test_score_customers_recency_is_inverted() -> None:
     rows = [("near", 1, 5, 500.0), ("far", 400, 1, 10.0)]
     scored = {r.customer_id: r for r in score_customers(rows)}
-    # Two customers: the better one has 1 below it -> 1 + 5 // 2 = 3.
-    assert scored["near"].code == "333"
-    assert scored["far"].code == "111"
-    assert scored["near"].segment is Segment.NEEDS_ATTENTION
-    assert scored["far"].segment is Segment.LOST
+    # Two customers: R and M mid-ranks 1.5 and 0.5 of 2 -> 1 + 5 * 1.5 // 2 = 4 and 2; F: five
+    # orders is the only 3+ customer (3 + 3 * 0.5 // 1 = 4), one order is F=1.
+    assert scored["near"].code == "444"
+    assert scored["far"].code == "212"
+    assert scored["near"].segment is Segment.CHAMPIONS
+    assert scored["far"].segment is Segment.HIBERNATING
+
+
+def test_frequent_buyers_are_never_one_order_or_few_order_segments() -> None:
+    """Issue 12, defect 4: a shop where everyone buys often (90 customers with 7 orders, 10
+    with 6). Rank scores with shared ties gave every one of them F=1, so the recent 7-order
+    customers were "new - just bought once" and the quiet ones "lost"."""
+    rows = [(f"c{i}", i, 7, 700.0 + i) for i in range(90)]
+    rows += [(f"s{i}", i * 9, 6, 600.0) for i in range(10)]
+    scored = score_customers(rows)
+    one_order = {Segment.NEW, Segment.PROMISING, Segment.ABOUT_TO_SLEEP}
+    few_orders = {Segment.LOST, Segment.HIBERNATING}
+    for x in scored:
+        assert x.f >= 3, x  # 3+ orders: never scored as a one- or two-order customer
+        assert x.segment not in one_order | few_orders, x
+    # the scale is still used among them: 7 orders score above 6
+    f_of = {x.frequency: x.f for x in scored}
+    assert f_of[7] > f_of[6]
+
+
+def test_frequency_guards() -> None:
+    # one order is F=1 and two orders F=2 whatever the shop; 3+ orders share 3-5 by rank
+    # 3, 4, 5, 9: mid-ranks 0.5, 1.5, 2.5, 3.5 of 4 -> 3 + floor(3 * rank / 4) = 3, 4, 4, 5
+    assert frequency_scores([1, 1, 2, 2, 3, 4, 5, 9]) == [1, 1, 2, 2, 3, 4, 4, 5]
+    assert frequency_scores([7] * 4) == [4] * 4  # ties share the middle of their ranks
+    assert frequency_scores([1] * 5) == [1] * 5
+    assert frequency_scores([]) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlite_utils
@@ -80,14 +80,15 @@ def test_categories_count_orders_not_lines(shop: sqlite_utils.Database) -> None:
 
 def test_rfm_segments_by_hand(shop: sqlite_utils.Database) -> None:
     # Days since the last order on Mar 31: A 30, B 81, C 50, D 59; orders A3 B1 C2 D1;
-    # spent A300 B200 C200 D60. Score = 1 + 5 * (number of smaller values) // 4:
-    # R (fewer days better): B1 D2 C3 A4. F: B,D tie at 1 -> 1, C 3, A 4. M: D1, B=C 2, A4.
+    # spent A300 B200 C200 D60. R and M score 1 + 5 * (smaller + equal / 2) // 4:
+    # R (fewer days better): B1 D2 C4 A5. M: D1, B=C (mid-rank 2 of 4) 3, A5.
+    # F: one order 1 (B, D), two orders 2 (C), A is the only 3+ customer: 3 + 3 * 0.5 // 1 = 4.
     rfm = {r.customer_id: r for r in an.rfm_scores(shop, TODAY)}
-    assert {k: v.code for k, v in rfm.items()} == {"A": "444", "B": "112", "C": "332", "D": "211"}
+    assert {k: v.code for k, v in rfm.items()} == {"A": "545", "B": "113", "C": "423", "D": "211"}
     assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == {
         "A": "champions",
         "B": "lost",
-        "C": "needs_attention",
+        "C": "potential_loyal",
         "D": "hibernating",
     }
     assert an.segment_of(shop, "E", TODAY) is None
@@ -140,29 +141,32 @@ def test_ltv_lifetime_estimated_from_retention(db: sqlite_utils.Database) -> Non
 
 def test_attribution_by_hand(shop: sqlite_utils.Database) -> None:
     a = an.attribution(shop, START, TODAY)
-    # Baseline: skipped follow-ups 3 (D, capped, o7 within 14 days) and 5 (B, no order).
-    # Follow-up 4 is skipped but A was touched two days later: not "untouched". 6: cancelled.
-    assert (a.baseline.follow_ups, a.baseline.capped, a.baseline.converted) == (2, 1, 1)
-    assert a.baseline.conversion == 0.5
-    assert a.baseline.revenue == pytest.approx(60.0)
-    assert a.baseline_by_stage["upkeep"].conversion == 1.0
+    # Baseline: skipped follow-up 5 (B, no order) only. 3 (D) was skipped by the frequency
+    # cap, so D had just been touched: never a baseline (counted in `capped`). 4 is skipped
+    # but A was touched two days later: not "untouched". 6: cancelled.
+    assert (a.baseline.follow_ups, a.baseline.capped, a.baseline.converted) == (1, 1, 0)
+    assert a.baseline.conversion == 0.0
+    assert a.baseline.revenue == pytest.approx(0.0)
+    assert set(a.baseline_by_stage) == {"repurchase"}
     assert a.baseline_by_stage["repurchase"].conversion == 0.0
-    # Touches: A 01-12 -> o2 01-20 (50); C 02-01 -> o6 02-10 (120); B 01-25 nothing;
-    # D 03-20 nothing.
-    assert (a.total.touches, a.total.converted) == (4, 2)
+    # Touches: A 01-12 -> o2 01-20 (50); C 02-01 -> o6 02-10 (120); B 01-25 nothing.
+    # D 03-20: its window closes 04-03, after today: maturing, not a failure.
+    assert (a.total.touches, a.total.converted) == (3, 2)
+    assert (a.maturing.touches, a.maturing.converted) == (1, 0)
     assert a.total.revenue == pytest.approx(170.0)
-    assert a.total.lift_pp == pytest.approx(0.0)
+    assert a.total.lift_pp == pytest.approx(200 / 3)
     stage = {r.key: r for r in a.by_stage}
-    assert (stage["upkeep"].touches, stage["upkeep"].converted) == (2, 1)
-    assert stage["upkeep"].lift_pp == pytest.approx(-50.0)  # vs upkeep baseline 100%
+    assert (stage["upkeep"].touches, stage["upkeep"].converted) == (1, 1)
+    assert stage["upkeep"].lift_pp == pytest.approx(100.0)  # no upkeep baseline: overall 0%
     # B's touch has no stage of its own; its follow-up's stage (repurchase) counts.
     assert (stage["repurchase"].touches, stage["repurchase"].converted) == (2, 1)
     assert stage["repurchase"].lift_pp == pytest.approx(50.0)  # vs repurchase baseline 0%
     assert stage["repurchase"].revenue == pytest.approx(120.0)
     phrase = {r.key: (r.touches, r.converted, r.lift_pp) for r in a.by_phrase}
-    assert phrase == {"p1": (1, 1, 50.0), "p2": (2, 1, 0.0), "p3": (1, 0, -50.0)}
+    assert phrase == {"p1": (1, 1, 100.0), "p2": (2, 1, 50.0)}
     agent = {r.key: (r.conversion, r.revenue) for r in a.by_agent}
     assert agent == {"li": (1.0, 170.0), "wang": (0.0, 0.0)}
+    assert all(r.too_thin for r in a.by_phrase)  # a handful of touches says little
 
 
 def test_attribution_window_edges(db: sqlite_utils.Database) -> None:
@@ -178,7 +182,7 @@ def test_attribution_window_edges(db: sqlite_utils.Database) -> None:
 
 
 def test_daily_series(shop: sqlite_utils.Database) -> None:
-    s = an.daily_series(shop, date(2024, 1, 10), date(2024, 1, 25))
+    s = an.daily_series(shop, date(2024, 1, 10), date(2024, 1, 25), today=TODAY)
     assert len(s.days) == 16 and s.days[0] == date(2024, 1, 10)
     per_day = dict(zip(s.days, s.touches, strict=True))
     assert per_day[date(2024, 1, 12)] == 1 and per_day[date(2024, 1, 25)] == 1
@@ -204,6 +208,14 @@ def test_export_rows(shop: sqlite_utils.Database) -> None:
     assert table["A"]["orders"] == 3 and table["A"]["spent"] == 300.0
     assert table["A"]["segment"] == "champions"
     assert table["E"]["orders"] == 0 and table["E"]["segment"] is None
+    assert table["A"]["p_alive"] is None  # no fit yet: the prediction columns stay empty
+    shop.execute(
+        "INSERT INTO customer_predictions VALUES ('A', 0.81234, 0.2, 1.5, 90.0, 135.0, "
+        "'2024-05-02')"
+    )
+    _, rows = an.export_rows(shop, "customers", TODAY)
+    a = next(dict(zip(header, r, strict=True)) for r in rows if r[0] == "A")
+    assert (a["p_alive"], a["clv_365d"], a["predicted_next_order"]) == (0.8123, 135.0, "2024-05-02")
     header, rows = an.export_rows(shop, "segments", TODAY)
     seg = {r[0]: r for r in rows}
     assert seg["champions"][3] == 1 and seg["champions"][4] == 0.25
@@ -346,3 +358,123 @@ def test_segment_table_matches_rfm_scores(shop: sqlite_utils.Database, refresh: 
         expected = {r.customer_id: r.segment.value for r in an.rfm_scores(shop, today)}
         assert an._segment_table(shop, today) == expected
         assert len(expected) == (5 if today == TODAY else 4)
+
+
+@pytest.mark.parametrize("retained", [27, 30])
+def test_ltv_lifetime_from_thin_retention_is_not_estimated(
+    db: sqlite_utils.Database, retained: int
+) -> None:
+    """Issue 12, defect 5: 27 vs 30 of 30 customers retained gave 2.9 vs 10 years. Thirty
+    customers cannot tell those apart: the retention's 95% interval spans lifetimes from 3.9
+    (27 of 30) or 8.8 years (30 of 30) up to the cap, so the estimate is called too thin and
+    the default is used."""
+    add_customer(db, "old")
+    add_order(db, "old1", "old", "2022-06-01 10:00:00", 10.0)
+    for i in range(30):
+        add_customer(db, f"c{i}")
+        add_order(db, f"a{i}", f"c{i}", "2023-01-10 10:00:00", 10.0)
+        if i < retained:
+            add_order(db, f"b{i}", f"c{i}", "2024-06-10 10:00:00", 30.0)
+    ltv = an.ltv_figures(db, date(2024, 12, 31))
+    assert (ltv.estimate_base, ltv.estimate_retained) == (30, retained)
+    assert ltv.lifetime_source == "default" and ltv.lifetime_years == 3.0
+    assert ltv.lifetime_interval is not None
+    low, high = ltv.lifetime_interval
+    assert low == pytest.approx(3.90 if retained == 27 else 8.81, abs=0.01) and high >= 10.0
+    assert any("too thin" in note for note in ltv.notes)
+
+
+def test_ltv_orders_per_year_leaves_out_partial_years(db: sqlite_utils.Database) -> None:
+    """Defect 5: orders per year was orders / customers who ordered in the year, so 40 new
+    customers with one order in the year's last week halved the rate of 40 established
+    customers who order four times a year. Only customers who were already customers when the
+    year began (a whole year to order in) measure it."""
+    for i in range(40):
+        add_customer(db, f"c{i}")
+        add_order(db, f"c{i}-0", f"c{i}", "2023-06-01 10:00:00", 10.0)
+        for q, month in enumerate(("02", "05", "08", "11")):
+            add_order(db, f"c{i}-{q + 1}", f"c{i}", f"2024-{month}-01 10:00:00", 10.0)
+        add_customer(db, f"n{i}")
+        add_order(db, f"n{i}-0", f"n{i}", "2024-12-25 10:00:00", 10.0)
+    ltv = an.ltv_figures(db, date(2024, 12, 31))
+    assert ltv.orders_per_year == pytest.approx(4.0)  # was (160 + 40) / 80 = 2.5
+    assert ltv.orders_per_year_customers == 40
+
+
+def test_repurchase_by_month(shop: sqlite_utils.Database) -> None:
+    # 2023-12: C's first. 2024-01: A (first, then o2: returning), B (first): 2 customers,
+    # A returning. 2024-02: C returning, D first. 2024-03: A returning.
+    rows = {m.month: (m.customers, m.returning) for m in an.repurchase_by_month(shop, TODAY)}
+    assert rows == {
+        "2023-12": (1, 0),
+        "2024-01": (2, 1),
+        "2024-02": (2, 1),
+        "2024-03": (1, 1),
+    }
+    assert [m.month for m in an.repurchase_by_month(shop, TODAY, months=2)] == [
+        "2024-02",
+        "2024-03",
+    ]
+
+
+def test_phrases_ranked_by_conversion_only_when_the_interval_says_so() -> None:
+    from tui_agent.core.metrics import AttributionRow, rank_by_conversion
+
+    big_good = AttributionRow("good", 200, 120, 0.0, 0.2, 40, 200)  # 60% vs 20%: clear
+    big_ok = AttributionRow("ok", 300, 90, 0.0, 0.2, 40, 200)  # 30% vs 20%: clear
+    tiny = AttributionRow("tiny", 3, 3, 0.0, 0.2, 40, 200)  # 100%, but 3 touches
+    assert tiny.too_thin and big_good.lift_is_clear and not big_good.too_thin
+    ranked = [r.key for r in rank_by_conversion((tiny, big_ok, big_good))]
+    assert ranked[:2] == ["good", "ok"]
+    assert ranked[-1] == "tiny"
+
+
+def test_stored_segments_are_read_one_row_at_a_time(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lazy = an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY)
+    assert not an.stored_segments_current(shop, TODAY)
+    assert an.refresh_segments(shop, TODAY) == 4
+    assert an.stored_segments_current(shop, TODAY)
+
+    def no_scoring(*args: object) -> None:
+        raise AssertionError("scored everyone for one card")
+
+    monkeypatch.setattr(an, "_segment_table", no_scoring)
+    assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == lazy
+    assert an.segment_of(shop, "A", TODAY) == "champions"
+    # another day, or a new order: the stored rows are not used (the lazy path is)
+    assert not an.stored_segments_current(shop, date(2024, 4, 1))
+    add_order(shop, "new", "D", "2024-03-31 12:00:00", 5.0)
+    assert not an.stored_segments_current(shop, TODAY)
+    with pytest.raises(AssertionError, match="scored everyone"):
+        an.segment_of(shop, "D", TODAY)
+
+
+def test_touch_outcomes_per_stage_phrase_and_agent(db: sqlite_utils.Database) -> None:
+    add_customer(db, "X")
+    for i, outcome in enumerate(("replied", "problem", None, "replied")):
+        db.execute(
+            "INSERT INTO touches(id, agent, customer_id, phrase_id, stage, text, at, outcome) "
+            "VALUES (?, ?, 'X', ?, 'upkeep', 'hi', ?, ?)",
+            [i + 1, "li" if i < 2 else "wang", f"p{i % 2}", f"2024-05-0{i + 1} 10:00:00", outcome],
+        )
+    o = an.touch_outcomes(db, None, date(2024, 5, 31))
+    assert o.source == "touch_events"
+    (stage,) = o.by_stage
+    assert (stage.key, stage.touches, stage.recorded) == ("upkeep", 4, 3)
+    assert stage.counts == {"replied": 2, "problem": 1}
+    assert stage.rate("replied") == pytest.approx(2 / 3)
+    agents = {r.key: (r.touches, r.counts) for r in o.by_agent}
+    assert agents == {"li": (2, {"replied": 1, "problem": 1}), "wang": (2, {"replied": 1})}
+    # outcomes recorded later are touch_events rows: the latest one of a touch counts, and a
+    # retracted touch (undo) is left out
+    from tui_agent.store import outcomes as oc
+
+    oc.record_outcome(db, 3, "no_reply", agent="wang", now=datetime(2024, 5, 4, 11, 0))
+    oc.record_outcome(db, 3, "ordered", agent="wang", now=datetime(2024, 5, 4, 12, 0))
+    oc.undo_last_touch(db, "li", touch_id=1, now=datetime(2024, 5, 1, 10, 5))
+    o = an.touch_outcomes(db, None, date(2024, 5, 31))
+    (stage,) = o.by_stage
+    assert (stage.touches, stage.recorded) == (3, 3)
+    assert stage.counts == {"problem": 1, "ordered": 1, "replied": 1}

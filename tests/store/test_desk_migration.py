@@ -5,19 +5,26 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import sqlite_utils
+
 from tui_agent.store import customers as cu
 from tui_agent.store import outcomes as oc
 from tui_agent.store.db import MIGRATIONS, SCHEMA_VERSION, _split, connect
 
-DESK = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE touch_events" in m)
+DESK = next(
+    i for i, m in enumerate(MIGRATIONS) if isinstance(m, str) and "CREATE TABLE touch_events" in m
+)
 
 
 def test_existing_customers_and_touches_survive_and_are_findable(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    for version, script in enumerate(MIGRATIONS[:DESK], start=1):
-        for statement in _split(script):
-            conn.execute(statement)
+    for version, step in enumerate(MIGRATIONS[:DESK], start=1):
+        if isinstance(step, str):
+            for statement in _split(step):
+                conn.execute(statement)
+        else:  # a migration written in Python
+            step(sqlite_utils.Database(conn))
         conn.execute(f"PRAGMA user_version = {version}")
     conn.execute(
         "INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '王芳', '13812345678')"

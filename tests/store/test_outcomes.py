@@ -185,12 +185,14 @@ def test_retracted_touch_counts_in_no_cap_progress_or_attribution(
     touch(shop, follow_up_id=fid)
     assert fu.touch_counts(shop, ["C1"], NOW + timedelta(hours=1)) == ({"C1": 1}, {"C1": 1})
     assert worklog.day_work(shop, TODAY).total == 1
-    assert analytics.attribution(shop, TODAY, TODAY).total.touches == 1
+    later = TODAY + timedelta(days=30)  # the attribution window has closed
+    assert analytics.attribution(shop, TODAY, TODAY, today=later).total.touches == 1
     assert fu.day_progress(shop, TODAY).done == 1
     oc.undo_last_touch(shop, "lily", now=NOW + timedelta(minutes=1))
     assert fu.touch_counts(shop, ["C1"], NOW + timedelta(hours=1)) == ({}, {})
     assert worklog.day_work(shop, TODAY).total == 0
-    assert analytics.attribution(shop, TODAY, TODAY).total.touches == 0
+    assert analytics.attribution(shop, TODAY, TODAY, today=later).total.touches == 0
+    assert analytics.attribution(shop, TODAY, TODAY).maturing.touches == 0
     assert sum(analytics.daily_series(shop, TODAY, TODAY).touches) == 0
     progress = fu.day_progress(shop, TODAY)
     assert (progress.done, progress.remaining) == (0, 1)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tui_agent import __version__
-from tui_agent.cli.common import console_options
+from tui_agent.cli.common import console_options, one_line_errors
 
 
 class LazyGroup(click.Group):
@@ -36,6 +36,10 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_errors():
+            return super().invoke(ctx)
 
 
 @click.group(

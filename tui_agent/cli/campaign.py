@@ -14,7 +14,14 @@ from typing import Any
 import click
 import sqlite_utils
 
-from tui_agent.cli.common import DATE, UserError, db_option, default_agent, load_ruleset
+from tui_agent.cli.common import (
+    DATE,
+    UserError,
+    db_option,
+    default_agent,
+    echo_json,
+    load_ruleset,
+)
 from tui_agent.cli.common import open_database as _open
 from tui_agent.core import campaigns as cc
 from tui_agent.core.export import safe_cell
@@ -366,9 +373,7 @@ def list_cmd(as_json: bool, db_path: Path | None) -> None:
     finally:
         db.close()
     if as_json:
-        click.echo(
-            json.dumps([_campaign_json(c, n) for c, n in rows], ensure_ascii=False, indent=2)
-        )
+        echo_json([_campaign_json(c, n) for c, n in rows])
         return
     if not rows:
         click.echo("no campaigns (tui-agent campaign create NAME --phrase ID ...)")
@@ -399,7 +404,7 @@ def show_cmd(name: str, as_json: bool, db_path: Path | None) -> None:
     finally:
         db.close()
     if as_json:
-        click.echo(json.dumps(_campaign_json(c, counts), ensure_ascii=False, indent=2))
+        echo_json(_campaign_json(c, counts))
         return
     click.echo(f"campaign {cc.printable(c.name)} ({c.status})")
     click.echo(f"  phrase {c.phrase_id}; audience: {cc.printable(c.audience.describe())}")
@@ -551,7 +556,7 @@ def report_cmd(name: str, window_days: int, as_json: bool, db_path: Path | None)
     finally:
         db.close()
     if as_json:
-        click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
+        echo_json(r.to_dict())
         return
     for line in report_lines(r):
         click.echo(line)

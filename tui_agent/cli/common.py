@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import json
+import math
 import os
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,8 +19,9 @@ import sqlite_utils
 from tui_agent.core.dates import parse_date
 from tui_agent.core.privacy import mask_phones
 from tui_agent.core.rules import RulesError, RuleSet, load_rules
+from tui_agent.core.safetext import BIDI, visible
 from tui_agent.paths import resolve_db_path, rules_path
-from tui_agent.store.db import DatabaseError, connect
+from tui_agent.store.db import DatabaseError, connect, describe_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,8 +32,45 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def format_message(self) -> str:
-        # Errors end up in scrollback and CI logs: never a customer's phone number.
-        return mask_phones(self.message)
+        # Errors end up in scrollback and CI logs: never a customer's phone number, and
+        # never a control sequence from a file's header or a cell.
+        return visible(mask_phones(self.message))
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print text that may hold data from a CSV import: controls shown, never sent raw."""
+    click.echo(visible(text), err=err)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+# JSON escapes C0 controls itself; with ensure_ascii=False, C1 controls, DEL, the line
+# separators and bidi marks would be written raw. Escaped, the data is the same for a parser.
+_JSON_RAW = str.maketrans(
+    {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *map(ord, BIDI)]}
+)
+
+
+def to_json(value: Any, *, sort_keys: bool = False) -> str:
+    """Strict JSON for scripts: never NaN or Infinity (they become null), Chinese kept
+    readable, nothing a terminal would act on."""
+    text = json.dumps(
+        _finite(value), ensure_ascii=False, indent=2, sort_keys=sort_keys, allow_nan=False
+    )
+    return text.translate(_JSON_RAW)
+
+
+def echo_json(value: Any, *, sort_keys: bool = False) -> None:
+    click.echo(to_json(value, sort_keys=sort_keys))
 
 
 def db_option(fn: F) -> F:
@@ -73,14 +115,43 @@ def effective_db_path(db_path: Path | None) -> Path:
     return resolve_db_path(db_path or root)
 
 
-def open_database(db_path: Path | None, *, create: bool = True) -> sqlite_utils.Database:
+def open_database(
+    db_path: Path | None, *, create: bool = False, check: bool = False
+) -> sqlite_utils.Database:
+    """The shop database, or a one-line UserError. Only commands that bring data (import,
+    demo) pass ``create``: a mistyped ``--db`` must not become an empty shop."""
     path = effective_db_path(db_path)
+    _opened[:] = [path]
     try:
-        return connect(path, create=create)
+        return connect(path, create=create, check=check)
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
+
+
+_opened: list[Path] = []  # the database the running command opened, for error messages
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Every command runs inside this: a database that cannot be used (busy, read-only, disk
+    full, corrupt) or a file error ends the command with one line and exit code 1, never a
+    traceback."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        where = _opened[0] if _opened else "database"
+        line = describe_error(where, exc)
+        if line is None:
+            if isinstance(exc, OSError):
+                name = exc.filename or where
+                line = f"{name}: {exc.strerror or exc}"
+            else:
+                line = f"{where}: database error: {exc}"
+        raise UserError(line) from None
 
 
 def default_agent() -> str:

@@ -1,20 +1,21 @@
 """``tui-agent customer``: find a customer, show their page, notes, opt them out or back in.
 
 Text from the shop's files (names, products, notes, touch texts) is hostile until shown
-otherwise: every value goes through ``core.customer_page.printable`` (control and bidi
-characters become ``?``) and JSON through ``terminal_safe_json``. Phone numbers are masked
+otherwise: every value goes through ``core.customer_page.printable`` (``core.safetext``:
+controls shown as pictures, never sent raw) and JSON through ``cli.common.echo_json``. Phone
+numbers are masked
 unless ``--show-phone``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from tui_agent.cli import common
 from tui_agent.cli.common import UserError, db_option, default_agent, open_database
 from tui_agent.core.customer_page import (
     CustomerHit,
@@ -23,7 +24,6 @@ from tui_agent.core.customer_page import (
     TouchRecord,
     mask_phone,
     printable,
-    terminal_safe_json,
 )
 from tui_agent.core.models import FollowUp, Order
 
@@ -60,7 +60,7 @@ def now() -> datetime:
 
 
 def echo_json(data: object) -> None:
-    click.echo(terminal_safe_json(json.dumps(data, ensure_ascii=False, indent=2)))
+    common.echo_json(data)
 
 
 def _dt(value: datetime | date | None) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -11,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui_agent.cli.common import DATE, db_option, load_ruleset, open_database
-from tui_agent.core.customer_page import printable, terminal_safe_json
+from tui_agent.cli.common import DATE, db_option, echo_json, load_ruleset, open_database
 from tui_agent.core.kinds.holiday import missing_message
 from tui_agent.core.models import FollowUp, Stage
 from tui_agent.core.queue_filter import QueueFilter, parse_segment
+from tui_agent.core.safetext import visible
 from tui_agent.core.segments import Segment
 from tui_agent.store.followups import deferred_count, due_queue, generate
 
@@ -131,14 +130,13 @@ def due(
             if f.claimed_by in (None, agent) or (f.claimed_at is not None and f.claimed_at < expiry)
         ]
     if as_json:
-        text = json.dumps([follow_up_json(f, day) for f in queue], ensure_ascii=False, indent=2)
-        click.echo(terminal_safe_json(text))
+        echo_json([follow_up_json(f, day) for f in queue])
         return
     console = Console()
     title = f"Due {day.isoformat()}: {len(queue)} follow-ups"
     if not where.empty:
         title += f" ({where.describe()})"
-    table = Table(title=Text(printable(title)), title_justify="left")
+    table = Table(title=Text(visible(title)), title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("due", no_wrap=True)
     table.add_column("stage", no_wrap=True)
@@ -152,9 +150,10 @@ def due(
             str(f.id),
             f.due_date.isoformat()[5:] + (f" +{overdue_days}d" if overdue_days else ""),
             f.stage.label_zh,
-            Text(printable(f"{f.customer_name or ''} {f.customer_id}")),
-            Text(printable(" + ".join(dict.fromkeys(r.rule for r in f.reasons)))),
-            Text(printable(f.claimed_by)),
+            # Names come from the shop's files: plain Text (no markup), controls shown.
+            Text(visible(f"{f.customer_name or ''} {f.customer_id}")),
+            Text(visible(" + ".join(dict.fromkeys(r.rule for r in f.reasons)))),
+            Text(visible(f.claimed_by or "")),
         )
     console.print(table)
     console.print(

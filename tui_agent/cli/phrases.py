@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -12,7 +11,15 @@ from typing import Any
 import click
 
 from tui_agent import paths
-from tui_agent.cli.common import DATE, UserError, db_option, default_agent, effective_db_path
+from tui_agent.cli.common import (
+    DATE,
+    UserError,
+    db_option,
+    default_agent,
+    echo,
+    echo_json,
+    effective_db_path,
+)
 from tui_agent.core.models import Stage
 from tui_agent.core.phrases import (
     LoadResult,
@@ -170,13 +177,7 @@ def list_cmd(
         if (stage is None or p.stage.value == stage) and all(t in p.tags for t in tags)
     ]
     if as_json:
-        click.echo(
-            json.dumps(
-                [_phrase_json(p, result.library.sources.get(p.id)) for p in chosen],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        echo_json([_phrase_json(p, result.library.sources.get(p.id)) for p in chosen])
         return
     for p in chosen:
         click.echo(
@@ -197,7 +198,7 @@ def show_cmd(phrase_id: str, as_json: bool, phrases_dir: Path | None) -> None:
         raise UserError(f"no phrase {phrase_id!r}")
     source = result.library.sources.get(p.id)
     if as_json:
-        click.echo(json.dumps(_phrase_json(p, source), ensure_ascii=False, indent=2))
+        echo_json(_phrase_json(p, source))
         return
     click.echo(
         f"{p.id}  stage={p.stage.value}  tags={','.join(p.tags)}  shortcut={p.shortcut or '-'}"
@@ -234,7 +235,7 @@ def search_cmd(
     index = build_index(result.library, paths.cache_dir(), usage=usage)
     hits = index.search(" ".join(query), limit=limit, language=language)
     if as_json:
-        click.echo(json.dumps([_hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+        echo_json([_hit_json(h) for h in hits])
         return
     if not hits:
         raise UserError("no phrase matches")
@@ -495,13 +496,14 @@ def render_cmd(
             "missing": list(rendered.missing),
             "complete": rendered.complete,
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo_json(payload)
         return
     if rendered.missing:
-        click.echo(rendered.text, err=True)
+        echo(rendered.text, err=True)
         raise UserError(
             "missing values for: "
             + ", ".join(rendered.missing)
             + " (give them with --set NAME=VALUE)"
         )
-    click.echo(rendered.text)
+    # The text holds the customer's name and products, from a CSV: never raw to a terminal.
+    echo(rendered.text)

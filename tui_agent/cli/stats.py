@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
-import json
+import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tui_agent.cli.common import DATE, UserError, db_option, open_database
+from tui_agent.cli.common import DATE, UserError, db_option, echo_json, open_database
 from tui_agent.core import metrics as mt
-from tui_agent.core.export import safe_cell
+from tui_agent.core.export import private_file, safe_cell
+from tui_agent.core.intervals import Interval
+from tui_agent.core.safetext import visible
 from tui_agent.store import analytics
 
 
@@ -54,6 +57,11 @@ def _lift(x: float | None) -> str:
     is_flag=True,
     help="Also break repurchase down by category (reads every order line: slower).",
 )
+@click.option(
+    "--refresh-model",
+    is_flag=True,
+    help="Refit the BTYD predictions (P(alive), expected orders, CLV) on today's orders first.",
+)
 @db_option
 def stats_cmd(
     start: date | None,
@@ -62,13 +70,18 @@ def stats_cmd(
     lifetime_years: float | None,
     window_days: int,
     categories: bool,
+    refresh_model: bool,
     db_path: Path | None,
 ) -> None:
     """Repurchase rate, LTV, RFM segments, cohorts and which touches brought customers back.
 
     Figures are computed from orders, touches and follow-ups over the period --from..--to
-    (inclusive). Segments are RFM scores as of today (--today on the main command).
+    (inclusive). Segments are RFM scores as of today (--today on the main command). The
+    BTYD predictions are fitted on the first run and cached; --refresh-model refits them
+    (the console refits in the background when the orders or the day change).
     """
+    from tui_agent.store import predictions
+
     today = _today()
     until = f"--to {end}" if end else f"today ({today})"
     end = end or today
@@ -87,11 +100,19 @@ def stats_cmd(
     from tui_agent.store.order_status import excluded_counts
 
     left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
+    clv_error = None
+    if refresh_model or predictions.model_summary(db) is None:
+        try:
+            predictions.refresh(db, today)
+        except sqlite3.OperationalError as exc:  # read-only or busy: the figures still print
+            clv_error = f"could not store the fit ({exc})"
+    clv = predictions.clv_summary(db, today)
+    if clv_error:
+        clv["missing"] = [*clv.get("missing", []), clv_error]
     if as_json:
-        data = mt.stats_to_dict(s) | {"orders_left_out": left_out}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
+        echo_json(mt.stats_to_dict(s) | {"orders_left_out": left_out, "clv": clv}, sort_keys=True)
         return
-    _print_tables(s)
+    _print_tables(s, clv)
     partly = left_out.pop("partially_refunded", 0)
     if left_out:
         why = ", ".join(f"{n} {status}" for status, n in sorted(left_out.items()))
@@ -100,7 +121,17 @@ def stats_cmd(
         click.echo(f"{partly} partly refunded orders counted at their amount after the refund")
 
 
-def _print_tables(s: mt.ShopStats) -> None:
+def _ci(low_high: tuple[float, float] | None, scale: float = 100.0, unit: str = "%") -> str:
+    if low_high is None:
+        return "-"
+    return f"{low_high[0] * scale:.1f}-{low_high[1] * scale:.1f}{unit}"
+
+
+def _pair(ci: Interval | None) -> tuple[float, float] | None:
+    return None if ci is None else (ci.low, ci.high)
+
+
+def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
     # rich is imported here, not at the top: --json and every other command skip its cost.
     from rich.console import Console
     from rich.table import Table
@@ -126,8 +157,23 @@ def _print_tables(s: mt.ShopStats) -> None:
         t.add_row(
             "lifetime estimate",
             f"{ltv.estimate_retained}/{ltv.estimate_base} retained over "
-            f"{ltv.estimate_window_days} d -> {ltv.estimated_lifetime_years:.2f} yr",
+            f"{ltv.estimate_window_days} d -> {ltv.estimated_lifetime_years:.2f} yr"
+            f" (95%: {_ci(ltv.lifetime_interval, 1, ' yr')})",
         )
+    for note in ltv.notes:
+        t.add_row("note", note)
+    if clv.get("fitted"):
+        t.add_row(
+            "BTYD (BG/NBD)",
+            f"r {clv['r']:.4g}, alpha {clv['alpha']:.4g} d, a {clv['a']:.4g}, b {clv['b']:.4g}"
+            + (" (stale: --refresh-model)" if clv.get("stale") else ""),
+        )
+        t.add_row("mean P(alive)", _pct(clv.get("mean_p_alive")))
+        t.add_row("expected orders, next 365 d", f"{clv['expected_orders_365d']:,.1f}")
+        t.add_row("expected value, next 365 d", f"{clv['clv_365d_total']:,.2f}")
+    else:
+        missing = clv.get("missing") or []
+        t.add_row("BTYD predictions", "not fitted: " + "; ".join(map(str, missing)))
     console.print(t)
 
     seg = Table(title="RFM segments (as of today)")
@@ -154,32 +200,55 @@ def _print_tables(s: mt.ShopStats) -> None:
         for col in ("category", "customers", "repurchase", "days between orders"):
             ca.add_column(col, justify="left" if col == "category" else "right")
         for c in s.by_category[:20]:
-            ca.add_row(c.category, f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
+            ca.add_row(visible(c.category), f"{c.customers:,}", _pct(c.rate), _num(c.avg_gap_days))
         console.print(ca)
 
     a = s.attribution
     b = a.baseline
     console.print(
-        f"Attribution window {a.window_days} d. Baseline (due, not touched): "
-        f"{b.follow_ups} follow-ups ({b.capped} capped), {_pct(b.conversion)} ordered."
+        f"Attribution window {a.window_days} d, windows closed by today only. Baseline (due, "
+        f"skipped, no touch within {a.window_days} d): {b.follow_ups} follow-ups, "
+        f"{_pct(b.conversion)} ordered (95%: {_ci(_pair(b.conversion_interval))}); "
+        f"{b.capped} capped follow-ups left out. Maturing: {a.maturing.touches} touches "
+        f"({a.maturing.converted} ordered so far)."
     )
     for title, rows in (("stage", a.by_stage), ("phrase", a.by_phrase), ("agent", a.by_agent)):
         if not rows:
             continue
         at = Table(title=f"Touches by {title}")
-        for col in (title, "touches", "ordered", "conversion", "baseline", "lift", "revenue"):
+        cols = (title, "touches", "ordered", "conversion", "95%", "baseline", "lift", "lift 95%")
+        for col in (*cols, "revenue"):
             at.add_column(col, justify="left" if col == title else "right")
         for r in rows[:20]:
+            lift_ci = _pair(r.lift_interval)
             at.add_row(
-                r.key,
+                visible(r.key),
                 f"{r.touches:,}",
                 f"{r.converted:,}",
                 _pct(r.conversion),
+                _ci(_pair(r.conversion_interval)),
                 _pct(r.baseline_conversion),
                 _lift(r.lift_pp),
+                ("too thin" if r.too_thin else _ci(lift_ci, 100.0, " pp")),
                 _num(r.revenue, 2),
             )
         console.print(at)
+    o = s.outcomes
+    if any(out.recorded for out in o.by_stage):
+        ot = Table(title=f"Outcomes recorded by agents, by stage ({o.source})")
+        ot.add_column("stage")
+        for col in ("touches", "recorded", *mt.OUTCOME_KINDS):
+            ot.add_column(col.replace("_", " "), justify="right")
+        for out in o.by_stage:
+            ot.add_row(
+                out.key, f"{out.touches:,}", f"{out.recorded:,}",
+                *(f"{out.counts.get(k, 0):,}" for k in mt.OUTCOME_KINDS),
+            )  # fmt: skip
+        console.print(ot)
+    console.print(
+        "Phrases are ranked by conversion only where the lift's 95% interval excludes 0 "
+        "and the group is not too thin; the rest follow by number of touches."
+    )
 
 
 @click.command("export")
@@ -196,7 +265,8 @@ def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
     header, rows = analytics.export_rows(db, kind, _today())
     count = 0
     try:
-        with file.open("w", encoding="utf-8-sig", newline="") as fh:
+        # Customer data: owner-only whatever the umask (also when the file exists).
+        with private_file(file, encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             for row in rows:

@@ -18,12 +18,17 @@ from datetime import date, datetime
 from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from tui_agent.core import tomltext
 from tui_agent.core.privacy import mask_phones
+from tui_agent.core.safetext import BIDI, clean_cell
 
 MAX_TEXT = 1000  # a name, tag list or product title longer than this is a broken export
 MAX_ID = 200
+# An order line above this is a broken export (1e308 once made a shop's revenue inf);
+# `import --max-amount` or `[import] max_line_amount` in config.toml change it.
+DEFAULT_MAX_LINE_AMOUNT = 1_000_000.0
 MAX_REPORTED = 20  # errors kept in memory for the message; the reject file has them all
 
 
@@ -76,6 +81,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0  # bad rows (with --skip-bad: not imported, written to the reject file)
     removed: int = 0  # order lines no longer in a re-imported order
+    moved: int = 0  # orders re-exported under another customer (moved to them)
     orders: int = 0  # distinct orders in an orders file (imported ones)
     customers_created: int = 0  # customers first seen in an orders file
     excluded: int = 0  # orders of the file kept out of the purchases (cancelled, unpaid, refunded)
@@ -95,6 +101,8 @@ class ImportResult:
         ]
         if self.removed:
             parts.append(f"{self.removed} stale lines removed")
+        if self.moved:
+            parts.append(f"{self.moved} orders moved to another customer")
         extra = ""
         if self.kind is Kind.ORDERS:
             extra = f" ({self.orders} orders, {self.customers_created} new customers"
@@ -126,7 +134,9 @@ Converter = Callable[[str], object]
 
 
 def _text(raw: str) -> str | None:
-    s = raw.strip()
+    # Control characters are cleaned at the door (see core.safetext): what is stored is what
+    # every screen and command shows, and what a touch logs.
+    s = clean_cell(raw.strip()).strip()
     if not s:
         return None
     if len(s) > MAX_TEXT:
@@ -135,7 +145,7 @@ def _text(raw: str) -> str | None:
 
 
 def _ident(raw: str) -> str | None:
-    s = raw.strip()
+    s = clean_cell(raw.strip()).strip()
     if not s:
         return None
     if len(s) > MAX_ID:
@@ -369,7 +379,9 @@ def parse_mapping_items(items: Iterable[str]) -> dict[str, str]:
 def parse_mapping_text(text: str) -> dict[str, str]:
     """A mapping file: TOML (``"客户ID" = "customer_id"``) or plain ``column=field`` lines."""
     try:
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise ValueError(f"mapping file: {tomltext.TOO_DEEP}") from None
     except tomllib.TOMLDecodeError:
         lines = [
             ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
@@ -392,6 +404,7 @@ class Plan:
     columns: tuple[int | None, ...]  # per field of FIELDS[kind]: CSV column index or None
     labels: tuple[str, ...]  # per field: how errors name the column
     ignored: tuple[str, ...]
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT  # per order line
 
     @property
     def present(self) -> tuple[str, ...]:
@@ -400,16 +413,29 @@ class Plan:
         return tuple(s.name for s, c in zip(specs, self.columns, strict=True) if c is not None)
 
 
-def plan_header(kind: Kind, header: list[str], mapping: Mapping[str, str] | None = None) -> Plan:
+def plan_header(
+    kind: Kind,
+    header: list[str],
+    mapping: Mapping[str, str] | None = None,
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
+) -> Plan:
     """Match the header (and ``--map``) to the canonical fields. Raises CsvFileError (line 1)."""
     specs = FIELDS[kind]
     names = [f.name for f in specs]
-    clean = [h.strip() for h in header]
+    clean = [clean_cell(h.strip()).strip() for h in header]
     if not any(clean):
         raise CsvFileError("the header row is empty", line=1)
     index: dict[str, int] = {}
     for i, h in enumerate(clean):
-        if h and h not in index:
+        if h in index:
+            # Which of the two would be read is a guess: say so instead of ignoring one.
+            raise CsvFileError(
+                f"duplicate column {h!r} (columns {index[h] + 1} and {i + 1}); "
+                "rename or remove one",
+                line=1,
+                column=h,
+            )
+        if h:
             index[h] = i
     taken: dict[str, int] = {}
     for col, fld in (mapping or {}).items():
@@ -447,7 +473,7 @@ def plan_header(kind: Kind, header: list[str], mapping: Mapping[str, str] | None
             line=1,
         )
     ignored = tuple(h for i, h in enumerate(clean) if i not in used and h)
-    return Plan(kind, tuple(clean), columns, labels, ignored)
+    return Plan(kind, tuple(clean), columns, labels, ignored, max_amount)
 
 
 def _label(column: str, fld: str) -> str:
@@ -486,6 +512,16 @@ def convert_row(plan: Plan, row: list[str], line: int) -> tuple[Record | None, l
         values.append(value)
     if plan.kind is Kind.ORDERS and not errors:
         _check_order_dates(plan, values, line, errors)
+        amount = values[_AMOUNT]
+        if isinstance(amount, float) and amount > plan.max_amount:
+            errors.append(
+                RowError(
+                    line,
+                    plan.labels[_AMOUNT],
+                    f"amount {amount:g} is too large "
+                    f"(at most {plan.max_amount:g} per line; see --max-amount)",
+                )
+            )
     if errors:
         return None, errors
     if plan.kind is Kind.ORDERS and values[_QTY] is None:
@@ -498,6 +534,7 @@ _ORDERED = _ORDER_NAMES.index("ordered_at")
 _SHIPPED = _ORDER_NAMES.index("shipped_at")
 _DELIVERED = _ORDER_NAMES.index("delivered_at")
 _QTY = _ORDER_NAMES.index("quantity")
+_AMOUNT = _ORDER_NAMES.index("amount")
 
 
 def _check_order_dates(plan: Plan, values: list[object], line: int, errors: list[RowError]) -> None:
@@ -532,6 +569,8 @@ WHITESPACE = frozenset(
 )
 # One regex scan finds them; iterating the characters in Python would cost more than parsing.
 _ODD_SPACE = re.compile("[" + re.escape("".join(sorted(WHITESPACE - {" ", "\n"}))) + "]")
+# What clean_cell would change, but for the newlines that join the column.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + BIDI + "]")
 _SCI_CELL = re.compile(r"^[+-]?\d(\.\d+)?[eE]\+\d+$", re.M)
 # ASCII digits and in-range times only: a column that passes needs just its calendar days
 # checked. Anything else (a Unicode digit, 24:00) goes the per-row way, the reference.
@@ -558,6 +597,7 @@ def _fast_text(col: tuple[str, ...], limit: int, sci: bool) -> list[str | None]:
     # inside a cell are common ("奶瓶 大装"); other whitespace is rare enough to just go slow.
     if (
         _ODD_SPACE.search(joined)
+        or _CONTROL.search(joined)
         or "\n " in joined
         or " \n" in joined
         or joined[:1] == " "
@@ -678,6 +718,9 @@ def _convert_fast(plan: Plan, rows: list[list[str]], lines: list[int]) -> list[L
             raise _Slow
         columns.append(values)
     if plan.kind is Kind.ORDERS:
+        # amount is required: a list of floats here, None-free (checked above)
+        if max(cast("list[float]", columns[_AMOUNT])) > plan.max_amount:
+            raise _Slow
         ordered = columns[_ORDERED]
         for i in (_SHIPPED, _DELIVERED):
             if plan.columns[i] is not None and any(

@@ -11,8 +11,6 @@ with a retraction event no longer counts anywhere (cap, progress, attribution).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from enum import StrEnum
 from tui_agent.core.lifecycle import cap_reason
 from tui_agent.core.models import Customer, FollowUp, Order, Touch
 from tui_agent.core.rules import Cap
+from tui_agent.core.safetext import clean_cell, visible
 
 
 class Outcome(StrEnum):
@@ -219,34 +218,12 @@ def cap_check(
     )
 
 
-# Control characters (C0, DEL, C1), and the bidi overrides that reorder a line, replaced for
-# display: text from a CSV file is hostile until shown otherwise.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def printable(text: str | None, *, newlines: bool = False) -> str:
-    """``text`` safe for a terminal: control and bidi-override characters become ``?``
-    (tabs become spaces; newlines too unless ``newlines``)."""
+    """``text`` safe for a terminal (``core.safetext``: controls shown as pictures such as
+    ``␛``, C1 as ``\ufffd``, bidi marks dropped); one line unless ``newlines``."""
     if not text:
         return ""
-    out = _UNSAFE.sub("?", text.replace("\t", " "))
-    if not newlines:
-        out = out.replace("\n", " ").replace("\r", " ")
-    # A lone combining mark at the start would attach to whatever came before on screen.
-    if out and unicodedata.combining(out[0]):
-        out = " " + out
-    return out
-
-
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe_json(encoded: str) -> str:
-    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with the characters a terminal
-    may act on (DEL, C1 controls, bidi overrides) written as ``\\uXXXX`` escapes; C0 controls
-    are escaped by ``json`` itself. Such characters only occur inside strings, so the result
-    is the same JSON value."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+    return visible(text) if newlines else clean_cell(text)
 
 
 def digits(text: str | None) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 
 import tomli_w
 
+from tui_agent.core import tomltext
 from tui_agent.core.models import Stage
 from tui_agent.core.render import TemplateError, placeholders
 
@@ -218,7 +219,9 @@ def load_file(path: Path) -> tuple[list[tuple[Phrase, int]], list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(path, 1, f"cannot read: {exc}")]
     try:
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        return [], [Problem(path, 1, tomltext.TOO_DEEP)]
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
         return [], [Problem(path, int(m.group(1)) if m else 1, f"not valid TOML: {exc}")]

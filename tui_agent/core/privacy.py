@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 
-# Mainland mobile numbers (optionally +86), then any international number written with a
-# leading '+'. Plain digit runs (ids, amounts) are left alone: they are not phone numbers.
+# Mainland mobile numbers (optionally +86, 86 or 0086 before them; digits grouped by spaces,
+# dashes or dots: 138.1234.5678), any international number written with a leading '+', and
+# mainland landlines (010-62345678, (021) 6234 5678, 0755-2345678). Plain digit runs (ids,
+# amounts) are left alone: they are not phone numbers.
 _PHONE = re.compile(
-    r"(?<![\d])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)"
-    r"|\+\d(?:[ -]?\d){7,14}(?!\d)"
+    r"(?<!\d)(?:(?:\+|00)?86[ .-]?)?1[3-9]\d(?:[ .-]?\d){8}(?!\d)"
+    r"|\+\d(?:[ .-]?\d){7,14}(?!\d)"
+    r"|(?<![\w.])(?:\(0\d{2,3}\)|0\d{2,3})[ .-]?\d{3,4}[ .-]?\d{4}(?![\d.])"
 )
+_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -26,10 +30,11 @@ def _mask(match: re.Match[str]) -> str:
 
 
 def mask_phones(text: str) -> str:
-    """``text`` with every phone number's middle digits replaced by ``*``."""
-    return _PHONE.sub(_mask, text)
+    """``text`` with every phone number's middle digits replaced by ``*``, and every email's
+    local part but its first character."""
+    return _EMAIL.sub(r"\1***@\2", _PHONE.sub(_mask, text))
 
 
 def has_phone(text: str) -> bool:
-    """Whether ``text`` still holds a whole phone number."""
-    return _PHONE.search(text) is not None
+    """Whether ``text`` still holds a whole phone number or email address."""
+    return _PHONE.search(text) is not None or _EMAIL.search(text) is not None

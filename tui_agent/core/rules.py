@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from tui_agent.core import tomltext
 from tui_agent.core.models import Stage
 
 # Keys every rule has, and the keys each kind adds. The occurrence function of each kind lives
@@ -23,7 +24,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "after_delivery": ("days",),
     "replenish": ("lead_days", "own_cycle_min_orders", "own_cycle_weight"),
     "birthday": ("lead_days",),
-    "winback": ("gap_factor", "min_days", "default_days"),
+    "winback": ("gap_factor", "min_days", "default_days", "p_alive_below"),
     "vip": ("min_orders", "days"),
     "holiday": ("lead_days", "calendar", "holidays", "shop_dates", "lunar_dates", *_ELIGIBILITY),
     "member_day": ("day_of_month", "lead_days", *_ELIGIBILITY),
@@ -39,7 +40,9 @@ _WORK_KEYS = (
     "daily_capacity",
     "max_deferrals",
     "quiet_days",
+    "queue_order",
 )
+QUEUE_ORDERS = ("spent", "expected_value")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 # China's statutory holidays by their names in the holidays package's zh_CN calendar.
 STATUTORY_CN = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
@@ -66,6 +69,8 @@ class Rule:
     gap_factor: float = 1.0  # winback
     min_days: int = 30  # winback
     default_days: int = 90  # winback, when the shop has no order history to average
+    # winback: also due when the BTYD model's P(alive) is below this (0 = off); see README
+    p_alive_below: float = 0.0
     min_orders: int = 3  # vip
     own_cycle_min_orders: int = 0  # replenish: orders of one product for a personal cycle
     own_cycle_weight: int = 2  # replenish: how many gaps the product cycle counts as
@@ -99,6 +104,7 @@ class RuleSet:
     daily_capacity: int = 0  # follow-ups the team works per day; 0 = no limit
     max_deferrals: int = 2  # a follow-up deferred this often is not deferred again
     quiet_days: frozenset[date] = frozenset()  # do-not-disturb: nothing proactive due
+    queue_order: str = "spent"  # or "expected_value" (BTYD clv_365d first)
 
     def by_id(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -285,6 +291,11 @@ def parse_rules(
         factor = raw.get("gap_factor", 1.0)
         if not isinstance(factor, int | float) or factor <= 0:
             raise RulesError(f"{at('gap_factor')}: gap_factor must be a positive number")
+        p_alive_below = raw.get("p_alive_below", 0.0)
+        if not isinstance(p_alive_below, int | float) or not 0 <= p_alive_below < 1:
+            raise RulesError(
+                f"{at('p_alive_below')}: p_alive_below must be a number from 0 (off) to below 1"
+            )
         cal = raw.get("calendar", "")
         if cal not in ("", "CN"):
             raise RulesError(f'{at("calendar")}: calendar must be "CN" (China), got {cal!r}')
@@ -309,6 +320,7 @@ def parse_rules(
                 days=_int(raw, "days", 0, at("days")),
                 lead_days=_int(raw, "lead_days", 0, at("lead_days")),
                 gap_factor=float(factor),
+                p_alive_below=float(p_alive_below),
                 min_days=_int(raw, "min_days", 30, at("min_days"), minimum=1),
                 default_days=_int(raw, "default_days", 90, at("default_days"), minimum=1),
                 min_orders=_int(raw, "min_orders", 3, at("min_orders"), minimum=1),
@@ -366,9 +378,19 @@ def parse_rules(
             work, "max_deferrals", 2, f"{loc.at('work', 0, 'max_deferrals')}: [work]"
         ),
         quiet_days=_quiet_days(work, f"{loc.at('work', 0, 'quiet_days')}: [work]"),
+        queue_order=_queue_order(work, f"{loc.at('work', 0, 'queue_order')}: [work]"),
     )
     _check_cycles(ruleset, loc)
     return ruleset
+
+
+def _queue_order(work: dict[str, Any], where: str) -> str:
+    value = work.get("queue_order", "spent")
+    if value not in QUEUE_ORDERS:
+        raise RulesError(
+            f"{where} queue_order must be one of {', '.join(QUEUE_ORDERS)}, got {value!r}"
+        )
+    return str(value)
 
 
 def _check_cycles(rules: RuleSet, loc: _Locator) -> None:
@@ -388,7 +410,9 @@ def _check_cycles(rules: RuleSet, loc: _Locator) -> None:
 def load_rules(path: Path) -> RuleSet:
     try:
         text = path.read_bytes().decode("utf-8")
-        data = tomllib.loads(text)
+        data = tomltext.loads(text)
+    except tomltext.TooDeeplyNested:
+        raise RulesError(f"{path}: {tomltext.TOO_DEEP}") from None
     except OSError as exc:
         raise RulesError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -1,4 +1,4 @@
-"""RFM segments: quintile scores 1-5 and a table that gives every score triple one segment.
+"""RFM segments: scores 1-5 (mid-rank quintiles; frequency with absolute guards) and a table that gives every score triple one segment.
 
 The table is a set of disjoint boxes over (recency, frequency, monetary) scores. Disjoint boxes
 rather than an ordered "first rule that matches" list, so that "exactly one segment" is a
@@ -130,22 +130,42 @@ def segment_for(r: int, f: int, m: int) -> Segment:
         raise ValueError(f"RFM scores must be 1-5, got {r}, {f}, {m}") from None
 
 
-def quintile_scores(values: Sequence[K]) -> list[int]:
-    """Score each value 1-5 by its rank: ``1 + floor(5 * (number of smaller values) / n)``.
-
-    Equal values always share one score (the score of the first of them), so the heavy ties of
-    real data (most customers buy once) never split a tie across quintiles or leave an empty
-    bin edge; the price is that some scores may go unused. Higher value, higher score. Any
-    values that sort will do (numbers, ISO date text).
-    """
+def _mid_rank_scores(values: Sequence[K], low: int, bins: int) -> list[int]:
+    """``low + floor(bins * mid-rank / n)``: ties share the middle of the ranks they span."""
     n = len(values)
     counts = Counter(values)  # few distinct values on real data: sort those, not every value
     score: dict[K, int] = {}
     smaller = 0
     for v in sorted(counts):
-        score[v] = 1 + (5 * smaller) // n
-        smaller += counts[v]
+        equal = counts[v]
+        score[v] = low + (bins * (2 * smaller + equal)) // (2 * n)
+        smaller += equal
     return [score[v] for v in values]
+
+
+def quintile_scores(values: Sequence[K]) -> list[int]:
+    """Score each value 1-5 by its mid-rank: ``1 + floor(5 * (smaller + equal / 2) / n)``.
+
+    Equal values share one score, the score of the middle of the ranks they span, so a big
+    tie (most customers ordered on few days) lands in the middle of the scale rather than all
+    at its bottom, and the values above it still spread over the scores above. Higher value,
+    higher score. Any values that sort will do (numbers, ISO date text).
+    """
+    return _mid_rank_scores(values, 1, 5)
+
+
+def frequency_scores(orders: Sequence[int]) -> list[int]:
+    """Frequency scores with absolute guards, so the labels mean what they say.
+
+    One order is always F=1 and two orders F=2 (the one-order segments, "new", "promising",
+    "about to sleep", are exactly the one-time buyers; "lost" and "hibernating" have at most two
+    orders). Customers with three or more orders share F=3-5 by mid-rank among themselves. On
+    a shop where everyone orders six or seven times nobody is scored as a one-time buyer; on a
+    shop of mostly one-time buyers every score is still used when there are repeat buyers.
+    """
+    many = [n for n in orders if n >= 3]
+    many_scores = iter(_mid_rank_scores(many, 3, 3))
+    return [n if n < 3 else next(many_scores) for n in orders]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +192,14 @@ def score_customers(
 ) -> list[Rfm]:
     """Score ``(customer_id, recency_days, frequency, monetary)`` rows against each other.
 
-    Recency: fewer days since the last order scores higher. With ``only``, every row is still
-    scored (scores are relative) but only those customers are returned.
+    Recency: fewer days since the last order scores higher; R and M are mid-rank quintiles
+    (:func:`quintile_scores`), F has absolute guards (:func:`frequency_scores`). With ``only``,
+    every row is still scored (scores are relative) but only those customers are returned.
     """
     r_scores = quintile_scores([-row[1] for row in rows])
-    f_scores = quintile_scores([row[2] for row in rows])
-    m_scores = quintile_scores([row[3] for row in rows])
+    f_scores = frequency_scores([max(1, row[2]) for row in rows])
+    # a float sum's last bits must not split a tie of amounts in cents
+    m_scores = quintile_scores([round(row[3], 6) for row in rows])
     return [
         Rfm(cid, rec, freq, mon, r, f, m, segment_for(r, f, m))
         for (cid, rec, freq, mon), r, f, m in zip(rows, r_scores, f_scores, m_scores, strict=True)

@@ -1,4 +1,11 @@
-"""Today's progress and touches per stage and per agent (one key: d)."""
+"""Today's progress, touches per stage and agent, and the shop's figures as pictures (key d).
+
+Pictures: touches and repurchases per day (Textual's Sparkline); the repurchase rate by month
+(a line), segment sizes (bars) and touches and conversions per stage (grouped bars), drawn
+with textual-plotext; the cohort retention table as a heat map (cells shaded by their rate).
+textual-plotext is imported only when the shop figures arrive on this screen (about 15-50 ms
+and 2 MB), so the console's first paint never pays for it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Sparkline, Static
 
-from tui_agent.core.metrics import DailySeries
+from tui_agent.core.metrics import COHORT_DAYS, DailySeries, ShopStats
 from tui_agent.core.models import Stage
 from tui_agent.session import QueueState, Session, ShopFigures
 from tui_agent.store.campaigns import Summary
@@ -25,6 +32,38 @@ def _stage_name(value: str) -> str:
         return f"{Stage(value).label_zh} {Stage(value).label}"
     except ValueError:
         return value
+
+
+def _heat_style(rate: float) -> str:
+    """A background from dark (0%) to bright green (the cohort's best) for the heat map."""
+    level = max(0.0, min(1.0, rate))
+    g = int(60 + 170 * level)
+    r = b = int(30 + 40 * level)
+    fg = "black" if level > 0.5 else "white"
+    return f"{fg} on rgb({r},{g},{b})"
+
+
+def cohort_heat_map(s: ShopStats) -> Table:
+    """First-order cohorts x days to the 2nd order, each cell shaded by its rate (— while the
+    cohort is too young to tell). Shades are relative to the best cell shown."""
+    table = Table(
+        box=None,
+        title="\n留存 cohorts: bought again within N days of the first order",
+        title_justify="left",
+    )
+    table.add_column("first order")
+    table.add_column("customers", justify="right")
+    for d in COHORT_DAYS:
+        table.add_column(f"{d} d", justify="right")
+    shown = s.cohorts[-12:]
+    best = max((r for c in shown for r in c.rates if r is not None), default=0.0) or 1.0
+    for c in shown:
+        cells = [
+            Text("—", style="dim") if r is None else Text(f"{r:5.1%}", style=_heat_style(r / best))
+            for r in c.rates
+        ]
+        table.add_row(c.month, f"{c.customers:,}", *cells)
+    return table
 
 
 class StatsScreen(Screen[None]):
@@ -50,6 +89,8 @@ class StatsScreen(Screen[None]):
             yield Sparkline([], id="repurchases-chart", classes="chart")
             yield Static("", id="stage-conversion")
             yield Static("", id="stats-campaigns")
+            yield Static("", id="cohort-heat")
+            yield Vertical(id="plots")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,6 +192,14 @@ class StatsScreen(Screen[None]):
             f"¥{f.ltv:,.0f} = ¥{f.average_order_value:,.0f} x {f.orders_per_year:.1f}/yr"
             f" x {f.lifetime_years:.1f} yr",
         )
+        clv = f.clv or {}
+        if clv.get("fitted"):
+            alive = clv.get("mean_p_alive")
+            table.add_row("mean P(alive) 活跃概率", "—" if alive is None else f"{alive:.0%}")
+            table.add_row("expected orders, 365 d", f"{clv.get('expected_orders_365d', 0):,.0f}")
+            table.add_row("expected value, 365 d", f"¥{clv.get('clv_365d_total', 0):,.0f}")
+        elif clv:
+            table.add_row("predictions", "not fitted: " + "; ".join(clv.get("missing", [])))
         segments = Table(box=None, title="segments (RFM)", title_justify="left")
         segments.add_column("segment")
         segments.add_column("customers", justify="right")
@@ -159,6 +208,51 @@ class StatsScreen(Screen[None]):
         grid = Table.grid(padding=(0, 4))
         grid.add_row(table, segments)
         self.query_one("#stats-shop", Static).update(grid)
+        if f.stats is not None:
+            self.query_one("#cohort-heat", Static).update(cohort_heat_map(f.stats))
+            self._show_plots(f.stats)
+
+    def _show_plots(self, s: ShopStats) -> None:
+        from textual_plotext import PlotextPlot  # only here: the first paint never imports it
+
+        box = self.query_one("#plots", Vertical)
+
+        def plot(widget_id: str) -> PlotextPlot:
+            """The chart with this id, created the first time; its figure cleared."""
+            found = box.query(f"#{widget_id}")
+            widget = found.first(PlotextPlot) if found else None
+            if widget is None:
+                widget = PlotextPlot(id=widget_id, classes="plot")
+                box.mount(widget)
+            widget.plt.clear_figure()
+            widget.refresh()
+            return widget
+
+        months = [m for m in s.by_month if m.rate is not None]
+        if months:
+            p = plot("repurchase-line").plt
+            xs: list[float] = list(range(len(months)))
+            p.plot(xs, [100 * (m.rate or 0.0) for m in months], marker="braille")
+            step = max(1, len(months) // 6)
+            p.xticks(xs[::step], [m.month for m in months][::step])
+            p.ylim(0, 100)
+            p.title(
+                "复购率 repurchase rate by month, % (customers ordering who had ordered before)"
+            )
+        segs = [(g.segment.label, g.customers) for g in s.by_segment if g.customers]
+        if segs:
+            p = plot("segment-bars").plt
+            p.bar([n for n, _ in segs], [c for _, c in segs], orientation="horizontal")
+            p.title("客群 RFM segments: customers (as of today)")
+        stages = s.attribution.by_stage
+        if stages:
+            p = plot("stage-bars").plt
+            p.multiple_bar(
+                [r.key for r in stages],
+                [[r.touches for r in stages], [r.converted for r in stages]],
+                labels=["touches", "ordered within the window"],  # type: ignore[call-arg]
+            )  # (textual-plotext's stub says label=, plotext itself takes labels=)
+            p.title(f"联系与转化 touches and conversions per stage ({s.attribution.window_days} d)")
 
     @work(thread=True, exclusive=True, group="stats")
     def load(self) -> None:

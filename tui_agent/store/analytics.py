@@ -29,8 +29,16 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlite_utils
 
 from tui_agent.core import metrics as mt
-from tui_agent.core.segments import Rfm, Segment, quintile_scores, score_customers, segment_for
-from tui_agent.store.outcomes import live_touch
+from tui_agent.core.segments import (
+    Rfm,
+    Segment,
+    frequency_scores,
+    quintile_scores,
+    score_customers,
+    segment_for,
+)
+from tui_agent.store.db import write_tx
+from tui_agent.store.outcomes import latest_outcome_sql, live_touch
 
 NONE_KEY = "(none)"
 
@@ -286,8 +294,8 @@ def _segment_table(db: sqlite_utils.Database, today: date) -> dict[str, str]:
     value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
     codes = zip(
         quintile_scores([row[3][:10] for row in rows]),
-        quintile_scores([row[1] for row in rows]),
-        quintile_scores([row[2] for row in rows]),
+        frequency_scores([row[1] for row in rows]),
+        quintile_scores([round(row[2], 6) for row in rows]),
         strict=True,
     )
     return {row[0]: value_of[code] for row, code in zip(rows, codes, strict=True)}
@@ -298,21 +306,35 @@ def segments_for(
 ) -> dict[str, str]:
     """Segment value (e.g. ``"at_risk"``) of each given customer that has an order by ``today``.
 
-    RFM scores are relative to the whole customer base, so the first call scores everyone
-    (200k customers / 1M orders: about 0.6 s of CPU from the derived columns, 1 s when every
-    order must be read); the result is kept until ``today`` or the orders change (their count,
-    highest rowid or total amount), so the customer card can ask for one customer at a time.
+    Read from the stored segments (``customer_segments``, one row per customer, written by
+    :func:`refresh_segments` after imports and when the day changes) when they are of
+    ``today`` and of the orders as they are (:func:`stored_segments_current`). Otherwise the
+    lazy path: RFM scores are relative to the whole customer base, so the first call scores
+    everyone (200k customers / 1M orders: about 0.6 s of CPU from the derived columns, 1 s
+    when every order must be read); the result is kept in memory until ``today`` or the orders
+    change (their count, highest rowid or total amount).
     """
+    ids = list(customer_ids)
+    if stored_segments_current(db, today):
+        out: dict[str, str] = {}
+        for cid in ids:
+            row = db.execute(
+                "SELECT segment FROM customer_segments WHERE customer_id = ?", [cid]
+            ).fetchone()
+            if row is not None:
+                out[cid] = row[0]
+        return out
     key = (_db_file(db) or str(id(db.conn)), today, _orders_fingerprint(db))
     table = _SEGMENT_CACHE.get(key)
     if table is None:
         table = _segment_table(db, today)
         _SEGMENT_CACHE.clear()  # one shop, one day: keep only the latest
         _SEGMENT_CACHE[key] = table
-    return {cid: table[cid] for cid in customer_ids if cid in table}
+    return {cid: table[cid] for cid in ids if cid in table}
 
 
 _SEGMENT_CACHE: dict[tuple[str, date, tuple[Any, ...]], dict[str, str]] = {}
+SEGMENTS_KIND = "segments"
 
 
 def _orders_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
@@ -323,8 +345,62 @@ def _orders_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def _quick_fingerprint(db: sqlite_utils.Database) -> str:
+    """The orders' highest rowid (an index seek): a new order changes it. An import that only
+    rewrites existing orders does not, which is why every import refreshes the stored
+    segments (see :func:`refresh_segments`)."""
+    row = db.execute("SELECT max(rowid) FROM orders").fetchone()
+    return str(row[0])
+
+
+def stored_segments_current(db: sqlite_utils.Database, today: date) -> bool:
+    """Whether ``customer_segments`` holds today's segments of the current orders (cheap)."""
+    try:
+        row = db.execute(
+            "SELECT as_of, fingerprint FROM model_fits WHERE kind = ?", [SEGMENTS_KIND]
+        ).fetchone()
+    except sqlite3.OperationalError:  # an older schema: no stored segments
+        return False
+    return row is not None and row[0] == today.isoformat() and row[1] == _quick_fingerprint(db)
+
+
+def refresh_segments(db: sqlite_utils.Database, today: date) -> int:
+    """Score every customer's RFM segment as of ``today`` and store it (one transaction).
+
+    Returns the number of customers stored. About a second at 200k customers: run after
+    imports and from a background worker, never on the console's first paint.
+    """
+    rows = _rfm_rows(db, today)
+    value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
+    codes = list(
+        zip(
+            quintile_scores([row[3][:10] for row in rows]),
+            frequency_scores([row[1] for row in rows]),
+            quintile_scores([round(row[2], 6) for row in rows]),
+            strict=True,
+        )
+    )
+    fingerprint = _quick_fingerprint(db)
+    with write_tx(db):
+        db.execute("DELETE FROM customer_segments")
+        db.conn.executemany(
+            "INSERT INTO customer_segments(customer_id, segment, r, f, m) VALUES (?, ?, ?, ?, ?)",
+            ((row[0], value_of[code], *code) for row, code in zip(rows, codes, strict=True)),
+        )
+        db.execute(
+            "INSERT INTO model_fits(kind, as_of, fingerprint, fitted_at, body) "
+            "VALUES (?, ?, ?, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?) "
+            "ON CONFLICT(kind) DO UPDATE SET as_of = excluded.as_of, "
+            "fingerprint = excluded.fingerprint, fitted_at = excluded.fitted_at, "
+            "body = excluded.body",
+            [SEGMENTS_KIND, today.isoformat(), fingerprint, f'{{"customers": {len(rows)}}}'],
+        )
+    return len(rows)
+
+
 def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str | None:
-    """The segment of one customer, None without orders. See :func:`segments_for` for cost."""
+    """The segment of one customer, None without orders: one row when the stored segments
+    are current, else see :func:`segments_for` for the cost."""
     return segments_for(db, [customer_id], today).get(customer_id)
 
 
@@ -380,7 +456,9 @@ def category_stats(
 
 
 def _group(
-    rows: Iterable[tuple[str, int, float]], baseline: dict[str, float | None], default: float | None
+    rows: Iterable[tuple[str, int, float]],
+    baseline: dict[str, mt.Baseline],
+    default: mt.Baseline,
 ) -> tuple[mt.AttributionRow, ...]:
     acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for key, n_orders, revenue in rows:
@@ -388,10 +466,14 @@ def _group(
         a[0] += 1
         a[1] += n_orders > 0
         a[2] += revenue
-    out = [
-        mt.AttributionRow(k, int(a[0]), int(a[1]), a[2], baseline.get(k, default))
-        for k, a in acc.items()
-    ]
+    out = []
+    for k, a in acc.items():
+        b = baseline.get(k, default)
+        out.append(
+            mt.AttributionRow(
+                k, int(a[0]), int(a[1]), a[2], b.conversion, b.converted, b.follow_ups
+            )
+        )
     out.sort(key=lambda r: (-r.touches, r.key))
     return tuple(out)
 
@@ -401,71 +483,107 @@ def attribution(
     start: date | None,
     end: date,
     window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    *,
+    today: date | None = None,
 ) -> mt.Attribution:
     """For each touch in the period: did the customer order within ``window_days`` after it?
 
+    Only touches whose window has closed by ``today`` (default ``end``) count; the others are
+    reported apart as maturing, with the orders they have had so far. Orders after ``today``
+    never count.
+
     Conversion and revenue per stage, phrase and agent, against a baseline of follow-ups due in
-    the period that were skipped (by an agent or by the frequency cap) and whose customer got no
-    touch in the ``window_days`` from the due date. A stage's lift is measured against that
-    stage's own baseline when it has one (a wake-up customer buys more anyway), phrases and
-    agents against the overall baseline. Revenue is every order in a touch's window, so two
-    touches close together both count the same order.
+    the period, whose window has closed, that nobody worked (skipped by an agent), and whose
+    customer had no touch from ``window_days`` before the due day to ``window_days`` after it:
+    a capped follow-up (skipped because the customer had just been touched) is never a
+    baseline, nor is a customer whose order a touch already claims. A stage's lift is measured
+    against that stage's own baseline when it has one (a wake-up customer buys more anyway),
+    phrases and agents against the overall baseline. Revenue is every order in a touch's
+    window, so two touches close together both count the same order.
     """
+    today = today or end
     span = f"+{int(window_days)} days"
     live = live_touch("t")  # a retracted touch (undo) is not a contact
+    params = {
+        "lo": _lo(start),
+        "hi": _hi(end),
+        "span": span,
+        "back": f"-{int(window_days)} days",
+        "none": NONE_KEY,
+        "today_hi": _hi(today),
+    }
     touches = db.execute(
         f"""
         SELECT t.agent, coalesce(t.phrase_id, :none), coalesce(t.stage, f.stage, :none),
-               count(o.order_id), total(o.amount)
+               count(o.order_id), total(o.amount), datetime(t.at, :span) < :today_hi
         FROM touches t
         LEFT JOIN follow_ups f ON f.id = t.follow_up_id
         LEFT JOIN orders o ON o.customer_id = t.customer_id
              AND o.ordered_at > t.at AND o.ordered_at <= datetime(t.at, :span)
-        WHERE t.at >= :lo AND t.at < :hi AND {live}
+             AND o.ordered_at < :today_hi
+        WHERE t.at >= :lo AND t.at < :hi AND t.at < :today_hi AND {live}
         GROUP BY t.id
         """,
-        {"lo": _lo(start), "hi": _hi(end), "span": span, "none": NONE_KEY},
+        params,
     ).fetchall()
     base_rows = db.execute(
         f"""
         SELECT f.stage, coalesce(f.status_reason, '') LIKE 'cap%', count(o.order_id),
-               total(o.amount)
+               total(o.amount), date(f.due_date, :span) <= :today_hi
         FROM follow_ups f
         LEFT JOIN orders o ON o.customer_id = f.customer_id
              AND o.ordered_at >= f.due_date AND o.ordered_at < date(f.due_date, :span)
+             AND o.ordered_at < :today_hi
         WHERE f.status = 'skipped' AND f.due_date >= :lo AND f.due_date < :hi
+          AND f.due_date < :today_hi
           AND NOT EXISTS (
               SELECT 1 FROM touches t WHERE t.customer_id = f.customer_id
-              AND t.at >= f.due_date AND t.at < date(f.due_date, :span) AND {live})
+              AND t.at >= date(f.due_date, :back) AND t.at < date(f.due_date, :span) AND {live})
         GROUP BY f.id
         """,
-        {"lo": _lo(start), "hi": _hi(end), "span": span},
+        params,
     ).fetchall()
+    capped = sum(1 for r in base_rows if r[1])
+    open_follow_ups = sum(1 for r in base_rows if not r[1] and not r[4])
+    base_rows = [r for r in base_rows if not r[1] and r[4]]
 
-    def baseline_of(rows: list[Any]) -> mt.Baseline:
+    def baseline_of(rows: list[Any], capped: int = 0) -> mt.Baseline:
         return mt.Baseline(
             follow_ups=len(rows),
-            capped=sum(1 for r in rows if r[1]),
+            capped=capped,
             converted=sum(1 for r in rows if r[2] > 0),
             revenue=float(sum(r[3] for r in rows)),
         )
 
-    overall = baseline_of(base_rows)
+    overall = baseline_of(base_rows, capped)
     by_stage_rows: dict[str, list[Any]] = defaultdict(list)
     for r in base_rows:
         by_stage_rows[r[0]].append(r)
     stage_baselines = {k: baseline_of(v) for k, v in by_stage_rows.items()}
-    stage_conv = {k: b.conversion for k, b in stage_baselines.items()}
-    default = overall.conversion
-    total = _group(((("all"), n, rev) for _, _, _, n, rev in touches), {}, default)
+    matured = [t for t in touches if t[5]]
+    maturing = mt.Maturing(
+        touches=len(touches) - len(matured),
+        converted=sum(1 for t in touches if not t[5] and t[3] > 0),
+        follow_ups=open_follow_ups,
+    )
+    total = _group((("all", n, rev) for *_, n, rev, _m in matured), {}, overall)
     return mt.Attribution(
         window_days=window_days,
-        total=total[0] if total else mt.AttributionRow("all", 0, 0, 0.0, default),
+        total=total[0]
+        if total
+        else mt.AttributionRow(
+            "all", 0, 0, 0.0, overall.conversion, overall.converted, overall.follow_ups
+        ),
         baseline=overall,
-        by_stage=_group(((st, n, rev) for _, _, st, n, rev in touches), stage_conv, default),
-        by_phrase=_group(((ph, n, rev) for _, ph, _, n, rev in touches), {}, default),
-        by_agent=_group(((ag, n, rev) for ag, _, _, n, rev in touches), {}, default),
+        by_stage=_group(
+            ((st, n, rev) for _, _, st, n, rev, _m in matured), stage_baselines, overall
+        ),
+        by_phrase=mt.rank_by_conversion(
+            _group(((ph, n, rev) for _, ph, _, n, rev, _m in matured), {}, overall)
+        ),
+        by_agent=_group(((ag, n, rev) for ag, _, _, n, rev, _m in matured), {}, overall),
         baseline_by_stage=stage_baselines,
+        maturing=maturing,
     )
 
 
@@ -503,8 +621,8 @@ def _fold_orders(
     f = _Fold()
     # A later last order is a better recency; ISO day text sorts like the days themselves.
     r_scores = quintile_scores([r[_LAST][:10] for r in rows])
-    f_scores = quintile_scores([r[_N] for r in rows])
-    m_scores = quintile_scores([r[_M] for r in rows])
+    f_scores = frequency_scores([r[_N] for r in rows])
+    m_scores = quintile_scores([round(r[_M], 6) for r in rows])
 
     customers = repeat = orders = 0
     revenue = span = 0.0
@@ -522,7 +640,7 @@ def _fold_orders(
             n_p, m_p = n, m
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += m
+        acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if n_p:
             customers += 1
             orders += n_p
@@ -634,8 +752,8 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
         period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
     f = _Fold()
     r_scores = quintile_scores([r[4][:10] for r in rows])
-    f_scores = quintile_scores([r[1] for r in rows])
-    m_scores = quintile_scores([r[2] for r in rows])
+    f_scores = frequency_scores([r[1] for r in rows])
+    m_scores = quintile_scores([round(r[2], 6) for r in rows])
     by_code = f.by_code()
     customers = repeat = orders = gaps = year_customers = base = retained = 0
     revenue = span = 0.0
@@ -653,7 +771,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     ):
         acc = by_code[rs, fs, ms]
         acc[0] += 1
-        acc[3] += m
+        acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if whole:
             n_p, m_p, span_p = n, m, span_c
         else:
@@ -744,6 +862,134 @@ def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
     f.base, f.retained = base, retained
 
 
+def _outcome_events(
+    db: sqlite_utils.Database, lo: str, hi: str
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """(source, rows of (touch id, agent, phrase, stage, outcome kind)) for the live touches of
+    the period: one row per touch, with its latest outcome (None when none was recorded).
+
+    THE ONE PLACE here that knows where outcomes live: ``touch_events`` rows of kind
+    ``outcome`` (the outcome name in ``value``; the latest wins, see
+    ``store.outcomes.latest_outcome_sql``), else the touch's own ``outcome`` column (touches
+    logged before outcomes were events). A retracted touch (undo) is left out.
+    """
+    sql = f"""
+        SELECT t.id, t.agent, coalesce(t.phrase_id, :none),
+               coalesce(t.stage, f.stage, :none), nullif({latest_outcome_sql("t")}, '')
+        FROM touches t LEFT JOIN follow_ups f ON f.id = t.follow_up_id
+        WHERE t.at >= :lo AND t.at < :hi AND {live_touch("t")}
+    """
+    params = {"lo": lo, "hi": hi, "none": NONE_KEY}
+    return "touch_events", db.execute(sql, params).fetchall()
+
+
+def touch_outcomes(db: sqlite_utils.Database, start: date | None, end: date) -> mt.Outcomes:
+    """What came of the period's touches (replied, problem, ordered...), per stage, phrase and
+    agent, as the agents recorded it (see :func:`_outcome_events` for where it is read)."""
+    source, rows = _outcome_events(db, _lo(start), _hi(end))
+    groups: tuple[dict[str, dict[int, set[str]]], ...] = ({}, {}, {})
+    for tid, agent, phrase, stage, kind in rows:
+        for g, key in zip(groups, (stage, phrase, agent), strict=True):
+            kinds = g.setdefault(key, {}).setdefault(tid, set())
+            if kind:
+                kinds.add(str(kind))
+
+    def rows_of(g: dict[str, dict[int, set[str]]]) -> tuple[mt.OutcomeRow, ...]:
+        out = []
+        for key, touches in g.items():
+            counts: dict[str, int] = defaultdict(int)
+            for kinds in touches.values():
+                for k in kinds:
+                    counts[k] += 1
+            recorded = sum(1 for kinds in touches.values() if kinds)
+            out.append(mt.OutcomeRow(key, len(touches), recorded, dict(counts)))
+        out.sort(key=lambda r: (-r.touches, r.key))
+        return tuple(out)
+
+    return mt.Outcomes(rows_of(groups[0]), rows_of(groups[1]), rows_of(groups[2]), source)
+
+
+REPURCHASE_MONTHS = 24
+
+
+def repurchase_by_month(
+    db: sqlite_utils.Database, today: date, months: int = REPURCHASE_MONTHS
+) -> tuple[mt.MonthRepurchase, ...]:
+    """Per calendar month (the last ``months`` up to today's): customers who ordered in it,
+    and how many of them had ordered before (a returning customer: an order after their
+    first). The repurchase rate over time, for the stats screen's line.
+
+    One pass over the covering index, grouped by customer and month (no sort); each group's
+    latest order is compared with the customer's first order.
+    """
+    first_month = (today.year * 12 + today.month - 1) - (months - 1)
+    lo = date(first_month // 12, first_month % 12 + 1, 1)
+    today_hi = _hi(today)
+    if _derived_current(db, today_hi):
+        first = "(SELECT c.first_order_at FROM customers c WHERE c.customer_id = o.customer_id)"
+    else:
+        first = (
+            "(SELECT min(p.ordered_at) FROM orders p INDEXED BY idx_orders_customer_amount "
+            "WHERE p.customer_id = o.customer_id)"
+        )
+    rows = db.execute(
+        f"""
+        SELECT m, count(*), total(came_back) FROM (
+            SELECT substr(o.ordered_at, 1, 7) AS m, max(o.ordered_at) > {first} AS came_back
+            FROM orders o INDEXED BY idx_orders_customer_amount
+            WHERE o.ordered_at >= :lo AND o.ordered_at < :hi
+            GROUP BY o.customer_id, m)
+        GROUP BY m ORDER BY m
+        """,
+        {"lo": lo.isoformat(), "hi": today_hi},
+    ).fetchall()
+    return tuple(mt.MonthRepurchase(m, int(n), int(r)) for m, n, r in rows)
+
+
+def _by_month_in_background(
+    db: sqlite_utils.Database, today: date
+) -> Callable[[], tuple[mt.MonthRepurchase, ...]]:
+    """Start :func:`repurchase_by_month` on a read connection of its own, in a thread (SQLite
+    releases the GIL while it steps), so it runs beside the rest of the stats; returns a
+    function that waits for it. In memory or on small shops: computed right here."""
+    path = _db_file(db)
+    n = db.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
+    if path is None or n < PARALLEL_MIN_ORDERS:
+        result = repurchase_by_month(db, today)
+        return lambda: result
+
+    def run() -> tuple[mt.MonthRepurchase, ...]:
+        # No memory map here: a second mapping of the file would count its pages twice in
+        # the process's resident memory (measured: +190 MB at 1M orders).
+        conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            return repurchase_by_month(sqlite_utils.Database(conn), today)
+        finally:
+            conn.close()
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def _established(db: sqlite_utils.Database, w: _Windows) -> tuple[int, int]:
+    """Orders in the LTV year, and their customers, of customers who ordered before it began.
+
+    One pass over the covering index (about 0.2 s of CPU at 1M orders)."""
+    row = db.execute(
+        """
+        SELECT total(n), count(*) FROM (
+            SELECT sum(ordered_at >= :year_lo) AS n, min(ordered_at) AS first
+            FROM orders INDEXED BY idx_orders_customer_amount
+            WHERE ordered_at < :end_hi GROUP BY customer_id)
+        WHERE first < :year_lo AND n > 0
+        """,
+        {"year_lo": w.year_lo, "end_hi": w.end_hi},
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 @_scan
 def shop_stats(
     db: sqlite_utils.Database,
@@ -768,6 +1014,7 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
+    by_month = _by_month_in_background(db, today)
     if _derived_current(db, w.today_hi):
         f = _fold_derived(db, w, whole)
     else:
@@ -793,6 +1040,7 @@ def shop_stats(
         f.year_customers,
         (f.base, f.retained, w.estimate_days) if w.mid else None,
         lifetime_years,
+        _established(db, w),
     )
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
@@ -809,7 +1057,9 @@ def shop_stats(
         cohorts=tuple(cohorts),
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
-        attribution=attribution(db, start, end, window_days),
+        attribution=attribution(db, start, end, window_days, today=today),
+        by_month=by_month(),
+        outcomes=touch_outcomes(db, start, min(end, today)),
     )
 
 
@@ -831,9 +1081,11 @@ def daily_series(
     end: date,
     *,
     window_days: int = mt.DEFAULT_WINDOW_DAYS,
+    today: date | None = None,
 ) -> mt.DailySeries:
     """Touches and repurchases (a customer's 2nd or later order) per day, and conversion per
     stage, for the console's small charts. ``start`` None means the 30 days ending on ``end``.
+    Conversion counts the touches whose window closed by ``today`` (default ``end``).
     """
     first = start or end - timedelta(days=29)
     lo, hi = first.isoformat(), _hi(end)
@@ -858,7 +1110,7 @@ def daily_series(
         ).fetchall()
     )
     days = tuple(first + timedelta(days=i) for i in range((end - first).days + 1))
-    a = attribution(db, first, end, window_days)
+    a = attribution(db, first, end, window_days, today=today or end)
     return mt.DailySeries(
         days=days,
         touches=tuple(int(touches.get(d.isoformat(), 0)) for d in days),
@@ -889,13 +1141,17 @@ def export_rows(
         header = [
             "customer_id", "name", "tier", "orders", "spent", "first_order_at", "last_order_at",
             "recency_days", "r", "f", "m", "segment",
+            "p_alive", "expected_purchases_365d", "clv_365d", "predicted_next_order",
         ]  # fmt: skip
         cur = db.execute(
             """
             SELECT c.customer_id, c.name, c.tier, count(o.order_id), total(o.amount),
-                   min(o.ordered_at), max(o.ordered_at)
+                   min(o.ordered_at), max(o.ordered_at),
+                   round(p.p_alive, 4), round(p.expected_purchases_365d, 4),
+                   round(p.clv_365d, 2), p.predicted_next_order
             FROM customers c LEFT JOIN orders o
                  ON o.customer_id = c.customer_id AND o.ordered_at < ?
+            LEFT JOIN customer_predictions p ON p.customer_id = c.customer_id
             GROUP BY c.customer_id ORDER BY c.customer_id
             """,
             [_hi(today)],
@@ -903,11 +1159,12 @@ def export_rows(
 
         def customers() -> Iterator[tuple[Any, ...]]:
             for row in cur:
+                base, predicted = row[:7], row[7:]
                 x = rfm.get(row[0])
                 if x is None:
-                    yield (*row, None, None, None, None, None)
+                    yield (*base, None, None, None, None, None, *predicted)
                 else:
-                    yield (*row, x.recency_days, x.r, x.f, x.m, x.segment.value)
+                    yield (*base, x.recency_days, x.r, x.f, x.m, x.segment.value, *predicted)
 
         return header, customers()
     if kind == "segments":

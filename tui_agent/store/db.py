@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -25,8 +25,35 @@ class DatabaseError(Exception):
     """A database that cannot be used: not SQLite, newer schema, read-only, ..."""
 
 
+def _clean_imported_text(db: sqlite_utils.Database) -> None:
+    """Apply core.safetext.clean_cell to the imported text columns (one scan per column;
+    only rows holding a control character are rewritten)."""
+    from tui_agent.core.safetext import BIDI, clean_cell
+
+    chars = "".join(chr(c) for c in range(1, 0xA0) if c < 0x20 or c >= 0x7F)
+    pattern = f"*[{chars}\u2028\u2029{BIDI}]*"
+    columns = {
+        "customers": ("name", "phone", "email", "wechat", "tier", "tags"),
+        "products": ("name", "category"),
+        "order_lines": ("product", "category"),
+        "order_lines_excluded": ("product", "category"),
+        "follow_up_reasons": ("text", "product", "category"),
+    }
+    for table, cols in columns.items():
+        for col in cols:
+            rows = db.execute(
+                f"SELECT rowid, {col} FROM {table} WHERE {col} GLOB ?", [pattern]
+            ).fetchall()
+            db.conn.executemany(
+                f"UPDATE {table} SET {col} = ? WHERE rowid = ?",
+                [(clean_cell(text).strip(), rowid) for rowid, text in rows],
+            )
+
+
 # Each migration takes the database from version N-1 to N. Append, never edit.
-MIGRATIONS: list[str] = [
+# A migration is SQL, or a function for what SQL cannot say; either runs inside the
+# migration's transaction.
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
     # 1: the first schema
     """
     CREATE TABLE customers (
@@ -226,7 +253,41 @@ MIGRATIONS: list[str] = [
     ALTER TABLE follow_ups ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE follow_up_reasons ADD COLUMN delivery_assumed INTEGER NOT NULL DEFAULT 0;
     """,
-    # 8: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # 8: cached analytics, refreshed after imports and when the day changes (never on the
+    # console's first paint): the BTYD fit (one row per fit kind, JSON parameters), each
+    # customer's predictions from it, and each customer's stored RFM segment.
+    """
+    CREATE TABLE IF NOT EXISTS model_fits (
+        kind TEXT PRIMARY KEY,        -- 'btyd'
+        as_of TEXT NOT NULL,          -- the day the fit describes (YYYY-MM-DD)
+        fingerprint TEXT NOT NULL,    -- the orders it was fitted on (count, max rowid, total)
+        fitted_at TEXT NOT NULL,
+        body TEXT NOT NULL            -- JSON: parameters, thresholds, what is missing
+    );
+    CREATE TABLE IF NOT EXISTS customer_predictions (
+        customer_id TEXT PRIMARY KEY,
+        p_alive REAL NOT NULL,
+        expected_purchases_90d REAL NOT NULL,
+        expected_purchases_365d REAL NOT NULL,
+        expected_order_value REAL,
+        clv_365d REAL,
+        predicted_next_order TEXT      -- YYYY-MM-DD, NULL when more likely gone than not
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS idx_customer_predictions_p_alive
+        ON customer_predictions(p_alive);
+    CREATE TABLE IF NOT EXISTS customer_segments (
+        customer_id TEXT PRIMARY KEY,
+        segment TEXT NOT NULL,
+        r INTEGER NOT NULL,
+        f INTEGER NOT NULL,
+        m INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 9: text imported before control characters were cleaned at the door (core.safetext)
+    # is cleaned the same way, so no screen shows an escape sequence from an old import.
+    # Ids are left alone (they key other rows; touches are append-only).
+    _clean_imported_text,
+    # 10: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,
@@ -283,45 +344,114 @@ def _read_only(path: Path) -> str:
     )
 
 
+# The tables every tui-agent database has had since migration 1.
+OUR_TABLES = frozenset({"customers", "orders", "order_lines", "follow_ups", "touches", "meta"})
+
+
+def missing_database(path: Path) -> str:
+    """The one line for a database file that does not exist."""
+    return (
+        f"{path}: no such database (create one with `tui-agent import customers FILE "
+        f"--db {path}` or `tui-agent demo --db {path}`)"
+    )
+
+
+def describe_error(path: Path | str, exc: BaseException, doing: str = "") -> str | None:
+    """One line for an SQLite or OS error that means the database cannot be used (read-only,
+    disk full, corrupt, busy), or None when it is none of those."""
+    msg = str(exc).lower()
+    then = f": {doing}" if doing else ""
+    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+        return f"{path}: disk full{then}"
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    if "full" in msg:
+        return f"{path}: disk full (free some space and try again){then}"
+    if "readonly" in msg or "read-only" in msg:
+        return _read_only(Path(path)) + then
+    if "malformed" in msg or "corrupt" in msg or "not a database" in msg:
+        return (
+            f"{path}: the database is corrupt ({exc}); restore it from a backup "
+            f"(or try `sqlite3 {path} .recover`){then}"
+        )
+    if "locked" in msg or "busy" in msg:
+        return (
+            f"{path}: the database is busy: another program (an import?) holds it; "
+            f"try again in a moment{then}"
+        )
+    if "disk i/o" in msg or "unable to open" in msg:
+        return f"{path}: cannot read or write the database ({exc}){then}"
+    return None
+
+
 def connect(
-    path: Path | str, *, create: bool = True, migrate: bool = True
+    path: Path | str, *, create: bool = True, migrate: bool = True, check: bool = False
 ) -> sqlite_utils.Database:
     """Open (and if needed create and migrate) the shop database.
 
+    ``create``: a missing file is created (only commands that bring data do that: import,
+    demo). A file that is not a tui-agent database is refused untouched, unless it is empty.
+    ``check``: run ``PRAGMA quick_check`` first (before an import writes; it reads the whole
+    file, so commands that only read rely on SQLite reporting a damaged page it meets).
     The connection runs in autocommit mode; writes go through :func:`write_tx`.
     """
     path = Path(path)
     if not path.exists():
         if not create:
-            raise DatabaseError(f"{path}: no such database")
-        _create_private_file(path)
+            raise DatabaseError(missing_database(path))
+        try:
+            _create_private_file(path)
+        except OSError as exc:
+            raise DatabaseError(
+                describe_error(path, exc) or f"{path}: {exc.strerror or exc}"
+            ) from None
     conn = None
     try:
         conn = sqlite3.connect(
             path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # What the file is, before anything is written to it (WAL switch, migrations).
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and (version < 1 or not tables >= OUR_TABLES):
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise DatabaseError(
+                f"{path}: not a tui-agent database (it holds other tables: {shown}); "
+                "tui-agent leaves it untouched: give another --db"
+            )
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{path}: schema version {version} is newer than this tui-agent understands "
+                f"({SCHEMA_VERSION}); upgrade tui-agent"
+            )
+        if check:
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise DatabaseError(
+                    f"{path}: the database is corrupt ({'; '.join(problems)[:200]}); "
+                    f"restore it from a backup (or try `sqlite3 {path} .recover`); "
+                    "nothing was written"
+                )
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except DatabaseError:
+        if conn is not None:
+            conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             conn.close()
         # Switching a WAL database on needs write access: a read-only file fails here, and
-        # must be reported as read-only, not as "not a database".
-        if "readonly" in str(exc) or "read-only" in str(exc):
-            raise DatabaseError(_read_only(path)) from None
+        # must be reported as read-only (a full disk as full), not as "not a database".
+        known = describe_error(path, exc)
+        if known is not None and "is corrupt" not in known:
+            raise DatabaseError(known) from None
         raise DatabaseError(f"{path}: not a tui-agent database ({exc})") from None
     if mode.lower() != "wal" and not os.access(path, os.W_OK):
         conn.close()
         raise DatabaseError(_read_only(path))
-    if version > SCHEMA_VERSION:
-        conn.close()
-        raise DatabaseError(
-            f"{path}: schema version {version} is newer than this tui-agent understands "
-            f"({SCHEMA_VERSION}); upgrade tui-agent"
-        )
     db = sqlite_utils.Database(conn)
     if migrate and version < SCHEMA_VERSION:
         _migrate(db, version)
@@ -334,14 +464,18 @@ def _migrate(db: sqlite_utils.Database, version: int) -> None:
             current = db.execute("PRAGMA user_version").fetchone()[0]
             # Another process may have migrated while we waited for the write lock.
             for target in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _split(MIGRATIONS[target - 1]):
-                    db.execute(statement)
+                migration = MIGRATIONS[target - 1]
+                if callable(migration):
+                    migration(db)
+                else:
+                    for statement in _split(migration):
+                        db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")
     except sqlite3.OperationalError as exc:
-        if "readonly" in str(exc) or "read-only" in str(exc):
-            raise DatabaseError(
-                "database is read-only (check the permissions of the file and its folder)"
-            ) from None
+        known = describe_error(db.conn.execute("PRAGMA database_list").fetchone()[2], exc)
+        if known is not None:
+            db.conn.close()
+            raise DatabaseError(known) from None
         raise
 
 

@@ -18,6 +18,7 @@ from tui_agent.core.kinds.base import CustomerFact, Facts, LineFact, OrderFact
 from tui_agent.core.kinds.winback import winback_days
 from tui_agent.core.rules import Rule, RuleSet
 from tui_agent.store.db import get_meta
+from tui_agent.store.predictions import low_p_alive_customers
 
 FactsQuery = Callable[[sqlite_utils.Database, RuleSet, Rule, date], Facts]
 
@@ -246,7 +247,26 @@ def winback_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: 
         "FROM customers c WHERE c.last_order_at >= ? AND c.last_order_at < ?",
         [day_start(first), day_start(last + timedelta(days=1))],
     ).fetchall()
-    return Facts(customers=[customer_fact(r) for r in rows], avg_gap_days=gap)
+    customers = [customer_fact(r) for r in rows]
+    low: frozenset[str] = frozenset()
+    if rule.p_alive_below > 0:  # the BTYD trigger (rules.toml p_alive_below)
+        low = frozenset(low_p_alive_customers(db, rule.p_alive_below))
+        seen = {c.customer_id for c in customers}
+        extra = sorted(low - seen)
+        for i in range(0, len(extra), 500):
+            part = extra[i : i + 500]
+            marks = ",".join("?" * len(part))
+            customers += [
+                customer_fact(r)
+                for r in db.execute(
+                    "SELECT c.customer_id, c.opt_out, c.last_order_at, c.birthday, "
+                    "(SELECT order_id FROM orders o WHERE o.customer_id = c.customer_id "
+                    " ORDER BY o.ordered_at DESC LIMIT 1), c.lunar_birthday, c.tier, c.tags, "
+                    f"c.first_order_at FROM customers c WHERE c.customer_id IN ({marks})",
+                    part,
+                )
+            ]
+    return Facts(customers=customers, avg_gap_days=gap, low_p_alive=low)
 
 
 def holiday_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:

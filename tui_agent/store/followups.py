@@ -497,8 +497,11 @@ def due_queue(
     *,
     limit: int | None = None,
     where: QueueFilter | None = None,
+    by_value: bool = False,
 ) -> list[FollowUp]:
-    """Pending follow-ups due on or before ``today``: overdue first, then by customer value.
+    """Pending follow-ups due on or before ``today``: overdue first, then by customer value
+    (spent so far; with ``by_value``, the BTYD expected value of the next 365 days first,
+    rules.toml ``[work] queue_order = "expected_value"``).
 
     ``where`` keeps only the follow-ups that pass a :class:`QueueFilter` (default: all). A
     segment filter scores the customers' RFM segments (cached per day, see
@@ -506,9 +509,15 @@ def due_queue(
     """
     flt = where or QueueFilter()
     extra, extra_params = _filter_sql(flt, today)
+    value = (
+        "(SELECT p.clv_365d FROM customer_predictions p WHERE p.customer_id = f.customer_id) "
+        "DESC NULLS LAST, "
+        if by_value
+        else ""
+    )
     sql = (
         _QUEUE_SQL + f"WHERE f.status = 'pending' AND f.due_date <= ?{extra} "
-        "ORDER BY f.due_date < ? DESC, c.total_spent DESC, f.due_date, f.id"
+        f"ORDER BY f.due_date < ? DESC, {value}c.total_spent DESC, f.due_date, f.id"
     )
     params: list[Any] = [today.isoformat(), *extra_params, today.isoformat()]
     if limit is not None and flt.segment is None:

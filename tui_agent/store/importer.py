@@ -19,12 +19,14 @@ import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from itertools import chain, groupby, repeat
 from pathlib import Path
 
 import sqlite_utils
 
 from tui_agent.core.csvrows import (
+    DEFAULT_MAX_LINE_AMOUNT,
     MAX_REPORTED,
     BadRowsError,
     CsvFileError,
@@ -36,6 +38,7 @@ from tui_agent.core.csvrows import (
     field_names,
     plan_header,
 )
+from tui_agent.core.textcodec import EncodingDoubt, bom_encoding, judge
 from tui_agent.store import order_status
 from tui_agent.store.db import get_meta, set_meta, write_tx
 
@@ -70,22 +73,58 @@ __all__ = [
 # --- reading the file --------------------------------------------------------------------------
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``.
+SAMPLE_BYTES = 1 << 20  # what the plausibility check reads (whole lines)
 
-    GB18030 is the superset of GBK that Chinese Excel writes. The check streams the file in
-    1 MB chunks: cheap next to parsing it, and a file that is mostly ASCII with a few GBK
-    names near the end is still recognised.
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: what a BOM says (UTF-8, UTF-16), else UTF-8 or GB18030 (the
+    superset of GBK that Chinese Excel writes) as :func:`core.textcodec.judge` decides from
+    byte validity and whether the text is plausible.
+
+    Raises CsvFileError asking for ``--encoding`` when neither reads as plausible text.
+    The UTF-8 check streams the whole file in 1 MB chunks: a file that is mostly ASCII with
+    a few GBK names near the end is still recognised.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
+    valid = True
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+        announced = bom_encoding(sample[:4])
+        if announced is not None:
+            return announced
+        chunk = sample
+        try:
+            while chunk:
                 decoder.decode(chunk)
+                chunk = f.read(1 << 20)
             decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
+        except UnicodeDecodeError:
+            valid = False
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]  # whole lines: no character cut in two
+    try:
+        return judge(sample, valid)
+    except EncodingDoubt as exc:
+        raise CsvFileError(
+            f"cannot tell the file's encoding: {exc}; give --encoding utf-8 or --encoding gbk"
+        ) from None
+
+
+def _delimiter(given: str | None, path: Path, encoding: str) -> str:
+    """The cell separator: as given, else sniffed from the header line (a tab-separated
+    "Unicode text" export from Excel, or semicolons), else a comma."""
+    if given:
+        if len(given) != 1 or given in '"\r\n':
+            raise CsvFileError(f"--delimiter {given!r}: give one character (\\t for tab)")
+        return given
+    try:
+        with open(path, encoding=encoding, newline="", errors="replace") as f:
+            header = f.readline(1 << 16)
+    except (OSError, LookupError):
+        return ","
+    counts = {d: header.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def _normalise_encoding(encoding: str | None, path: Path) -> str:
@@ -116,7 +155,11 @@ def _first_bad_line(path: Path, encoding: str) -> int:
 
 @contextmanager
 def _batches(
-    path: Path, encoding: str, progress: Progress | None, size: int = BATCH
+    path: Path,
+    encoding: str,
+    progress: Progress | None,
+    size: int = BATCH,
+    delimiter: str = ",",
 ) -> Iterator[Batches]:
     """Yield (start lines, records) of the non-blank records, in batches of ``size``.
 
@@ -129,7 +172,7 @@ def _batches(
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
 
         def gen() -> Batches:
-            reader = csv.reader(text)
+            reader = csv.reader(text, delimiter=delimiter)
             prev = 0
             limit = 1  # the header alone
             n = 0
@@ -173,9 +216,11 @@ def _batches(
 
 
 @contextmanager
-def _records(path: Path, encoding: str, progress: Progress | None) -> Iterator[Records]:
+def _records(
+    path: Path, encoding: str, progress: Progress | None, delimiter: str = ","
+) -> Iterator[Records]:
     """Yield (start line, cells) for every non-blank record; the header comes first."""
-    with _batches(path, encoding, progress) as batches:
+    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
         yield (
             (line, row) for lines, rows in batches for line, row in zip(lines, rows, strict=True)
         )
@@ -207,6 +252,7 @@ def _drop_temp(db: sqlite_utils.Database) -> None:
         "_all",
         "_seq",
         "_prod",
+        "_reowned",
     ):
         db.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -220,6 +266,8 @@ def _load(
     progress: Progress | None,
     result: ImportResult,
     translate: Translate | None = None,
+    max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
+    delimiter: str = ",",
 ) -> Plan:
     """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
@@ -229,7 +277,7 @@ def _load(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        with _batches(path, encoding, progress) as batches:
+        with _batches(path, encoding, progress, delimiter=delimiter) as batches:
             first = next(batches, None)
             if first is None:
                 raise CsvFileError("the file is empty (no header row)")
@@ -237,7 +285,7 @@ def _load(
             batch_fn: BatchFn | None = None
             if translate is not None:
                 header, mapping, batch_fn = translate(header)
-            plan = plan_header(kind, header, mapping)
+            plan = plan_header(kind, header, mapping, max_amount)
             key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
             # Binding a parameter costs more than SQLite's insert itself: fields the file
             # lacks are left out of the statement (the column stays NULL). A missing
@@ -382,7 +430,9 @@ def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
     ]
 
 
-def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Path) -> None:
+def _write_rejects(
+    db: sqlite_utils.Database, path: Path, encoding: str, out: Path, delimiter: str = ","
+) -> None:
     """Second pass over the input: copy each rejected record with its line, column and reason.
 
     Re-reading the file (only when something was rejected) keeps the original cells exactly
@@ -393,22 +443,55 @@ def _write_rejects(db: sqlite_utils.Database, path: Path, encoding: str, out: Pa
         "FROM (SELECT * FROM _rejects ORDER BY line, rowid) GROUP BY line ORDER BY line"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data
-    # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
-    with (
-        open(fd, "w", encoding="utf-8-sig", newline="") as f,
-        _records(path, encoding, None) as records,
-    ):
-        writer = csv.writer(f)
-        header = next(records)[1]
-        writer.writerow([*header, "line", "column", "reason"])
-        pending = cursor.fetchone()
-        for line, row in records:
-            if pending is None:
-                break
-            if line == pending[0]:
-                writer.writerow([*row, line, pending[1], pending[2]])
-                pending = cursor.fetchone()
+    # Written under a temporary name in the same folder and renamed when complete: a killed
+    # import never leaves a partial file that looks whole (nor truncates an older one).
+    # A fresh file created 0600: customer data, whatever the umask or the old file's mode.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
+        with (
+            open(fd, "w", encoding="utf-8-sig", newline="") as f,
+            _records(path, encoding, None, delimiter) as records,
+        ):
+            writer = csv.writer(f)
+            header = next(records)[1]
+            width = len(header)
+            writer.writerow([*header, "line", "column", "reason"])
+            pending = cursor.fetchone()
+            for line, row in records:
+                if pending is None:
+                    break
+                if line == pending[0]:
+                    # A row with the wrong number of cells is padded (or its extra cells
+                    # moved after the reason), so line, column and reason stay under their
+                    # own headers and no cell is lost.
+                    cells = row[:width] + [""] * (width - len(row))
+                    writer.writerow([*cells, line, pending[1], pending[2], *row[width:]])
+                    pending = cursor.fetchone()
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        cursor.close()
+
+
+def rejects_target(path: Path, rejects: Path | str | None) -> Path:
+    """Where the reject file goes; refuses (CsvFileError) the input itself, under any name
+    (the same path, a symlink or a hard link to it), before anything is opened for writing."""
+    out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
+    same = os.path.realpath(out) == os.path.realpath(path)
+    if not same and out.exists():
+        try:
+            same = os.path.samefile(out, path)
+        except OSError:
+            same = False
+    if same:
+        raise CsvFileError(f"the reject file {out} is the input file; give another --rejects")
+    return out
 
 
 def _run(
@@ -423,11 +506,16 @@ def _run(
     encoding: str | None,
     progress: Progress | None,
     translate: Translate | None = None,
+    max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
+    max_amount = DEFAULT_MAX_LINE_AMOUNT if max_amount is None else max_amount
     path = Path(path)
     if not path.is_file():
         raise CsvFileError("no such file")
+    out = rejects_target(path, rejects) if skip_bad else None
     enc = _normalise_encoding(encoding, path)
+    delim = _delimiter(delimiter, path, enc)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
     old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
@@ -445,15 +533,15 @@ def _run(
         # write lock is taken: agents keep logging touches while a big file is being read.
         _create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result, translate)
+        plan = _load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
         db.execute("COMMIT")
         with write_tx(db):
             merge(db, plan, result, skip_bad)
             if result.rejected and not skip_bad:
                 raise BadRowsError(result)
             if result.rejected:
-                out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
-                _write_rejects(db, path, enc, out)
+                assert out is not None
+                _write_rejects(db, path, enc, out, delim)
                 result.rejects_path = out
     finally:
         if db.conn.in_transaction:  # an error while staging
@@ -703,6 +791,8 @@ def _merge_orders(
         f"INSERT INTO _seq SELECT * FROM (SELECT order_id, new, row_number() OVER "
         f"(PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) FROM _all) ORDER BY order_id"
     )
+    if not first_load:
+        _moved_orders(db, result)
     before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
     n_affected = db.execute("SELECT count(*) FROM _affected").fetchone()[0]
     with _bulk_indexes(db, "customers", n_affected):
@@ -764,10 +854,12 @@ def _merge_orders(
         inserted = total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
         unchanged = 0
     else:
+        # A line is unchanged only if its order still belongs to the same customer.
         same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
         inserted, unchanged, total = db.execute(
             f"SELECT count(*) FILTER (WHERE l.order_id IS NULL), "
-            f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same}), count(*) "
+            f"count(*) FILTER (WHERE l.order_id IS NOT NULL AND {same} "
+            "AND s.order_id NOT IN (SELECT order_id FROM _reowned)), count(*) "
             "FROM _stage s LEFT JOIN order_lines l ON l.order_id = s.order_id "
             "AND l.line_no = s.line_no"
         ).fetchone()
@@ -792,6 +884,44 @@ def _merge_orders(
         result.removed = cur.rowcount
     order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
+
+
+def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
+    """Orders the file gives to another customer than the database: counted, and the open
+    follow-ups they caused for the old customer cancelled (saying where the order went).
+    Their reasons' keys are set aside, so the next generation gives the new owner theirs.
+    Call inside the import's transaction, before the orders are written."""
+    db.execute(
+        "CREATE TEMP TABLE _reowned AS SELECT s.order_id, o.customer_id AS old, "
+        "s.customer_id AS new FROM _orders s JOIN orders o ON o.order_id = s.order_id "
+        "WHERE o.customer_id IS NOT s.customer_id"
+    )
+    result.moved = db.execute("SELECT count(*) FROM _reowned").fetchone()[0]
+    if not result.moved:
+        return
+    now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    db.execute(
+        """
+        UPDATE follow_ups SET status = 'cancelled',
+               status_reason = 'order ' || m.order_id || ' now belongs to customer '
+                               || m.new || ' (re-import)',
+               claimed_by = NULL, updated_at = ?
+        FROM _reowned m
+        WHERE follow_ups.customer_id = m.old
+          AND follow_ups.status IN ('pending', 'snoozed')
+          AND (follow_ups.order_id = m.order_id OR follow_ups.id IN
+               (SELECT follow_up_id FROM follow_up_reasons WHERE order_id = m.order_id))
+        """,
+        [now],
+    )
+    db.execute(
+        """
+        UPDATE follow_up_reasons SET key = key || '@moved#' || follow_up_id
+        WHERE order_id IN (SELECT order_id FROM _reowned)
+          AND follow_up_id IN (SELECT f.id FROM follow_ups f JOIN _reowned m
+                               ON f.customer_id = m.old)
+        """
+    )
 
 
 @contextmanager
@@ -958,6 +1088,8 @@ def import_customers(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert customers by ``customer_id``; only the file's columns are updated.
 
@@ -977,6 +1109,8 @@ def import_customers(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        max_amount=max_amount,
+        delimiter=delimiter,
     )
 
 
@@ -990,6 +1124,8 @@ def import_orders(
     encoding: str | None = None,
     progress: Progress | None = None,
     translate: Translate | None = None,
+    max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert orders and their lines (one CSV row per line), creating unknown customers.
 
@@ -1010,6 +1146,8 @@ def import_orders(
         encoding=encoding,
         progress=progress,
         translate=translate,
+        max_amount=max_amount,
+        delimiter=delimiter,
     )
 
 
@@ -1022,6 +1160,8 @@ def import_products(
     rejects: Path | str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> ImportResult:
     """Upsert products by ``sku`` (name, category, cycle_days, related_sku)."""
     return _run(
@@ -1034,4 +1174,6 @@ def import_products(
         rejects=rejects,
         encoding=encoding,
         progress=progress,
+        max_amount=max_amount,
+        delimiter=delimiter,
     )

@@ -99,6 +99,8 @@ def import_platform_orders(
     rejects: Path | None = None,
     encoding: str | None = None,
     progress: importer.Progress | None = None,
+    max_amount: float | None = None,
+    delimiter: str | None = None,
 ) -> PlatformImport:
     """Import one platform export (or Taobao's two files). ``fmt`` None: recognised from the
     header; ``"canonical"``: the project's own CSV. Raises CsvFileError (about ``files[0]``),
@@ -142,6 +144,8 @@ def import_platform_orders(
         encoding=encoding,
         progress=progress,
         translate=translate,
+        max_amount=max_amount,
+        delimiter=delimiter,
     )
     return PlatformImport(result, preset, main, side_path)
 

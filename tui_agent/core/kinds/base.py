@@ -70,6 +70,7 @@ class Facts:
     lines: Sequence[LineFact] = ()
     customers: Sequence[CustomerFact] = ()
     avg_gap_days: float | None = None
+    low_p_alive: frozenset[str] = frozenset()  # winback: P(alive) below the rule's threshold
 
 
 OccurrenceFn = Callable[[RuleSet, Rule, Facts, date], list[Occurrence]]

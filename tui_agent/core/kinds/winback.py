@@ -16,6 +16,10 @@ def winback_days(rule: Rule, avg_gap_days: float | None) -> int:
 
 
 def occurrences(rules: RuleSet, rule: Rule, facts: Facts, today: date) -> list[Occurrence]:
+    """Due the shop's average gap after the last order; with ``p_alive_below`` set, also today
+    for the customers in ``facts.low_p_alive`` (the BTYD model's P(alive) is below it) once
+    ``min_days`` have passed since their last order. The key is the last order either way, so
+    one lapse gives one win-back."""
     out: list[Occurrence] = []
     gap = winback_days(rule, facts.avg_gap_days)
     for c in facts.customers:
@@ -23,6 +27,17 @@ def occurrences(rules: RuleSet, rule: Rule, facts: Facts, today: date) -> list[O
             continue
         last = c.last_order_at.date()
         due = last + timedelta(days=gap)
+        text = f"{rule.label}: no order for {gap} days (last {last.isoformat()})"
+        if (
+            rule.p_alive_below > 0
+            and c.customer_id in facts.low_p_alive
+            and last + timedelta(days=rule.min_days) <= today < due
+        ):
+            due = today
+            text = (
+                f"{rule.label}: likely lapsing, P(alive) below {rule.p_alive_below:g} "
+                f"(last order {last.isoformat()})"
+            )
         if not in_window(due, today, rules.catch_up_days):
             continue
         out.append(
@@ -31,7 +46,7 @@ def occurrences(rules: RuleSet, rule: Rule, facts: Facts, today: date) -> list[O
                 rule,
                 f"{rule.id}:{c.customer_id}:{last.isoformat()}",
                 due,
-                f"{rule.label}: no order for {gap} days (last {last.isoformat()})",
+                text,
                 c.last_order_id,
                 c.last_order_at,
             )
