@@ -83,9 +83,11 @@ class Session:
         phrases: PhraseBook,
         queue_limit: int = 200,
         clock: type[datetime] = datetime,
+        display_name: str | None = None,
     ) -> None:
         self.db_path = db_path
         self.agent = agent
+        self.display_name = display_name  # the name customers see ({agent_name})
         self.today = today
         self.rules = rules
         self.config = config
@@ -254,7 +256,7 @@ class Session:
             anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
-            agent_name=self.config.display_name or self.agent,
+            agent_name=self.display_name or self.config.display_name or self.agent,
             coupon=self.config.coupon,
             related_product=related,
             product=focus.product if focus else None,
@@ -457,7 +459,7 @@ class Session:
             anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
-            agent_name=self.config.display_name or self.agent,
+            agent_name=self.display_name or self.config.display_name or self.agent,
             coupon=self.config.coupon,
             related_product=related,
         )

@@ -160,6 +160,9 @@ def _read_only_file(path: str) -> dict[str, object]:
 
 
 def test_read_only_wal_database_file() -> None:
+    import encodings.gb2312
+    import encodings.gb18030
+    import encodings.gbk
     import encodings.utf_8_sig  # noqa: F401
     import tempfile
 
@@ -181,7 +184,7 @@ def test_read_only_wal_database_file() -> None:
     for name in ("due", "import"):
         code, output, exc = seen[name]
         assert code == 1, (name, output, exc)
-        assert "read-only" in output and "Traceback" not in output, (name, output)
+        assert "read-only" in output and "Traceback" not in output, (name, output, exc)
         assert len(output.strip().splitlines()) == 1, (name, output)
     assert _digest(path) == before
 

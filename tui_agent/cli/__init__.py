@@ -78,5 +78,8 @@ main.lazy_commands.update(
         "customer": "tui_agent.cli.customer:customer_group",
         "touch": "tui_agent.cli.touch:touch_group",
         "campaign": "tui_agent.cli.campaign:campaign_group",
+        "agents": "tui_agent.cli.agents:agents_group",
+        "serve": "tui_agent.cli.serve:serve",
+        "backup": "tui_agent.cli.backup:backup",
     }
 )

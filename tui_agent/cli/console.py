@@ -29,7 +29,14 @@ def _demo_database(today: date, rules: RuleSet) -> Path:
     return path
 
 
-def build_app(*, db_path: Path | None, agent: str | None, today: date | None, demo: bool) -> Any:
+def build_app(
+    *,
+    db_path: Path | None,
+    agent: str | None,
+    today: date | None,
+    demo: bool,
+    display_name: str | None = None,
+) -> Any:
     """Everything the console needs, or a UserError naming what is wrong."""
     from tui_agent.app import ConsoleApp
     from tui_agent.phrasing import load_phrasebook
@@ -45,7 +52,13 @@ def build_app(*, db_path: Path | None, agent: str | None, today: date | None, de
     agent = agent or config.agent or default_agent()
     try:
         session = Session(
-            path, agent=agent, today=today, rules=rules, config=config, phrases=load_phrasebook()
+            path,
+            agent=agent,
+            today=today,
+            rules=rules,
+            config=config,
+            phrases=load_phrasebook(),
+            display_name=display_name,
         )
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
@@ -54,9 +67,16 @@ def build_app(*, db_path: Path | None, agent: str | None, today: date | None, de
     return ConsoleApp(session, keymap=config.keymap, theme=config.theme)
 
 
-def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bool) -> None:
+def run_console(
+    *,
+    db_path: Path | None,
+    agent: str | None,
+    today: Any,
+    demo: bool,
+    display_name: str | None = None,
+) -> None:
     """Open the full-screen console (``tui-agent`` with no command, or ``tui-agent console``)."""
-    app = build_app(db_path=db_path, agent=agent, today=today, demo=demo)
+    app = build_app(db_path=db_path, agent=agent, today=today, demo=demo, display_name=display_name)
     try:
         app.run()
     finally:
@@ -67,9 +87,19 @@ def run_console(*, db_path: Path | None, agent: str | None, today: Any, demo: bo
 
 @click.command("console")
 @console_options
+@click.option(
+    "--display-name",
+    default=None,
+    help="The name customers see ({agent_name}); `tui-agent serve` passes the agent's.",
+)
 @click.pass_context
 def console(
-    ctx: click.Context, db_path: Path | None, agent: str | None, today: date | None, demo: bool
+    ctx: click.Context,
+    db_path: Path | None,
+    agent: str | None,
+    today: date | None,
+    demo: bool,
+    display_name: str | None,
 ) -> None:
     """Open the full-screen work console: today's follow-ups, phrases, copy and log."""
     root = ctx.find_root().params
@@ -78,4 +108,5 @@ def console(
         agent=agent or root.get("agent"),
         today=today or root.get("today"),
         demo=demo or bool(root.get("demo")),
+        display_name=display_name,
     )

@@ -16,7 +16,8 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
+MMAP_BYTES = 1 << 30
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 
@@ -287,7 +288,19 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
     # is cleaned the same way, so no screen shows an escape sequence from an old import.
     # Ids are left alone (they key other rows; touches are append-only).
     _clean_imported_text,
-    # 10: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # 10: agent logins for `tui-agent serve` (store/agents.py); the password is a salted scrypt
+    # hash (core/passwords.py). A disabled agent keeps its row: touches name it.
+    """
+    CREATE TABLE IF NOT EXISTS agents (
+        name TEXT PRIMARY KEY,
+        display_name TEXT,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+    # 11: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
     # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
     # answering the customer's own message is marked reply (not proactive: outside the cap).
     # Finding customers: the name's pinyin and initials (filled lazily by store.customers,
@@ -436,6 +449,10 @@ def connect(
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Read pages through a memory map instead of a read() call per page: generating a big
+        # shop's day reads hundreds of thousands of pages, and the system calls were a third
+        # of its CPU time. Only the address space is reserved; SQLite maps what it reads.
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     except DatabaseError:
         if conn is not None:
             conn.close()

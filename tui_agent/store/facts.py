@@ -20,7 +20,12 @@ from tui_agent.core.rules import Rule, RuleSet
 from tui_agent.store.db import get_meta
 from tui_agent.store.predictions import low_p_alive_customers
 
-FactsQuery = Callable[[sqlite_utils.Database, RuleSet, Rule, date], Facts]
+FactsQuery = Callable[[sqlite_utils.Database, RuleSet, Rule, date, bool], Facts]
+"""``(db, rules, rule, today, live)``. With ``live`` (the planner), a query may leave out
+what planning would drop anyway, exactly as ``core.lifecycle.plan_day`` drops it: occurrences
+whose key exists already, and occurrences of a chain stopped by a newer order (placed by the
+end of ``today``). Without it (the tests' comparison with ``store.reference``), every
+occurrence in the window is found."""
 
 
 def day_start(d: date) -> str:
@@ -80,18 +85,6 @@ def customer_fact(row: Sequence[Any]) -> CustomerFact:
     )
 
 
-def facts_for(
-    db: sqlite_utils.Database, ids: Sequence[str], chunk: int = 500
-) -> dict[str, CustomerFact]:
-    out: dict[str, CustomerFact] = {}
-    for i in range(0, len(ids), chunk):
-        part = list(ids[i : i + chunk])
-        marks = ",".join("?" * len(part))
-        for r in db.execute(f"{CUSTOMER_SQL} WHERE customer_id IN ({marks})", part):
-            out[r[0]] = customer_fact(r)
-    return out
-
-
 def _customers_where(
     db: sqlite_utils.Database, where: str, params: list[Any]
 ) -> list[CustomerFact]:
@@ -111,15 +104,39 @@ def _eligible_customers(db: sqlite_utils.Database, rule: Rule, today: date) -> l
 # --- each kind ----------------------------------------------------------------------------------
 
 
-def orders_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def _live_orders(rule: Rule, today: date, alias: str, key: str) -> tuple[str, list[Any]]:
+    """SQL conditions (and parameters) leaving out what planning drops: an occurrence whose
+    key (``rule.id:`` + the SQL expression ``key``) exists, and, for a rule that stops on
+    repurchase, one anchored on an order placed before the customer's last order as planning
+    sees it (``customers.last_order_at``, or when that is after ``today`` the last order
+    placed by then: :func:`store.followups._facts_for`)."""
+    sql = f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key})"
+    params: list[Any] = [f"{rule.id}:"]
+    if rule.stop_on_repurchase:
+        end = day_start(today + timedelta(days=1))
+        sql += (
+            " AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = "
+            f"{alias}.customer_id AND c.last_order_at > {alias}.ordered_at AND "
+            "(c.last_order_at < ? OR EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = "
+            f"{alias}.customer_id AND n.ordered_at > {alias}.ordered_at AND n.ordered_at < ?)))"
+        )
+        params += [end, end]
+    return sql, params
+
+
+def orders_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     first, last = after_delivery.window(rules, rule, today)
+    live_sql, live_params = _live_orders(rule, today, "o", "o.order_id") if live else ("", [])
+    bounds = _delivered_between(first, last, rules.assumed_delivery_days)
     rows = db.execute(
-        "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
-        "WHERE delivered_at >= ? AND delivered_at < ? "
+        "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders o "
+        f"WHERE delivered_at >= ? AND delivered_at < ?{live_sql} "
         "UNION ALL "
-        "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders "
-        "WHERE ordered_at >= ? AND ordered_at < ? AND delivered_at IS NULL",
-        _delivered_between(first, last, rules.assumed_delivery_days),
+        "SELECT order_id, customer_id, ordered_at, delivered_at, seq FROM orders o "
+        f"WHERE ordered_at >= ? AND ordered_at < ? AND +delivered_at IS NULL{live_sql}",
+        [*bounds[:2], *live_params, *bounds[2:], *live_params],
     ).fetchall()
     return Facts(
         orders=[
@@ -136,23 +153,38 @@ _LINE_SELECT = (
 )
 
 
-def replenish_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def replenish_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     cycles = {
         int(r[0])
         for r in db.execute("SELECT DISTINCT cycle_days FROM products WHERE cycle_days > 0")
     }
     cycles |= set(rules.category_cycle_days.values())
+    live_sql, live_params = (
+        _live_orders(rule, today, "o", "o.order_id || ':' || l.line_no") if live else ("", [])
+    )
     found: dict[tuple[str, int], LineFact] = {}
-    for c in sorted(cycles):
-        back = replenish.offset(c, rule.lead_days)
+    # One window per distinct offset (cycles no longer than the lead share offset 1).
+    for back in sorted({replenish.offset(c, rule.lead_days) for c in cycles}):
         first = today - timedelta(days=back + rules.catch_up_days)
         last = today - timedelta(days=back)
+        bounds = _delivered_between(first, last, rules.assumed_delivery_days)
+        # Live: a line with a product cycle of its own falls due only in its own cycle's
+        # window (its other windows' lines are rejected by the kind's function anyway).
+        cond = (
+            f"{live_sql} AND (p.cycle_days IS NULL OR p.cycle_days <= 0 "
+            "OR max(1, p.cycle_days - ?) = ?)"
+            if live
+            else ""
+        )
+        cond_params = [*live_params, rule.lead_days, back] if live else []
         rows = db.execute(
             _LINE_SELECT
-            + "WHERE o.delivered_at >= ? AND o.delivered_at < ? UNION ALL "
+            + f"WHERE o.delivered_at >= ? AND o.delivered_at < ?{cond} UNION ALL "
             + _LINE_SELECT
-            + "WHERE o.ordered_at >= ? AND o.ordered_at < ? AND o.delivered_at IS NULL",
-            _delivered_between(first, last, rules.assumed_delivery_days),
+            + f"WHERE o.ordered_at >= ? AND o.ordered_at < ? AND +o.delivered_at IS NULL{cond}",
+            [*bounds[:2], *cond_params, *bounds[2:], *cond_params],
         ).fetchall()
         for oid, cid, line_no, product, category, cycle, ordered, delivered, _sku in rows:
             found[(oid, line_no)] = LineFact(
@@ -166,9 +198,31 @@ def replenish_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today
                 from_db_datetime(delivered),
             )
     if rule.own_cycle_min_orders > 0:
-        for ln in _own_cycle_lines(db, rule, today):
+        own = (
+            _own_cycle_live(db, rules, rule, today)
+            if live and rule.stop_on_repurchase
+            else _own_cycle_lines(db, rule, today)
+        )
+        for ln in own:
             found[(ln.order_id, ln.line_no)] = ln
     return Facts(lines=list(found.values()))
+
+
+def _line_fact(row: Sequence[Any]) -> LineFact:
+    oid, cid, line_no, product, category, cycle, ordered, delivered, days_text = row
+    days = sorted(date.fromisoformat(d) for d in days_text.split(","))
+    gaps = tuple((b - a).days for a, b in itertools.pairwise(days))
+    return LineFact(
+        oid,
+        cid,
+        line_no,
+        product,
+        category,
+        cycle,
+        _dt(ordered),
+        from_db_datetime(delivered),
+        gaps,
+    )
 
 
 def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
@@ -193,27 +247,90 @@ def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list
             rule.own_cycle_min_orders,
         ],
     ).fetchall()
-    out = []
-    for _mx, oid, cid, line_no, product, category, cycle, ordered, delivered, days_text in rows:
-        days = sorted(date.fromisoformat(d) for d in days_text.split(","))
-        gaps = tuple((b - a).days for a, b in itertools.pairwise(days))
-        out.append(
-            LineFact(
-                oid,
-                cid,
-                line_no,
-                product,
-                category,
-                cycle,
-                _dt(ordered),
-                from_db_datetime(delivered),
-                gaps,
-            )
-        )
-    return out
+    return [_line_fact(r[1:]) for r in rows]
 
 
-def birthday_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def _own_cycle_live(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date
+) -> list[LineFact]:
+    """What :func:`_own_cycle_lines` finds that planning keeps, for a rule that stops on
+    repurchase, without grouping every repeat customer's whole history.
+
+    Planning drops a chain anchored on an order placed before the customer's last order (as
+    :func:`store.followups._facts_for` sees it: ``last_order_at``, or when that is after
+    ``today`` the last order placed by then). So only the products of the orders from that
+    moment on can count, and the latest line of such a product is among them: those lines
+    are found first, then each one's days in the customer's history (an indexed look-up
+    per line), and the keys already written are left out.
+
+    Before that look-up, a line whose reminder cannot fall in today's window is left out by
+    a bound on its cycle: the median of ``k`` gaps is at most their sum over ``k // 2 + 1``
+    (that many gaps are at least the median), the sum at most the days from the customer's
+    first order to this one, ``k >= own_cycle_min_orders - 1``; the own cycle, a weighted
+    mean of the median and the base cycle rounded, is at most the larger of the two plus
+    a half; the base at most the product's cycle, else the longest category default.
+    """
+    n = rule.own_cycle_min_orders
+    halves = max(1, (n - 1) // 2 + 1)
+    longest = max(rules.category_cycle_days.values(), default=0)
+    same = (
+        "CASE WHEN l.sku IS NOT NULL THEN l2.sku = l.sku ELSE l2.sku IS NULL AND "
+        "lower(trim(l2.category)) = lower(trim(coalesce(l.category, p.category))) END"
+    )
+    rows = db.execute(
+        # the moment planning counts from ('' when the customer has no last order: nothing
+        # is stopped, every order counts)
+        "WITH last AS MATERIALIZED (SELECT c.customer_id AS cid, CASE "
+        "WHEN c.last_order_at IS NULL THEN '' WHEN c.last_order_at < :end THEN c.last_order_at "
+        "ELSE (SELECT max(m.ordered_at) FROM orders m WHERE m.customer_id = c.customer_id "
+        "AND m.ordered_at < :end) END AS at, c.first_order_at AS first_at "
+        "FROM customers c WHERE c.order_count >= :n), "
+        # each product's latest line from then on (the bare columns come from max()'s row)
+        "cand AS MATERIALIZED (SELECT max(o.ordered_at || printf('%06d', l.line_no)), "
+        "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at, last.first_at, "
+        "julianday(coalesce(substr(o.delivered_at, 1, 10), "
+        "date(o.ordered_at, '+' || :assumed || ' days'))) AS dday "
+        "FROM last JOIN orders o ON o.customer_id = last.cid AND o.ordered_at >= last.at "
+        "AND o.ordered_at < :end JOIN order_lines l ON l.order_id = o.order_id "
+        "LEFT JOIN products p ON p.sku = l.sku "
+        "WHERE coalesce(l.sku, l.category, p.category) IS NOT NULL "
+        "GROUP BY o.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
+        "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END), "
+        "found AS MATERIALIZED (SELECT x.order_id, x.customer_id, x.line_no, l.product, "
+        "coalesce(l.category, p.category), p.cycle_days, x.ordered_at, x.delivered_at, "
+        "(SELECT group_concat(DISTINCT substr(o2.ordered_at, 1, 10)) FROM orders o2 "
+        "JOIN order_lines l2 ON l2.order_id = o2.order_id "
+        f"WHERE o2.customer_id = x.customer_id AND o2.ordered_at < :end AND {same}) AS days "
+        "FROM cand x JOIN order_lines l ON l.order_id = x.order_id AND l.line_no = x.line_no "
+        "LEFT JOIN products p ON p.sku = l.sku "
+        "WHERE NOT EXISTS (SELECT 1 FROM follow_up_reasons f "
+        "WHERE f.key = :rule || x.order_id || ':' || x.line_no) "
+        # the reminder's reach (see above): at least a day after delivery, at most the bound
+        "AND x.dday <= julianday(:today) - 1 AND (x.first_at IS NULL "
+        "OR x.dday + max(1, max((julianday(substr(x.ordered_at, 1, 10)) "
+        "- julianday(substr(x.first_at, 1, 10))) / :halves, "
+        "CASE WHEN p.cycle_days IS NOT NULL AND p.cycle_days != 0 THEN p.cycle_days "
+        "ELSE :longest END) + 0.5 - :lead) >= julianday(:first))) "
+        # at least n distinct days: n dates of 10 characters and n - 1 commas
+        "SELECT * FROM found WHERE length(days) >= 11 * :n - 1",
+        {
+            "end": day_start(today + timedelta(days=1)),
+            "n": n,
+            "rule": f"{rule.id}:",
+            "assumed": rules.assumed_delivery_days,
+            "today": today.isoformat(),
+            "first": (today - timedelta(days=rules.catch_up_days)).isoformat(),
+            "halves": halves,
+            "longest": longest,
+            "lead": rule.lead_days,
+        },
+    ).fetchall()
+    return [_line_fact(r) for r in rows]
+
+
+def birthday_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     days = sorted(birthday.month_days(rules, rule, today))
     lunar = sorted(birthday.lunar_keys(rules, rule, today))
     marks, lmarks = ",".join("?" * len(days)), ",".join("?" * len(lunar))
@@ -235,7 +352,9 @@ def avg_gap_days(db: sqlite_utils.Database) -> float | None:
         return None
 
 
-def winback_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def winback_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     gap = avg_gap_days(db)
     days = winback_days(rule, gap)
     first = today - timedelta(days=days + rules.catch_up_days)
@@ -269,19 +388,25 @@ def winback_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: 
     return Facts(customers=customers, avg_gap_days=gap, low_p_alive=low)
 
 
-def holiday_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def holiday_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     if not holiday.due_greetings(rules, rule, today):
         return Facts()
     return Facts(customers=_eligible_customers(db, rule, today))
 
 
-def member_day_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def member_day_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     if not member_day.due_days(rules, rule, today):
         return Facts()
     return Facts(customers=_eligible_customers(db, rule, today))
 
 
-def periodic_facts(db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date) -> Facts:
+def periodic_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> Facts:
     first, last = periodic.first_order_window(rules, rule, today)
     return Facts(
         customers=_customers_where(

@@ -21,7 +21,7 @@ from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import outcomes
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
-from tui_agent.store.facts import FACTS, facts_for
+from tui_agent.store.facts import FACTS
 from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
 from tui_agent.store.outcomes import live_touch
 
@@ -71,9 +71,18 @@ def _dt(text: str) -> datetime:
 def _facts_for(
     db: sqlite_utils.Database, ids: Sequence[str], today: date
 ) -> dict[str, lc.CustomerFact]:
-    """The customers' facts as of the end of ``today``: when planning a past day, an order
-    placed after it must not stop a chain (it had not happened yet)."""
-    facts = facts_for(db, ids)
+    """What planning needs of each customer (``opt_out`` and ``last_order_at``; the other
+    fields stay empty) as of the end of ``today``: when planning a past day, an order placed
+    after it must not stop a chain (it had not happened yet)."""
+    facts: dict[str, lc.CustomerFact] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for cid, opt, last in db.execute(
+            f"SELECT customer_id, opt_out, last_order_at FROM customers "
+            f"WHERE customer_id IN ({marks})",
+            list(chunk),
+        ):
+            facts[cid] = lc.CustomerFact(cid, bool(opt), from_db_datetime(last))
     tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
     end = to_db(tomorrow)
     later = [
@@ -143,15 +152,16 @@ def touch_counts(
 
 
 def occurrences_for_day(
-    db: sqlite_utils.Database, today: date, rules: RuleSet
+    db: sqlite_utils.Database, today: date, rules: RuleSet, *, live: bool = False
 ) -> list[lc.Occurrence]:
     """Every rule's occurrences due in today's catch-up window: for each rule, its kind's
     facts query (``store.facts.FACTS``) and pure occurrence function (``core.kinds``), then
-    do-not-disturb days applied (``lifecycle.settle``)."""
+    do-not-disturb days applied (``lifecycle.settle``). With ``live`` (the planner), the
+    queries may leave out what planning drops anyway (see ``store.facts.FactsQuery``)."""
     wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
     found: list[lc.Occurrence] = []
     for rule in rules.rules:
-        facts = FACTS[rule.kind](db, wide, rule, today)
+        facts = FACTS[rule.kind](db, wide, rule, today, live)
         found += OCCURRENCES[rule.kind](wide, rule, facts, today)
     return lc.settle(rules, found, today)
 
@@ -183,7 +193,7 @@ def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Pl
     since (an order imported after its day was generated still gets the occurrences within
     ``catch_up_days``): see :func:`_look_back`.
     """
-    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules))
+    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules), live=True)
     ids = sorted({o.customer_id for o in occurrences})
     c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
     pending = _open_follow_ups(db, ids)

@@ -25,6 +25,14 @@ def reference_keys(db: sqlite_utils.Database, rules: RuleSet, today: date) -> se
     every order, line and customer loaded whole, every rule's pure occurrence function
     (``core.kinds``) run over all of them, no index, no window. ``store.followups`` reads
     through indexed windows and must find exactly these (tests/store/test_reference.py)."""
+    return {o.key for o in reference_occurrences(db, rules, today)}
+
+
+def reference_occurrences(
+    db: sqlite_utils.Database, rules: RuleSet, today: date
+) -> list[lc.Occurrence]:
+    """The occurrences behind :func:`reference_keys` (texts included): what a planner fed
+    by the slow way plans, generation must write (tests/store/test_generate_identical.py)."""
     orders = [
         lc.OrderFact(oid, cid, from_db_datetime(o), from_db_datetime(d), seq)  # type: ignore[arg-type]
         for oid, cid, o, d, seq in db.execute(
@@ -86,7 +94,7 @@ def reference_keys(db: sqlite_utils.Database, rules: RuleSet, today: date) -> se
             avg_gap_days=avg_gap_days(db),
         )
         occ += OCCURRENCES[rule.kind](wide, rule, facts, today)
-    return {o.key for o in lc.settle(rules, occ, today)}
+    return lc.settle(rules, occ, today)
 
 
 def _with_own_gaps(
