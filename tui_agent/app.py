@@ -6,14 +6,17 @@ import asyncio
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
 from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
+from tui_agent.screens.customer import CustomerScreen, FindCustomer
+from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
 from tui_agent.screens.help import HelpScreen
-from tui_agent.screens.modals import EditText, SnoozePicker
+from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
 from tui_agent.screens.stats import StatsScreen
 from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
@@ -35,7 +38,7 @@ class ConsoleApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("d", "stats", "Stats", id="stats"),
-        Binding("c", "campaigns", "Campaigns", show=False, id="campaigns"),
+        Binding("m", "campaigns", "Campaigns", show=False, id="campaigns"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="toggle_theme"),
     ]
 
@@ -55,6 +58,15 @@ class ConsoleApp(App[None]):
         self.system_copy = system_copy
         self.work_screen = WorkQueueScreen(session)
         self.model_refresh: Any = None  # the background refresh process, once started
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # Any key is the agent's next action: the last confirmation has been read.
+            screen = self.screen if self._screen_stacks else None
+            if isinstance(screen, WorkQueueScreen) and screen is not self.work_screen:
+                screen.agent_acted()  # a campaign's queue
+            self.work_screen.agent_acted()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         if self.theme_name and self.theme_name in self.available_themes:
@@ -79,6 +91,11 @@ class ConsoleApp(App[None]):
             ("search box", SearchBox.BINDINGS),
             ("phrase list", PhraseResults.BINDINGS),
             ("snooze", SnoozePicker.BINDINGS),
+            ("outcome", OutcomePicker.BINDINGS),
+            ("opt out", ConfirmOptOut.BINDINGS),
+            ("undo", Confirm.BINDINGS),
+            ("find customer", FindCustomer.BINDINGS),
+            ("customer page", CustomerScreen.BINDINGS),
             ("edit", EditText.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
             ("campaigns", CampaignsScreen.BINDINGS),
@@ -121,6 +138,17 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Skip", "Skip this follow-up with a reason", work.action_skip)
         yield SystemCommand("Opt out", "Mark the customer do-not-contact", work.action_opt_out)
         yield SystemCommand("Next follow-up", "Move to the next follow-up", work.action_next)
+        yield SystemCommand("Search phrases", "Go to the phrase search", work.action_focus_search)
+        yield SystemCommand(
+            "Reveal phone", "Show or hide the full phone number", work.action_toggle_phone
+        )
+        yield SystemCommand(
+            "Find a customer", "By name, pinyin, phone (last 4), id", work.action_find_customer
+        )
+        yield SystemCommand("Record outcome", "What came of your last touch", work.action_outcome)
+        yield SystemCommand("Undo last touch", "Take back your last touch", work.action_undo)
+        yield SystemCommand("Filter the queue", "Stage, rule, segment, tag...", work.action_filter)
+        yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Stats", "Today's progress and touches", self.action_stats)
         yield SystemCommand(
             "Campaigns", "Running campaigns; work one's queue", self.action_campaigns

@@ -9,6 +9,11 @@ Example::
 
     [agent]
     name = "lily"
+    display_name = "小满"   # what {agent_name} says to customers (default: the agent name)
+
+    [skip]
+    # reasons offered on the number keys 1-9 of the skip dialog
+    presets = ["已在聊天中沟通", "客户近期已联系过", "订单售后处理中"]
 
     [keymap]
     # binding id = keys (comma separated), see `?` in the console for the ids
@@ -16,6 +21,9 @@ Example::
 
     [ui]
     theme = "textual-light"
+
+    [work]
+    undo_minutes = 10   # how long after logging a touch its agent may take it back (u)
 """
 
 from __future__ import annotations
@@ -26,6 +34,12 @@ from pathlib import Path
 
 from tui_agent.core import tomltext
 from tui_agent.paths import config_file
+
+DEFAULT_SKIP_PRESETS = (
+    "已在聊天中沟通 talked in chat already",
+    "近期已联系过 contacted recently",
+    "售后处理中 after-sales case open",
+)
 
 
 class ConfigError(ValueError):
@@ -41,6 +55,9 @@ class Config:
     agent: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
+    undo_minutes: int = 10
+    display_name: str | None = None
+    skip_presets: tuple[str, ...] = DEFAULT_SKIP_PRESETS
     timezone: str | None = None  # IANA name; None = the machine's own
     max_line_amount: float | None = None  # [import] max_line_amount
 
@@ -75,9 +92,38 @@ def load_config(path: Path | None = None) -> Config:
         agent=_str(data, "agent", "name", path),
         keymap={str(k): str(v) for k, v in keymap.items()},
         theme=_str(data, "ui", "theme", path),
+        undo_minutes=_minutes(data, "work", "undo_minutes", 10, path),
+        display_name=_str(data, "agent", "display_name", path),
+        skip_presets=_presets(data, path),
         timezone=_timezone(data, path),
         max_line_amount=_positive(data, "import", "max_line_amount", path),
     )
+
+
+def _presets(data: dict[str, object], path: Path) -> tuple[str, ...]:
+    section = data.get("skip")
+    if section is None:
+        return DEFAULT_SKIP_PRESETS
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [skip] must be a table")
+    value = section.get("presets", list(DEFAULT_SKIP_PRESETS))
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{path}: skip.presets must be a list of non-empty strings")
+    if len(value) > 9:
+        raise ConfigError(f"{path}: skip.presets: at most 9 (one per number key)")
+    return tuple(v.strip() for v in value)
+
+
+def _minutes(data: dict[str, object], table: str, key: str, default: int, path: Path) -> int:
+    section = data.get(table)
+    if section is None:
+        return default
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{table}] must be a table")
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24 * 60:
+        raise ConfigError(f"{path}: {table}.{key} must be a whole number of minutes (0-1440)")
+    return value
 
 
 def _timezone(data: dict[str, object], path: Path) -> str | None:

@@ -8,9 +8,9 @@ from tui_agent.core.phrases import Phrase
 
 
 class PhraseHighlighted(Message):
-    """The agent moved to another phrase in the search results."""
+    """The agent moved to another phrase in the search results (None: no results)."""
 
-    def __init__(self, phrase: Phrase) -> None:
+    def __init__(self, phrase: Phrase | None) -> None:
         super().__init__()
         self.phrase = phrase
 

@@ -53,9 +53,32 @@ class PhraseBook:
     def get(self, phrase_id: str) -> Phrase | None:
         return self.library.get(phrase_id)
 
-    def suggest(self, stage: Stage, tags: Sequence[str], language: str) -> Phrase | None:
-        """The phrase that fits a follow-up's stage and tags best (None when none fits)."""
-        return self.library.suggest(stage, tags, language)
+    def suggest(
+        self, stage: Stage, tags: Sequence[str], language: str, category: str | None = None
+    ) -> Phrase | None:
+        """The phrase that fits a follow-up best (None when none fits).
+
+        It needs a tag of the rule or the same stage. A phrase written for a product
+        category (tags ``food``, ``beauty``, ``clothing``, ``baby``, ``electronics``) is
+        only suggested for that category; among the rest, most rule tags in common first,
+        then the product's category, then the same stage, then the customer's language.
+        """
+        wanted = set(tags)
+        kind = category_tag(category)
+        best: Phrase | None = None
+        best_key: tuple[int, int, int, int] = (0, 0, 0, 0)
+        for p in self.library.phrases.values():
+            common = len(wanted.intersection(p.tags))
+            same = int(p.stage == stage)
+            if not common and not same:
+                continue
+            kinds = CATEGORY_TAGS.intersection(p.tags)
+            if kinds and kind not in kinds:
+                continue  # a refill offer for baby food is not for a T-shirt
+            key = (common, int(kind in kinds), same, int(language in p.languages))
+            if best is None or key > best_key:
+                best, best_key = p, key
+        return best
 
     def search(self, query: str, *, limit: int = 50, language: str | None = None) -> list[Match]:
         """Ranked matches; an empty query browses the library (most used first)."""
@@ -84,6 +107,27 @@ class PhraseBook:
         return Filled(r.text, tuple(r.missing))
 
 
+CATEGORY_TAGS = frozenset({"food", "beauty", "clothing", "baby", "electronics"})
+_CATEGORY_WORDS = {
+    "food": ("food", "食品", "饮料", "零食", "茶", "生鲜", "粮油"),
+    "beauty": ("beauty", "美妆", "护肤", "彩妆", "个护", "skincare", "cosmetic"),
+    "clothing": ("clothing", "服饰", "服装", "鞋", "apparel", "fashion"),
+    "baby": ("baby", "母婴", "婴", "童", "mother"),
+    "electronics": ("electronic", "数码", "电子", "家电", "digital"),
+}
+
+
+def category_tag(category: str | None) -> str | None:
+    """The phrase tag for a product category (``mother_baby`` and 母婴 -> ``baby``)."""
+    if not category:
+        return None
+    text = category.casefold()
+    for tag, words in _CATEGORY_WORDS.items():
+        if any(w in text for w in words):
+            return tag
+    return None
+
+
 def make_context(
     customer: Customer,
     order: Order | None,
@@ -101,7 +145,7 @@ def make_context(
     ``product``/``category`` name the product a follow-up is about (a replenishment is about
     one order line, not the order's biggest).
     """
-    return build_context(
+    context = build_context(
         customer,
         order,
         today=today,
@@ -112,6 +156,23 @@ def make_context(
         product=product,
         category=category,
     )
+    if customer.language.startswith("zh"):
+        context["tier"] = member_tier(customer.tier)
+    return context
+
+
+def member_tier(tier: str | None) -> str | None:
+    """A Chinese tier as a member level: 金卡 -> 金卡会员, 金卡会员 stays (never 会员会员).
+
+    Shipped phrases write ``{tier}`` where the level goes and never add 会员 after it, so a
+    shop that names its tiers 金卡 and one that names them 金卡会员 both read right.
+    """
+    if not tier:
+        return tier
+    name = tier.strip()
+    if name.endswith(("会员", "會員")) or not any("\u4e00" <= c <= "\u9fff" for c in name):
+        return name
+    return name + "会员"
 
 
 def load_phrasebook() -> PhraseBook:

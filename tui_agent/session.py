@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,18 @@ from typing import Any
 import sqlite_utils
 
 from tui_agent.config import Config
+from tui_agent.core.customer_page import CapStatus, CustomerHit, CustomerPage, Outcome, TouchEvent
 from tui_agent.core.metrics import DailySeries, ShopStats
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
+from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
-from tui_agent.store import analytics, predictions, queries, worklog
+from tui_agent.store import analytics, customers, outcomes, predictions, queries, worklog
 from tui_agent.store import campaigns as campaign_store
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
+from tui_agent.store.outcomes import DeskError, Undone
 from tui_agent.store.usage import phrase_usage
 
 
@@ -134,12 +137,17 @@ class Session:
     def queue(self) -> QueueState:
         with self._lock:
             self._renew_claim()
-            items = fu.due_queue(
-                self._db,
-                self.today,
-                limit=self.queue_limit,
-                by_value=self.rules.queue_order == "expected_value",
-            )
+            by_value = self.rules.queue_order == "expected_value"
+            items = fu.due_queue(self._db, self.today, limit=self.queue_limit, by_value=by_value)
+            # A claim of ours the session does not hold (a console that died, another
+            # console of the same agent name gone): give it back, so marks match the work.
+            stale = [i.id for i in items if i.claimed_by == self.agent and i.id != self._held]
+            for fid in stale:
+                fu.release(self._db, fid, self.agent)
+            if stale:
+                items = fu.due_queue(
+                    self._db, self.today, limit=self.queue_limit, by_value=by_value
+                )
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
 
@@ -182,9 +190,22 @@ class Session:
         return age < self.expire
 
     def open(self, follow_up_id: int) -> Opened | None:
-        """Claim the follow-up for this agent and load the customer's card."""
+        """Claim the follow-up for work and load its card (``preview`` then ``work``)."""
+        outcome = self.work(follow_up_id)
+        opened = self.preview(follow_up_id)
+        if opened is None:
+            return None
+        claimed, holder = outcome
+        return Opened(
+            opened.follow_up, claimed, holder, opened.card, opened.context, opened.phrase_id
+        )
+
+    def work(self, follow_up_id: int) -> tuple[bool, str | None]:
+        """Claim ``follow_up_id`` for this agent (opening it for work). Returns (claimed, holder).
+
+        An agent works one follow-up at a time: claiming another gives the last one back.
+        """
         with self._lock:
-            # An agent works one follow-up at a time: opening another frees the last one.
             if self._held is not None and self._held != follow_up_id:
                 fu.release(self._db, self._held, self.agent)
                 self._held = None
@@ -194,6 +215,27 @@ class Session:
             if claimed:
                 self._held = follow_up_id
                 self._claimed_at = self.now()
+                return True, self.agent
+            item = fu.get_follow_up(self._db, follow_up_id)
+        if item is None or item.claimed_by is None:
+            return False, None
+        return False, item.claimed_by
+
+    def give_back(self) -> None:
+        """Release the claim this session holds (the agent moved on without working it)."""
+        with self._lock:
+            if self._held is not None:
+                fu.release(self._db, self._held, self.agent)
+                self._held = None
+
+    @property
+    def held(self) -> int | None:
+        """The follow-up this session holds a claim on, if any."""
+        return self._held
+
+    def preview(self, follow_up_id: int) -> Opened | None:
+        """Load the follow-up's card and fill context, read-only: claims nothing."""
+        with self._lock:
             item = fu.get_follow_up(self._db, follow_up_id)
             if item is None:
                 return None
@@ -214,14 +256,15 @@ class Session:
             anchor,
             today=self.today,
             shop_name=self.config.shop_name_for(customer.language),
-            agent_name=self.display_name or self.agent,
+            agent_name=self.display_name or self.config.display_name or self.agent,
             coupon=self.config.coupon,
             related_product=related,
             product=focus.product if focus else None,
             category=focus.category if focus else None,
         )
-        holder = item.claimed_by if not claimed else self.agent
-        return Opened(item, claimed, holder, card, context, phrase_id)
+        mine = follow_up_id == self._held
+        holder = self.agent if mine else (item.claimed_by if self.held_by_other(item) else None)
+        return Opened(item, mine, holder, card, context, phrase_id)
 
     def _related_product(self, order: Order | None) -> str | None:
         """The related or upgrade product the shop set for a product of this order."""
@@ -363,3 +406,169 @@ class Session:
     def day_work(self) -> worklog.DayWork:
         with self._lock:
             return worklog.day_work(self._db, self.today)
+
+    # --- customer desk (team-store) ---
+    # Find a customer, read their page, work them without a follow-up (a reply to their own
+    # message, or a proactive touch under the cap), record outcomes, undo, opt in. The store
+    # functions live in store/customers.py and store/outcomes.py; these hold the lock.
+
+    def find(self, query: str, limit: int = 20) -> list[CustomerHit]:
+        """Customers matching ``query`` (id, phone or its last 4 digits, WeChat id, name,
+        pinyin, initials), best first. The first call after an import fills the pinyin, on
+        its own connection (:meth:`prepare_search`), so claims are not held up meanwhile."""
+        with self._lock:
+            pending = customers.pending_search_keys(self._db)
+        if pending:
+            self.prepare_search()
+        with self._lock:
+            return customers.find_customers(self._db, query, limit)
+
+    def prepare_search(self) -> int:
+        """Compute the names' pinyin that :meth:`find` needs (customers imported since the last
+        time), on a connection of its own so the queue keeps loading; returns how many. Run it
+        in a worker at start-up and the first find is instant (200k new customers: ~3 s CPU)."""
+        db = connect(self.db_path)
+        try:
+            return customers.fill_search_keys(db)
+        finally:
+            db.conn.close()
+
+    def customer_page(self, customer_id: str, *, with_segment: bool = True) -> CustomerPage | None:
+        """The whole page of one customer (None if unknown). The segment comes from the slow
+        connection (the first call of the day scores every customer); pass
+        ``with_segment=False`` for a fast first paint and call :meth:`segment` after."""
+        with self._lock:
+            page = customers.customer_page(self._db, customer_id, self.today, with_segment=False)
+        if page is None or not with_segment:
+            return page
+        with self._slow_lock:
+            if self._slow_db is None:
+                self._slow_db = connect(self.db_path)
+            segment = analytics.segment_of(self._slow_db, customer_id, self.today)
+        return replace(page, segment=segment)
+
+    def customer_context(self, customer_id: str) -> dict[str, object]:
+        """Placeholder values for a phrase sent to ``customer_id`` outside a follow-up (from
+        the customer page): the customer and their latest order."""
+        with self._lock:
+            customer = queries.get_customer(self._db, customer_id) or Customer(customer_id)
+            anchor = queries.latest_order(self._db, customer_id)
+            related = self._related_product(anchor)
+        return make_context(
+            customer,
+            anchor,
+            today=self.today,
+            shop_name=self.config.shop_name_for(customer.language),
+            agent_name=self.display_name or self.config.display_name or self.agent,
+            coupon=self.config.coupon,
+            related_product=related,
+        )
+
+    def cap_status(self, customer_id: str, *, reply: bool = False) -> CapStatus:
+        """Whether a touch now would break the frequency cap or the opt-out, and why: ``block``
+        for a proactive touch, ``warn`` for a reply. Raises DeskError for an unknown customer."""
+        with self._lock:
+            return outcomes.cap_status(
+                self._db, customer_id, self.rules.cap, now=self.now(), reply=reply
+            )
+
+    def touch_customer(
+        self,
+        customer_id: str,
+        text: str,
+        phrase_id: str | None,
+        *,
+        reply: bool,
+        follow_up_id: int | None = None,
+        stage: str | None = None,
+        channel: str = "clipboard",
+    ) -> int:
+        """Log a touch from the customer page; returns the touch id.
+
+        ``reply``: answering the customer's own message (not proactive, outside the cap; the
+        cap and opt-out only warn). A proactive touch the cap or opt-out blocks raises
+        CapBlocked and writes nothing. ``follow_up_id``: an open follow-up of this customer
+        the touch also closes (ClaimLost if another agent holds it).
+        """
+        with self._lock:
+            status = outcomes.cap_status(
+                self._db, customer_id, self.rules.cap, now=self.now(), reply=reply
+            )
+            if status.blocked:
+                raise CapBlocked(status)
+            if follow_up_id is not None:
+                self._closed(follow_up_id)
+            touch_id = fu.log_touch(
+                self._db,
+                agent=self.agent,
+                customer_id=customer_id,
+                text=text,
+                follow_up_id=follow_up_id,
+                phrase_id=phrase_id,
+                stage=stage,
+                channel=channel,
+                expire_minutes=self.expire,
+                now=self.now(),
+                reply=reply,
+            )
+        self.load_usage()
+        return touch_id
+
+    def record_outcome(
+        self, touch_id: int, outcome: Outcome | str, note: str | None = None
+    ) -> TouchEvent:
+        """Record what came of a touch (a new row; the latest wins). Raises DeskError for an
+        unknown or retracted touch, ValueError for an unknown outcome name."""
+        with self._lock:
+            return outcomes.record_outcome(
+                self._db, touch_id, outcome, agent=self.agent, note=note, now=self.now()
+            )
+
+    def undo_last_touch(self, touch_id: int | None = None, reason: str | None = None) -> Undone:
+        """Take back this agent's last touch (or ``touch_id``) within ``[work] undo_minutes``.
+
+        The follow-up it closed returns to the queue as pending with no claim (open it again
+        to redo it). Raises UndoRefused with the reason.
+        """
+        minutes = self.config.undo_minutes
+        with self._lock:
+            return outcomes.undo_last_touch(
+                self._db,
+                self.agent,
+                now=self.now(),
+                within_minutes=minutes,
+                touch_id=touch_id,
+                reason=reason,
+            )
+
+    def opt_in(self, customer_id: str, reason: str) -> TouchEvent:
+        """Reverse an opt-out, logged with this agent and the reason (DeskError if not opted out)."""
+        with self._lock:
+            return outcomes.opt_in(self._db, customer_id, self.agent, reason=reason, now=self.now())
+
+    def opt_out_customer(self, customer_id: str, reason: str | None = None) -> int:
+        """Opt a customer out from their page (no follow-up open); returns follow-ups cancelled."""
+        with self._lock:
+            return fu.opt_out(self._db, customer_id, self.agent, now=self.now(), reason=reason)
+
+    def queue_where(self, where: QueueFilter) -> QueueState:
+        """The day's queue through a filter (stage, rule, segment, tag, overdue, mine)."""
+        with self._lock:
+            self._renew_claim()
+            items = fu.due_queue(
+                self._db,
+                self.today,
+                limit=self.queue_limit,
+                where=where,
+                by_value=self.rules.queue_order == "expected_value",
+            )
+            progress = fu.day_progress(self._db, self.today)
+        return QueueState(tuple(items), progress.done, progress.total)
+
+
+class CapBlocked(DeskError):
+    """A proactive touch the frequency cap or the opt-out forbids; ``status`` says why."""
+
+    def __init__(self, status: CapStatus) -> None:
+        super().__init__(f"not logged: {status.message}")
+        self.status = status

@@ -62,3 +62,58 @@ def test_global_db_option_and_env(tmp_path: Path, monkeypatch) -> None:  # type:
     connect(other).close()
     code, _, _ = run("--db", str(other), "due")
     assert code == 0
+
+
+def test_due_filters(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    assert run("demo", "--db", db, "--today", "2026-05-04", "--customers", "300")[0] == 0
+    day = ("--db", db, "--date", "2026-05-04", "--json")
+    everything = json.loads(run("due", *day)[1])
+    stages = {i["stage"] for i in everything}
+    assert len(stages) >= 3
+    code, out, _ = run("due", *day, "--stage", "repurchase")
+    picked = json.loads(out)
+    assert code == 0 and picked
+    assert picked == [i for i in everything if i["stage"] == "repurchase"]
+    code, out, _ = run("due", *day, "--overdue")
+    assert code == 0 and all(i["overdue_days"] > 0 for i in json.loads(out))
+    rule = everything[0]["reason_rules"][0]
+    code, out, _ = run("due", *day, "--rule", rule)
+    assert code == 0 and all(rule in i["reason_rules"] for i in json.loads(out))
+    tag = next(t for i in everything for t in i["suggested_tags"])
+    code, out, _ = run("due", *day, "--tag", tag, "--stage", everything[0]["stage"])
+    assert code == 0
+    code, out, _ = run("due", *day, "--segment", "lost")
+    assert code == 0 and len(json.loads(out)) < len(everything)
+    code, out, _ = run("due", *day, "--mine", "--agent", "nobody-here")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = run("due", "--db", db, "--date", "2026-05-04", "--stage", "upkeep")
+    assert code == 0 and "(stage=upkeep)" in out
+
+
+def test_due_filter_usage_errors(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    code, _, err = run("due", "--db", db, "--stage", "nope")
+    assert code == 2 and "'nope' is not one of" in err
+    code, _, err = run("due", "--db", db, "--segment", "vip")
+    assert code == 2 and "not a segment" in err
+
+
+def test_due_prints_hostile_names_as_plain_text(tmp_path: Path) -> None:
+    from tests.helpers import add_customer
+
+    db = tmp_path / "d.db"
+    conn = connect(db)
+    add_customer(conn, "C1", name="坏\x1b[2J[bold red]人[/]\x9b")
+    conn.execute(
+        "INSERT INTO follow_ups (customer_id, stage, rule, due_date, created_at, updated_at) "
+        "VALUES ('C1', 'upkeep', 'care+15', '2026-05-04', 'x', 'x')"
+    )
+    conn.conn.commit()
+    code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04")
+    assert code == 0
+    assert "坏␛[2J[bold red]人[/]\ufffd" in out  # controls shown, no markup applied
+    assert "\x1b" not in out and "\x9b" not in out
+    code, out, _ = run("--db", str(db), "due", "--date", "2026-05-04", "--json")
+    assert "\x1b" not in out and "\x9b" not in out
+    assert json.loads(out)[0]["customer_name"] == "坏\x1b[2J[bold red]人[/]\x9b"

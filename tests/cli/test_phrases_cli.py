@@ -195,3 +195,40 @@ def test_help_texts() -> None:
     for args in (["phrases", "--help"], ["phrases", "search", "--help"], ["render", "--help"]):
         code, out, _ = run(*args)
         assert code == 0 and "Usage" in out
+
+
+def _add(*extra: str) -> tuple[int, str, str]:
+    return run(
+        "phrases", "add", "--id", "my-refill", "--stage", "repurchase", "--title", "回购",
+        "--body", "{name|亲}，该补货啦", *extra,
+    )  # fmt: skip
+
+
+def test_add_refuses_a_shortcut_a_shipped_phrase_uses() -> None:
+    """Defect 8: `add --shortcut /bh` clashed with the shipped 补货提醒 and exited 0."""
+    code, out, err = _add("--shortcut", "/bh")
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("Error: shortcut /bh is already used by")
+    assert "replenish" in err
+    assert not (config_dir() / "phrases" / "my-phrases.toml").exists()
+    code, out, _ = run("phrases", "check")
+    assert code == 0, out
+
+
+def test_add_refuses_a_shortcut_one_of_your_phrases_uses() -> None:
+    assert _add("--shortcut", "/hb")[0] == 0
+    code, _, err = run(
+        "phrases", "add", "--id", "other", "--stage", "upkeep", "--title", "t", "--body", "b",
+        "--shortcut", "/hb",
+    )  # fmt: skip
+    assert code == 1 and "shortcut /hb is already used by 'my-refill'" in err
+    assert run("phrases", "check")[0] == 0
+
+
+def test_edit_refuses_a_shortcut_another_phrase_uses() -> None:
+    assert _add("--shortcut", "/hb")[0] == 0
+    code, _, err = run("phrases", "edit", "my-refill", "--shortcut", "/bh")
+    assert code == 1 and "shortcut /bh is already used by" in err
+    # Keeping its own shortcut is no clash.
+    assert run("phrases", "edit", "my-refill", "--shortcut", "/hb", "--title", "回购2")[0] == 0
+    assert run("phrases", "check")[0] == 0

@@ -65,7 +65,7 @@ def test_stats_user_errors(tmp_path: Path, db: sqlite_utils.Database, db_path: P
     code, out = _run("--db", str(tmp_path / "missing.db"), "stats")
     assert code == 1 and "no such database" in out
     code, out = _run("--db", str(db_path), "stats", "--from", "2024-02-01", "--to", "2024-01-01")
-    assert code == 1 and "after" in out
+    assert code == 2 and "after" in out
     code, _ = _run("--db", str(db_path), "stats", "--from", "yesterday")
     assert code == 2
     code, _ = _run("--db", str(db_path), "stats", "--window-days", "0")
@@ -115,6 +115,22 @@ def test_export_kinds_and_errors(db: sqlite_utils.Database, db_path: Path, tmp_p
     assert code == 2
     code, out = _run("--db", str(db_path), "export", "touches", str(tmp_path / "no" / "x.csv"))
     assert code == 1 and "x.csv" in out
+
+
+def test_stats_from_later_than_to_is_a_usage_error(
+    db: sqlite_utils.Database, db_path: Path
+) -> None:
+    """Defect 11: a period that ends before it starts is bad usage (exit 2, with the usage)."""
+    build_shop(db)
+    code, out = _run("--db", str(db_path), "stats", "--from", "2024-03-02", "--to", "2024-03-01")
+    assert code == 2
+    assert "Usage:" in out and "--from 2024-03-02 is after --to 2024-03-01" in out
+    code, out = _run(
+        "--db", str(db_path), "--today", "2024-03-31", "stats", "--from", "2024-04-01", "--json"
+    )
+    assert code == 2 and "--from 2024-04-01 is after today (2024-03-31)" in out
+    code, _ = _run("--db", str(db_path), "stats", "--from", "2024-03-01", "--to", "2024-03-01")
+    assert code == 0
 
 
 def test_stats_json_has_clv_and_says_what_is_missing(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui_agent.core.clipboard import CopyResult, copy_text, has_display
+from tui_agent.core.clipboard import CopyResult, copy_text, has_display, tmux_set_clipboard
 
 
 def test_osc52_always_and_system_only_with_a_display() -> None:
@@ -14,7 +14,9 @@ def test_osc52_always_and_system_only_with_a_display() -> None:
     result = copy_text("hi", osc52=sent.append, system=system.append, env={"DISPLAY": ":0"})
     assert result == CopyResult(osc52=True, system=True)
     assert system == ["hi"]
-    assert "system clipboard + OSC 52" in result.describe()
+    assert result.describe() == (
+        "copied to the system clipboard; also sent to the terminal via OSC 52"
+    )
 
 
 def test_system_clipboard_errors_are_caught_and_reported() -> None:
@@ -46,3 +48,32 @@ def test_nothing_worked_says_so() -> None:
 )
 def test_has_display(env: dict[str, str], expected: bool) -> None:
     assert has_display(env) is expected
+
+
+def test_osc52_alone_is_sent_never_copied_and_tmux_is_told_apart() -> None:
+    """Issue 9 defect 9: "copied via OSC 52" was shown whether tmux passed it on or not."""
+    plain = copy_text("x", osc52=lambda _t: None, system=None, env={})
+    assert plain.describe() == "sent to the terminal via OSC 52"
+    passes = copy_text("x", osc52=lambda _t: None, system=None, env={}, tmux="on")
+    assert "tmux passes it on" in passes.describe()
+    drops = copy_text("x", osc52=lambda _t: None, system=None, env={}, tmux="external")
+    assert "tmux drops it: set-clipboard external" in drops.describe()
+    for result in (plain, passes, drops):
+        assert "copied" not in result.describe()
+
+
+def test_tmux_set_clipboard_is_read_only_inside_tmux() -> None:
+    asked: list[list[str]] = []
+
+    def tmux(argv: list[str]) -> str:
+        asked.append(argv)
+        return "external\n"
+
+    assert tmux_set_clipboard(env={}, run=tmux) is None and asked == []
+    assert tmux_set_clipboard(env={"TMUX": "/tmp/t,1,0"}, run=tmux) == "external"
+    assert asked == [["tmux", "show", "-gv", "set-clipboard"]]
+
+    def missing(_argv: list[str]) -> str:
+        raise FileNotFoundError("tmux")
+
+    assert tmux_set_clipboard(env={"TMUX": "x"}, run=missing) == "unknown"

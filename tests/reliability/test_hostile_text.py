@@ -121,7 +121,13 @@ def test_no_command_writes_hostile_text_raw(tmp_path: Path, stage: str) -> None:
 
 
 def test_text_stored_before_the_fix_is_cleaned_by_the_migration(tmp_path: Path) -> None:
-    from tui_agent.store.db import MIGRATIONS, SCHEMA_VERSION, _clean_imported_text, connect
+    from tui_agent.store.db import (
+        MIGRATIONS,
+        SCHEMA_VERSION,
+        _clean_imported_text,
+        connect,
+        write_tx,
+    )
 
     path = tmp_path / "old.db"
     db = connect(path)
@@ -132,9 +138,11 @@ def test_text_stored_before_the_fix_is_cleaned_by_the_migration(tmp_path: Path) 
     db.execute(
         "INSERT INTO products (sku, name, category) VALUES ('S1', ?, 'food')", [HOSTILE_PRODUCT]
     )
-    # pretend the database predates the cleaning migration
-    index = MIGRATIONS.index(_clean_imported_text)
-    db.execute(f"PRAGMA user_version = {index}")
+    # the cleaning migration, as it runs on a database that predates it (later migrations,
+    # such as the customer desk's, are not re-run: they cannot be applied twice)
+    assert _clean_imported_text in MIGRATIONS
+    with write_tx(db):
+        _clean_imported_text(db)
     db.close()
     db = connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -35,6 +35,17 @@ def _claimed(path: Path, agent: str) -> int | None:
     return int(rows[0][0]) if len(rows) == 1 else None  # type: ignore[call-overload]
 
 
+def _first_due(path: Path) -> int:
+    """The follow-up at the top of the day's queue (the one the console previews first)."""
+    from tui_agent.store.followups import due_queue
+
+    db = connect(path, create=False)
+    try:
+        return due_queue(db, TODAY, limit=1)[0].id
+    finally:
+        db.conn.close()
+
+
 def _expected_text(path: Path, follow_up_id: int) -> tuple[str, str]:
     """What the console previews for this follow-up with the phrase `bhtx` finds, filled for
     lily, whose display name is 小满 (the same facade the console uses)."""
@@ -48,8 +59,8 @@ def _expected_text(path: Path, follow_up_id: int) -> tuple[str, str]:
         phrases=load_phrasebook(),
     )
     try:
-        opened = session.open(follow_up_id)
-        assert opened is not None and opened.claimed
+        opened = session.preview(follow_up_id)  # read-only: claims nothing
+        assert opened is not None
         language = opened.card.customer.language
         phrase = session.phrases.search("bhtx", language=language)[0].phrase
         filled = session.phrases.fill(phrase, opened.context, {}, language)
@@ -116,10 +127,11 @@ def test_agent_logs_in_works_a_follow_up_and_logs_out(served: Served, tmp_path: 
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert cookie["expires"] > 0  # expires, not a browser-lifetime cookie
 
-        # The queue: the console claimed the first follow-up for lily and shows the day.
-        fid = wait_until(lambda: _claimed(served.db_path, "lily"), what="lily's claim", page=page)
-        wait_until(lambda: "今日进度" in screen.text(), what="the queue on screen", page=page)
-        phrase_id, expected = _expected_text(served.db_path, int(fid))
+        # The queue: the console shows the day with the first follow-up previewed (a claim is
+        # taken when the agent works it: issue 9, claims on work, not on the cursor).
+        wait_until(lambda: "今日 worked" in screen.text(), what="the queue on screen", page=page)
+        fid = _first_due(served.db_path)
+        phrase_id, expected = _expected_text(served.db_path, fid)
         page.screenshot(path=str(tmp_path / "queue.png"))
 
         # Search bhtx (pinyin initials of 补货提醒): the preview shows the filled phrase.

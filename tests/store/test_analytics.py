@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlite_utils
@@ -460,16 +460,21 @@ def test_touch_outcomes_per_stage_phrase_and_agent(db: sqlite_utils.Database) ->
             [i + 1, "li" if i < 2 else "wang", f"p{i % 2}", f"2024-05-0{i + 1} 10:00:00", outcome],
         )
     o = an.touch_outcomes(db, None, date(2024, 5, 31))
-    assert o.source == "touches.outcome"
+    assert o.source == "touch_events"
     (stage,) = o.by_stage
     assert (stage.key, stage.touches, stage.recorded) == ("upkeep", 4, 3)
     assert stage.counts == {"replied": 2, "problem": 1}
     assert stage.rate("replied") == pytest.approx(2 / 3)
     agents = {r.key: (r.touches, r.counts) for r in o.by_agent}
     assert agents == {"li": (2, {"replied": 1, "problem": 1}), "wang": (2, {"replied": 1})}
-    # once the console's touch_events table exists, outcomes are read from it instead
-    db.execute("CREATE TABLE touch_events (touch_id INTEGER, kind TEXT, value TEXT)")
-    db.execute("INSERT INTO touch_events VALUES (3, 'ordered', NULL), (3, 'replied', NULL)")
+    # outcomes recorded later are touch_events rows: the latest one of a touch counts, and a
+    # retracted touch (undo) is left out
+    from tui_agent.store import outcomes as oc
+
+    oc.record_outcome(db, 3, "no_reply", agent="wang", now=datetime(2024, 5, 4, 11, 0))
+    oc.record_outcome(db, 3, "ordered", agent="wang", now=datetime(2024, 5, 4, 12, 0))
+    oc.undo_last_touch(db, "li", touch_id=1, now=datetime(2024, 5, 1, 10, 5))
     o = an.touch_outcomes(db, None, date(2024, 5, 31))
-    assert o.source == "touch_events"
-    assert o.by_stage[0].counts == {"ordered": 1, "replied": 1}
+    (stage,) = o.by_stage
+    assert (stage.touches, stage.recorded) == (3, 3)
+    assert stage.counts == {"problem": 1, "ordered": 1, "replied": 1}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from tui_agent.app import ConsoleApp
 from tui_agent.screens.work_queue import WorkQueueScreen
@@ -17,7 +18,11 @@ from tui_agent.store.db import connect
 async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
     """Let workers finish and their results reach the screen (workers start workers)."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue  # an exclusive worker replaced by a newer one: wait for that one
+
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             await pilot.pause()

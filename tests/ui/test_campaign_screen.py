@@ -71,7 +71,7 @@ def test_open_a_campaign_and_work_two_members(make_app: MakeApp, shop: Path) -> 
         app = make_app()
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
-            await keys(pilot, "c")
+            await keys(pilot, "m")
             screen = app.screen
             assert isinstance(screen, CampaignsScreen)
             assert list(screen.names.values()) == ["回购周"]

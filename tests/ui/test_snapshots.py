@@ -63,3 +63,11 @@ def test_main_screen_light_theme(make_app: MakeApp, snap_compare: Any) -> None:
         await still(pilot)
 
     assert snap_compare(make_app(theme="textual-light"), terminal_size=(120, 40), run_before=before)
+
+
+def test_main_screen_large(make_app: MakeApp, snap_compare: Any) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await still(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(200, 50), run_before=before)

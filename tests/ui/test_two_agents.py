@@ -15,33 +15,33 @@ def test_two_apps_never_work_the_same_follow_up(make_app: MakeApp, shop: Path) -
         async with lily.run_test(size=(100, 30)) as p1, tom.run_test(size=(100, 30)) as p2:
             await settle(p1)
             await settle(p2)
-            # tom's console skips the follow-up lily holds.
-            assert current_customer(lily) == "C006"
-            assert current_customer(tom) == "C002"
-
-            # tom moves onto lily's follow-up: he sees who holds it and enter does nothing.
-            await keys(p2, "k")
-            assert current_customer(tom) == "C006"
-            assert tom.work_screen.opened is not None and not tom.work_screen.opened.claimed
+            # Both preview the top follow-up; lily opens it for work (the phrase list).
+            assert current_customer(lily) == current_customer(tom) == "C006"
+            await keys(p1, "slash")
+            tom.work_screen.load_queue()  # the 5 s refresh
+            await settle(p2)
+            # tom sees who holds it and enter does nothing.
+            assert tom.work_screen.opened is not None
+            assert tom.work_screen.opened.holder == "lily"
             assert "being worked by lily" in status_text(tom)
             await keys(p2, "enter")
             assert rows(shop, "SELECT count(*) FROM touches") == [(0,)]
             assert "Held by lily" in status_text(tom)
             assert tom.clipboard == ""
+            await keys(p1, "escape")
 
             # Both work alternately until the day is done.
-            for _ in range(40):
+            for _ in range(60):
                 for app, pilot in ((lily, p1), (tom, p2)):
                     opened = app.work_screen.opened
                     if isinstance(app.screen, MissingValuesForm):
                         await keys(pilot, "X", "enter")  # a value the record lacks
-                    elif opened is not None and opened.claimed:
+                    elif opened is not None and opened.holder in (None, app.session.agent):
                         await keys(pilot, "enter")
                     elif opened is not None:
                         await keys(pilot, "n")
-                    else:
-                        app.work_screen.load_queue()
-                        await settle(pilot)
+                    app.work_screen.load_queue()
+                    await settle(pilot)
                 if lily.work_screen.opened is None and tom.work_screen.opened is None:
                     break
 

@@ -32,9 +32,9 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            # The first follow-up is opened and claimed for this agent.
+            # The first follow-up is previewed; nothing is claimed before work starts.
             assert current_customer(app) == "C006"
-            assert follow_up(shop, "C006") == ("pending", None, "lily")
+            assert follow_up(shop, "C006") == ("pending", None, None)
 
             # enter: the suggested phrase is copied and logged, the next one comes up.
             await keys(pilot, "enter")
@@ -43,7 +43,9 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
             assert touch[1].startswith("赵敏您好，") and touch[1].endswith("—小满生活馆")
             assert clip.texts == [touch[1]] and app.clipboard == touch[1]
             assert follow_up(shop, "C006")[0] == "done"
-            assert "copied (system clipboard + OSC 52)" in status_text(app)
+            assert "copied to the system clipboard; also sent to the terminal via OSC 52" in (
+                status_text(app)
+            )
             assert "touch #" in status_text(app)
             assert current_customer(app) == "C002"
 
@@ -68,6 +70,11 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
             assert app.screen.id is None or "missing" in str(app.screen.query("#missing-form"))
             assert touches(shop, "C005") == []  # nothing logged while a value is missing
             await type_text(pilot, "VIP20")
+            await keys(pilot, "enter")
+            # See before copying: the form fills the preview; the next enter copies.
+            assert touches(shop, "C005") == []
+            assert "VIP20" in str(app.work_screen.query_one("#preview").render())
+            assert follow_up(shop, "C005")[2] == "lily"  # held while the agent works it
             await keys(pilot, "enter")
             (touch,) = touches(shop, "C005")
             assert "VIP20" in touch[1] and "{" not in touch[1] and touch[2] == "t-coupon"
@@ -100,7 +107,9 @@ def test_work_the_whole_day_by_keys(make_app: MakeApp, shop: Path, clip: Clipboa
 
             assert current_customer(app) is None
             assert "Nothing left" in status_text(app)
-            assert app.work_screen.sub_title == "今日进度 done 6 / 6"
+            assert (
+                app.work_screen.sub_title == "今日 worked 7/7 · left 0"
+            )  # the opt-out counts as worked
             # No claim is left behind, and every touch has exactly one follow-up.
             assert rows(
                 shop,
@@ -118,6 +127,7 @@ def test_quit_releases_the_claim(make_app: MakeApp, shop: Path) -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
+            await keys(pilot, "slash", "escape")  # open it for work: claimed
             assert follow_up(shop, "C006")[2] == "lily"
             await pilot.press("q")
             await pilot.pause()
@@ -126,17 +136,22 @@ def test_quit_releases_the_claim(make_app: MakeApp, shop: Path) -> None:
     run(body)
 
 
-def test_next_moves_the_claim_and_help_and_stats_open(make_app: MakeApp, shop: Path) -> None:
+def test_the_claim_follows_work_not_the_cursor_and_help_and_stats_open(
+    make_app: MakeApp, shop: Path
+) -> None:
     async def body() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
-            await keys(pilot, "n")
+            await keys(pilot, "slash", "escape", "n")
             assert current_customer(app) == "C002"
-            assert follow_up(shop, "C006")[2] is None  # one claim at a time
+            assert follow_up(shop, "C006")[2] is None  # moving on gives the claim back
+            assert follow_up(shop, "C002")[2] is None  # and the cursor alone claims nothing
+            await keys(pilot, "x")  # opening the skip dialog is work: claimed
             assert follow_up(shop, "C002")[2] == "lily"
-            await keys(pilot, "j")
+            await keys(pilot, "escape", "j")
             assert current_customer(app) == "C007"
+            assert follow_up(shop, "C002")[2] is None
             await keys(pilot, "question_mark")
             assert type(app.screen).__name__ == "HelpScreen"
             await keys(pilot, "escape", "d")
@@ -158,7 +173,7 @@ def test_the_console_generates_the_day_when_nobody_has(make_app: MakeApp, shop: 
             await settle(pilot)
             assert rows(shop, "SELECT count(*) FROM follow_ups WHERE status='pending'") == [(7,)]
             assert current_customer(app) == "C006"
-            assert app.work_screen.sub_title == "今日进度 done 0 / 7"
+            assert app.work_screen.sub_title == "今日 worked 0/7 · left 7"
 
     run(body)
 

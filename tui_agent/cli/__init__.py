@@ -75,6 +75,8 @@ main.lazy_commands.update(
         "stats": "tui_agent.cli.stats:stats_cmd",
         "export": "tui_agent.cli.stats:export_cmd",
         "console": "tui_agent.cli.console:console",
+        "customer": "tui_agent.cli.customer:customer_group",
+        "touch": "tui_agent.cli.touch:touch_group",
         "campaign": "tui_agent.cli.campaign:campaign_group",
         "agents": "tui_agent.cli.agents:agents_group",
         "serve": "tui_agent.cli.serve:serve",

@@ -250,6 +250,21 @@ def search_cmd(
 _SET_RE = re.compile(r"([a-z][a-z0-9_]*)=(.*)\Z", re.DOTALL)
 
 
+def _refuse_shortcut_clash(result: LoadResult, phrase: Phrase) -> None:
+    """A shortcut names one phrase: refuse one that another loaded phrase (shipped or
+    yours) already uses, as `phrases check` would report afterwards."""
+    if phrase.shortcut is None:
+        return
+    owner = result.library.by_shortcut(phrase.shortcut)
+    if owner is not None and owner.id != phrase.id:
+        source = result.library.sources.get(owner.id)
+        where = f" ({source})" if source else ""
+        raise UserError(
+            f"shortcut {phrase.shortcut} is already used by {owner.id!r}{where}; "
+            "choose another shortcut"
+        )
+
+
 def _validated(phrase: Phrase) -> Phrase:
     try:
         return phrase_from_dict(phrase_to_dict(phrase))
@@ -316,6 +331,7 @@ def add_cmd(
             shortcut=shortcut,
         )
     )
+    _refuse_shortcut_clash(result, phrase)
     target = _user_target(file, phrases_dir)
     _write(target, phrase)
     click.echo(f"added {phrase_id} to {target}")
@@ -373,6 +389,8 @@ def edit_cmd(
             shortcut=None if shortcut == "-" else (shortcut or old.shortcut),
         )
     )
+    if new.shortcut != old.shortcut:  # an unchanged shortcut is not this edit's business
+        _refuse_shortcut_clash(result, new)
     source = result.library.sources[phrase_id]
     shipped = paths.shipped_phrases_dir().resolve()
     if file is not None:

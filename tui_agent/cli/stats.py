@@ -83,9 +83,10 @@ def stats_cmd(
     from tui_agent.store import predictions
 
     today = _today()
+    until = f"--to {end}" if end else f"today ({today})"
     end = end or today
     if start is not None and start > end:
-        raise UserError(f"--from {start} is after --to {end}")
+        raise click.UsageError(f"--from {start} is after {until}")
     db = open_database(db_path, create=False)
     s = analytics.shop_stats(
         db,

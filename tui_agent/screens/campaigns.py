@@ -1,7 +1,8 @@
-"""Campaigns (key c): the running campaigns with their progress; enter works one's queue."""
+"""Campaigns (key m): the running campaigns with their progress; enter works one's queue."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,7 +21,7 @@ class CampaignsScreen(Screen[None]):
     """The list of campaigns not ended, one row each; enter opens its queue."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,c", "app.pop_screen", "Back", id="campaigns.back"),
+        Binding("escape,m", "app.pop_screen", "Back", id="campaigns.back"),
         Binding("r", "refresh", "Refresh", id="campaigns.refresh"),
     ]
 
@@ -110,5 +111,9 @@ class CampaignQueueScreen(WorkQueueScreen):
     @work(thread=True, exclusive=True, group="queue")
     def load_queue(self, generate: bool = False) -> None:
         """This campaign's open follow-ups (the day's generation is the main screen's)."""
-        state = self.session.campaign_queue(self.campaign)
+        try:
+            state = self.session.campaign_queue(self.campaign)
+        except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
+            self.app.call_from_thread(self._waiting, f"waiting for the database ({exc})")
+            return
         self.app.call_from_thread(self._apply_queue, state)

@@ -32,6 +32,9 @@ def bindings_table(
     table.add_row(
         "lists, search", "enter", "Copy the phrase and log the touch", "(also copy_and_log)"
     )
+    table.add_row("everywhere", "tab, shift+tab", "Move between the list, phrases, card", "")
+    table.add_row("everywhere", "ctrl+p", "Command palette: every action by name", "")
+    table.add_row("skip dialog", "1-9", "Skip with that preset reason ([skip] presets)", "")
     for where, bindings in groups:
         for b in bindings:
             if not isinstance(b, Binding) or not b.id:

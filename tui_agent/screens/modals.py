@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -112,20 +113,40 @@ class SnoozePicker(_Dialog):
 
 
 class SkipReason(_Dialog):
-    """Asks why the follow-up is skipped. Dismisses with the reason text."""
+    """Why the follow-up is skipped: a preset on a number key, or typed. Dismisses with it."""
+
+    def __init__(self, presets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.presets = presets[:9]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="skip-form"):
-            yield Label("[b]跳过 Skip[/b] — why? (enter to confirm)")
+            yield Label("[b]跳过 Skip[/b] — why? a number picks a reason, or type one + enter")
+            for n, text in enumerate(self.presets, start=1):
+                yield Static(f"[b]{n}[/b]  {escape(text)}", classes="preset")
             yield Input(
                 placeholder="e.g. 已在聊天中沟通 / talked in chat already", id="skip-reason"
             )
+            yield Static("", id="skip-error")
+
+    @on(Input.Changed, "#skip-reason")
+    def _preset(self, event: Input.Changed) -> None:
+        # A number key on the empty box picks that preset (the Input takes every key, so
+        # this is read from what was typed, not from a binding).
+        value = event.value
+        if len(value) == 1 and value.isdigit() and 1 <= int(value) <= len(self.presets):
+            self.dismiss(self.presets[int(value) - 1])
 
     @on(Input.Submitted)
     def _done(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
             self.dismiss(event.value.strip())
+        else:
+            keys = f"1-{len(self.presets)} picks a preset, " if self.presets else ""
+            self.query_one("#skip-error", Static).update(
+                f"[red]Nothing skipped: a reason is needed ({keys}or type one).[/red]"
+            )
 
 
 class ConfirmOptOut(_Dialog):
@@ -149,24 +170,48 @@ class ConfirmOptOut(_Dialog):
         self.dismiss(yes)
 
 
+@dataclass(frozen=True, slots=True)
+class EditResult:
+    """The edited text exactly as typed; ``save`` is False when the agent cancelled."""
+
+    text: str
+    save: bool
+
+
 class EditText(_Dialog):
-    """Edit the filled text before copying; ctrl+s copies the edited text exactly."""
+    """Edit the filled text before copying; ctrl+s copies the edited text exactly.
+
+    A refused ctrl+s (a placeholder still unfilled) keeps the dialog and the edit open;
+    escape hands the edit back as a draft, so ``e`` shows it again.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *_CANCEL,
+        Binding("escape", "cancel", "Cancel (keep the edit)", id="edit.cancel"),
         Binding("ctrl+s", "save", "Copy this text", id="edit.save"),
     ]
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, missing: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.text = text
+        self.missing = missing
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="edit-form"):
-            yield Label("[b]编辑 Edit[/b] — ctrl+s copy and log · escape cancel")
+            yield Label("[b]编辑 Edit[/b] — ctrl+s copy and log · escape cancel (edit kept)")
             yield TextArea(self.text, id="edit-text", soft_wrap=True)
+            yield Static("", id="edit-error")
+
+    def action_cancel(self) -> None:
+        self.dismiss(EditResult(self.query_one(TextArea).text, save=False))
 
     def action_save(self) -> None:
-        text = self.query_one(TextArea).text.strip()
-        if text:
-            self.dismiss(text)
+        text = self.query_one(TextArea).text
+        left = [m for m in self.missing if "{" + m + "}" in text]
+        error = self.query_one("#edit-error", Static)
+        if left:
+            error.update("[red]Not copied: still unfilled: " + escape(", ".join(left)) + "[/red]")
+            return
+        if not text.strip():
+            error.update("[red]Not copied: the text is empty.[/red]")
+            return
+        self.dismiss(EditResult(text, save=True))

@@ -268,9 +268,9 @@ class StatsScreen(Screen[None]):
         progress = Table(box=None, title="今日进度 progress", title_justify="left")
         progress.add_column("")
         progress.add_column("", justify="right")
-        progress.add_row("done", str(queue.done))
-        progress.add_row("remaining", str(queue.total - queue.done))
-        progress.add_row("total", str(queue.total))
+        progress.add_row("worked", str(queue.done))  # touched, skipped, snoozed, opted out
+        progress.add_row("left", str(queue.total - queue.done))
+        progress.add_row("due today", str(queue.total))
         progress.add_row("", f"{pct}%")
         touches = Table(
             box=None, title=f"今日联系 touches: {work_done.total}", title_justify="left"

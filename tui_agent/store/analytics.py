@@ -38,6 +38,7 @@ from tui_agent.core.segments import (
     segment_for,
 )
 from tui_agent.store.db import write_tx
+from tui_agent.store.outcomes import latest_outcome_sql, live_touch
 
 NONE_KEY = "(none)"
 
@@ -502,6 +503,7 @@ def attribution(
     """
     today = today or end
     span = f"+{int(window_days)} days"
+    live = live_touch("t")  # a retracted touch (undo) is not a contact
     params = {
         "lo": _lo(start),
         "hi": _hi(end),
@@ -511,7 +513,7 @@ def attribution(
         "today_hi": _hi(today),
     }
     touches = db.execute(
-        """
+        f"""
         SELECT t.agent, coalesce(t.phrase_id, :none), coalesce(t.stage, f.stage, :none),
                count(o.order_id), total(o.amount), datetime(t.at, :span) < :today_hi
         FROM touches t
@@ -519,13 +521,13 @@ def attribution(
         LEFT JOIN orders o ON o.customer_id = t.customer_id
              AND o.ordered_at > t.at AND o.ordered_at <= datetime(t.at, :span)
              AND o.ordered_at < :today_hi
-        WHERE t.at >= :lo AND t.at < :hi AND t.at < :today_hi
+        WHERE t.at >= :lo AND t.at < :hi AND t.at < :today_hi AND {live}
         GROUP BY t.id
         """,
         params,
     ).fetchall()
     base_rows = db.execute(
-        """
+        f"""
         SELECT f.stage, coalesce(f.status_reason, '') LIKE 'cap%', count(o.order_id),
                total(o.amount), date(f.due_date, :span) <= :today_hi
         FROM follow_ups f
@@ -536,7 +538,7 @@ def attribution(
           AND f.due_date < :today_hi
           AND NOT EXISTS (
               SELECT 1 FROM touches t WHERE t.customer_id = f.customer_id
-              AND t.at >= date(f.due_date, :back) AND t.at < date(f.due_date, :span))
+              AND t.at >= date(f.due_date, :back) AND t.at < date(f.due_date, :span) AND {live})
         GROUP BY f.id
         """,
         params,
@@ -863,29 +865,22 @@ def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
 def _outcome_events(
     db: sqlite_utils.Database, lo: str, hi: str
 ) -> tuple[str, list[tuple[Any, ...]]]:
-    """(source, rows of (touch id, agent, phrase, stage, outcome kind)) for the touches of the
-    period: one row per outcome a touch had.
+    """(source, rows of (touch id, agent, phrase, stage, outcome kind)) for the live touches of
+    the period: one row per touch, with its latest outcome (None when none was recorded).
 
-    THE ONE PLACE that knows where outcomes live. Touch outcomes are being moved to their own
-    table (``touch_events(touch_id, kind, value, ...)``, console work in progress); while that
-    table is absent, the ``touches.outcome`` column is read. Touches without an outcome give a
-    row with kind None.
+    THE ONE PLACE here that knows where outcomes live: ``touch_events`` rows of kind
+    ``outcome`` (the outcome name in ``value``; the latest wins, see
+    ``store.outcomes.latest_outcome_sql``), else the touch's own ``outcome`` column (touches
+    logged before outcomes were events). A retracted touch (undo) is left out.
     """
-    has_events = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'touch_events'"
-    ).fetchone()
-    base = """
+    sql = f"""
         SELECT t.id, t.agent, coalesce(t.phrase_id, :none),
-               coalesce(t.stage, f.stage, :none), {kind}
-        FROM touches t LEFT JOIN follow_ups f ON f.id = t.follow_up_id {join}
-        WHERE t.at >= :lo AND t.at < :hi
+               coalesce(t.stage, f.stage, :none), nullif({latest_outcome_sql("t")}, '')
+        FROM touches t LEFT JOIN follow_ups f ON f.id = t.follow_up_id
+        WHERE t.at >= :lo AND t.at < :hi AND {live_touch("t")}
     """
     params = {"lo": lo, "hi": hi, "none": NONE_KEY}
-    if has_events:
-        sql = base.format(kind="e.kind", join="LEFT JOIN touch_events e ON e.touch_id = t.id")
-        return "touch_events", db.execute(sql, params).fetchall()
-    sql = base.format(kind="nullif(t.outcome, '')", join="")
-    return "touches.outcome", db.execute(sql, params).fetchall()
+    return "touch_events", db.execute(sql, params).fetchall()
 
 
 def touch_outcomes(db: sqlite_utils.Database, start: date | None, end: date) -> mt.Outcomes:
@@ -1096,7 +1091,9 @@ def daily_series(
     lo, hi = first.isoformat(), _hi(end)
     touches = dict(
         db.execute(
-            "SELECT date(at), count(*) FROM touches WHERE at >= ? AND at < ? GROUP BY 1", [lo, hi]
+            "SELECT date(at), count(*) FROM touches t WHERE at >= ? AND at < ? "
+            f"AND {live_touch('t')} GROUP BY 1",
+            [lo, hi],
         ).fetchall()
     )
     repurchases = dict(

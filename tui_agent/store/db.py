@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 MMAP_BYTES = 1 << 30
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -299,6 +299,45 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
+    """,
+    # 11: the customer desk. Touches stay append-only: an outcome, a retraction, an opt-out or
+    # opt-in and a note are rows of touch_events (touch_id NULL for customer events). A touch
+    # answering the customer's own message is marked reply (not proactive: outside the cap).
+    # Finding customers: the name's pinyin and initials (filled lazily by store.customers,
+    # NULL = not computed; the trigger marks a renamed customer for recomputing) in a covering
+    # index the name search scans (it also finds the NULLs), the last four characters of the
+    # phone and the WeChat id indexed.
+    """
+    CREATE TABLE touch_events (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+        touch_id INTEGER REFERENCES touches(id),
+        kind TEXT NOT NULL,       -- outcome | retract | opt_out | opt_in | note
+        value TEXT,               -- the outcome name
+        note TEXT,                -- free text: the outcome's note, the reason
+        agent TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX idx_touch_events_touch ON touch_events(touch_id, kind);
+    CREATE INDEX idx_touch_events_customer ON touch_events(customer_id, at);
+    CREATE TRIGGER touch_events_no_update BEFORE UPDATE ON touch_events
+        BEGIN SELECT RAISE(ABORT, 'touch events are append-only'); END;
+    CREATE TRIGGER touch_events_no_delete BEFORE DELETE ON touch_events
+        BEGIN SELECT RAISE(ABORT, 'touch events are append-only'); END;
+    ALTER TABLE touches ADD COLUMN reply INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE customers ADD COLUMN notes TEXT;
+    ALTER TABLE customers ADD COLUMN search_pinyin TEXT;
+    ALTER TABLE customers ADD COLUMN search_initials TEXT;
+    CREATE INDEX idx_customers_phone_tail ON customers(substr(phone, -4));
+    CREATE INDEX idx_customers_wechat ON customers(wechat);
+    CREATE INDEX idx_customers_search
+        ON customers(search_pinyin, search_initials, name, order_count);
+    CREATE TRIGGER customers_rename_search AFTER UPDATE OF name ON customers
+        WHEN new.name IS NOT old.name
+        BEGIN
+            UPDATE customers SET search_pinyin = NULL, search_initials = NULL
+            WHERE customer_id = new.customer_id;
+        END;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -17,10 +17,13 @@ from tui_agent.core import lifecycle as lc
 from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
 from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
+from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
+from tui_agent.store import outcomes
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
 from tui_agent.store.facts import FACTS
 from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
+from tui_agent.store.outcomes import live_touch
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -129,7 +132,8 @@ def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str,
 def touch_counts(
     db: sqlite_utils.Database, ids: Sequence[str], now: datetime
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Touches per customer in the 24 hours and the 7 days before ``now`` (and after it)."""
+    """Proactive touches per customer in the 24 hours and the 7 days before ``now`` (and
+    after it). Replies to the customer's own message and retracted touches do not count."""
     t24 = to_db(now - timedelta(hours=24))
     t7 = to_db(now - timedelta(days=7))
     c24: dict[str, int] = {}
@@ -137,8 +141,9 @@ def touch_counts(
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         for cid, n24, n7 in db.execute(
-            f"SELECT customer_id, sum(at >= ?), count(*) FROM touches "
-            f"WHERE customer_id IN ({marks}) AND at >= ? GROUP BY customer_id",
+            f"SELECT customer_id, sum(at >= ?), count(*) FROM touches t "
+            f"WHERE customer_id IN ({marks}) AND at >= ? AND reply = 0 AND {live_touch('t')} "
+            "GROUP BY customer_id",
             [t24, *chunk, t7],
         ):
             c24[cid] = n24
@@ -464,12 +469,56 @@ def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]])
     return out
 
 
+def _filter_sql(flt: QueueFilter, today: date) -> tuple[str, list[Any]]:
+    """The SQL conditions of a queue filter (all but the segment, which is not a column)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if flt.stage is not None:
+        where.append("f.stage = ?")
+        params.append(flt.stage.value)
+    if flt.rule:
+        where.append(
+            "(f.rule = ? OR EXISTS (SELECT 1 FROM follow_up_reasons r "
+            "WHERE r.follow_up_id = f.id AND r.rule = ?))"
+        )
+        params += [flt.rule, flt.rule]
+    if flt.tag:
+        # Tags are stored comma separated: match whole tags only.
+        where.append(
+            "(instr(',' || coalesce(c.tags, '') || ',', ',' || ? || ',') > 0 "
+            "OR instr(',' || f.suggested_tags || ',', ',' || ? || ',') > 0)"
+        )
+        params += [flt.tag, flt.tag]
+    if flt.overdue:
+        where.append("f.due_date < ?")
+        params.append(today.isoformat())
+    if flt.mine:
+        where.append(
+            "(f.claimed_by = ? OR EXISTS (SELECT 1 FROM touches t WHERE "
+            f"t.customer_id = f.customer_id AND t.agent = ? AND {live_touch('t')}))"
+        )
+        params += [flt.mine, flt.mine]
+    return "".join(f" AND {w}" for w in where), params
+
+
 def due_queue(
-    db: sqlite_utils.Database, today: date, *, limit: int | None = None, by_value: bool = False
+    db: sqlite_utils.Database,
+    today: date,
+    *,
+    limit: int | None = None,
+    where: QueueFilter | None = None,
+    by_value: bool = False,
 ) -> list[FollowUp]:
     """Pending follow-ups due on or before ``today``: overdue first, then by customer value
     (spent so far; with ``by_value``, the BTYD expected value of the next 365 days first,
-    rules.toml ``[work] queue_order = "expected_value"``)."""
+    rules.toml ``[work] queue_order = "expected_value"``).
+
+    ``where`` keeps only the follow-ups that pass a :class:`QueueFilter` (default: all). A
+    segment filter scores the customers' RFM segments (cached per day, see
+    ``store.analytics.segments_for``: the first call on a big shop takes a second).
+    """
+    flt = where or QueueFilter()
+    extra, extra_params = _filter_sql(flt, today)
     value = (
         "(SELECT p.clv_365d FROM customer_predictions p WHERE p.customer_id = f.customer_id) "
         "DESC NULLS LAST, "
@@ -477,14 +526,34 @@ def due_queue(
         else ""
     )
     sql = (
-        _QUEUE_SQL + "WHERE f.status = 'pending' AND f.due_date <= ? "
+        _QUEUE_SQL + f"WHERE f.status = 'pending' AND f.due_date <= ?{extra} "
         f"ORDER BY f.due_date < ? DESC, {value}c.total_spent DESC, f.due_date, f.id"
     )
-    params: list[Any] = [today.isoformat(), today.isoformat()]
-    if limit is not None:
+    params: list[Any] = [today.isoformat(), *extra_params, today.isoformat()]
+    if limit is not None and flt.segment is None:
         sql += " LIMIT ?"
         params.append(limit)
     rows = retry_busy(lambda: list(db.query(sql, params)))
+    if flt.segment is not None:
+        from tui_agent.store.analytics import segments_for  # scoring needs the analytics code
+
+        seg = segments_for(db, {r["customer_id"] for r in rows}, today)
+        rows = [r for r in rows if seg.get(r["customer_id"]) == flt.segment.value]
+        rows = rows[:limit] if limit is not None else rows
+    return _follow_ups_from_rows(db, rows)
+
+
+def open_follow_ups_for(db: sqlite_utils.Database, customer_id: str) -> list[FollowUp]:
+    """The customer's open follow-ups (pending or snoozed, any due date), earliest due first."""
+    rows = retry_busy(
+        lambda: list(
+            db.query(
+                _QUEUE_SQL + "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') "
+                "ORDER BY f.due_date, f.id",
+                [customer_id],
+            )
+        )
+    )
     return _follow_ups_from_rows(db, rows)
 
 
@@ -496,7 +565,7 @@ def get_follow_up(db: sqlite_utils.Database, follow_up_id: int) -> FollowUp | No
 
 @dataclass(frozen=True, slots=True)
 class DayProgress:
-    done: int  # worked today: touched, skipped or snoozed by an agent
+    done: int  # worked today: touched, skipped, snoozed or opted out by an agent
     remaining: int  # still pending and due
 
     @property
@@ -508,10 +577,14 @@ def day_progress(db: sqlite_utils.Database, today: date) -> DayProgress:
     start = _day_start(today)
     end = _day_start(today + timedelta(days=1))
     done = db.execute(
-        "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped', 'snoozed') "
-        "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%' "
-        "AND coalesce(status_reason, '') NOT LIKE ?",
-        [start, end, DEFERRED + "%"],
+        "SELECT count(*) FROM follow_ups WHERE updated_at >= ? AND updated_at < ? AND ("
+        "(status IN ('done', 'skipped', 'snoozed') "
+        "AND coalesce(status_reason, '') NOT LIKE 'cap:%' "
+        "AND coalesce(status_reason, '') NOT LIKE ?) "
+        # An opt-out worked a follow-up due today too: it is dealt with, not gone.
+        "OR (status = 'cancelled' AND status_reason LIKE 'customer opted out%' "
+        "AND due_date <= ?))",
+        [start, end, DEFERRED + "%", today.isoformat()],
     ).fetchone()[0]
     remaining = db.execute(
         "SELECT count(*) FROM follow_ups WHERE status = 'pending' AND due_date <= ?",
@@ -588,31 +661,44 @@ def log_touch(
     outcome: str | None = None,
     expire_minutes: int = 30,
     now: datetime | None = None,
+    reply: bool = False,
     rules: RuleSet | None = None,
     force: bool = False,
 ) -> int:
     """Log one touch and close its follow-up, in one transaction. Returns the touch id.
 
     Raises ClaimLost (and writes nothing) when the follow-up is held by another agent or no
-    longer pending, so a customer is never contacted twice for one follow-up. With ``rules``,
-    a proactive touch (one for a follow-up) that would break the frequency cap raises
-    CapBlocked with the reason, unless ``force``.
+    longer pending, so a customer is never contacted twice for one follow-up. ``reply`` marks
+    a touch answering the customer's own message: not proactive, outside the frequency cap.
+    With ``rules``, a proactive touch (one for a follow-up, not a reply) that would break the
+    frequency cap raises CapBlocked with the reason, unless ``force``.
     """
     now = now or datetime.now()
     stamp = to_db(now)
     with write_tx(db):
         if follow_up_id is not None:
             _check_held(db, follow_up_id, agent, expire_minutes, now)
-            if rules is not None and not force:
+            if rules is not None and not force and not reply:  # a reply is not proactive
                 from tui_agent.store.cap import cap_block
 
                 blocked = cap_block(db, customer_id, now, rules, follow_up_id)
                 if blocked:
                     raise CapBlocked(f"{blocked}; skip or snooze it, or log it anyway")
         touch_id = db.execute(
-            "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, channel, at, outcome) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            [agent, customer_id, follow_up_id, phrase_id, stage, text, channel, stamp, outcome],
+            "INSERT INTO touches (agent, customer_id, follow_up_id, phrase_id, stage, text, "
+            "channel, at, outcome, reply) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                agent,
+                customer_id,
+                follow_up_id,
+                phrase_id,
+                stage,
+                text,
+                channel,
+                stamp,
+                outcome,
+                int(reply),
+            ],
         ).lastrowid
         if follow_up_id is not None:
             db.execute(
@@ -679,26 +765,32 @@ def skip(
 
 
 def opt_out(
-    db: sqlite_utils.Database, customer_id: str, agent: str, *, now: datetime | None = None
+    db: sqlite_utils.Database,
+    customer_id: str,
+    agent: str,
+    *,
+    now: datetime | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Mark the customer "do not contact" and cancel their open follow-ups. Returns how many."""
-    stamp = to_db(now or datetime.now())
-    with write_tx(db):
-        db.execute("UPDATE customers SET opt_out = 1 WHERE customer_id = ?", [customer_id])
-        n: int = db.execute(
-            "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, claimed_by = NULL, "
-            "updated_at = ? WHERE customer_id = ? AND status IN ('pending', 'snoozed')",
-            [f"customer opted out (recorded by {agent})", stamp, customer_id],
-        ).rowcount
+    """Mark the customer "do not contact" and cancel their open follow-ups. Returns how many.
+
+    The opt-out is logged as an event row (who, when, why): see ``store.outcomes.opt_out``.
+    """
+    _event, n = outcomes.opt_out(db, customer_id, agent, reason=reason, now=now)
     return n
 
 
 def touches_for_customer(
     db: sqlite_utils.Database, customer_id: str, limit: int = 5
 ) -> list[Touch]:
+    """The customer's latest live touches (the card): retracted ones left out, each with its
+    latest outcome (``store.outcomes.touch_records`` gives the full history, retractions
+    included)."""
     rows = db.execute(
-        "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, outcome, stage "
-        "FROM touches WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        "SELECT id, agent, customer_id, follow_up_id, phrase_id, text, channel, at, "
+        f"{outcomes.latest_outcome_sql('t')}, stage "
+        f"FROM touches t WHERE customer_id = ? AND {live_touch('t')} "
+        "ORDER BY at DESC, id DESC LIMIT ?",
         [customer_id, limit],
     ).fetchall()
     return [

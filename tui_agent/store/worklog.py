@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
+from tui_agent.store.outcomes import live_touch
+
 
 @dataclass(frozen=True, slots=True)
 class DayWork:
@@ -18,17 +20,20 @@ class DayWork:
 
 
 def day_work(db: sqlite_utils.Database, day: date) -> DayWork:
-    """Count the touches logged on ``day`` by stage (``?`` when none) and by agent."""
+    """Count the touches logged on ``day`` by stage (``?`` when none) and by agent.
+
+    Retracted touches (taken back with undo) do not count; replies do (they are work done).
+    """
     start = f"{day.isoformat()} 00:00:00"
     end = f"{(day + timedelta(days=1)).isoformat()} 00:00:00"
     by_stage = db.execute(
-        "SELECT coalesce(stage, '?'), count(*) AS n FROM touches WHERE at >= ? AND at < ? "
-        "GROUP BY 1 ORDER BY n DESC, 1",
+        "SELECT coalesce(stage, '?'), count(*) AS n FROM touches t WHERE at >= ? AND at < ? "
+        f"AND {live_touch('t')} GROUP BY 1 ORDER BY n DESC, 1",
         [start, end],
     ).fetchall()
     by_agent = db.execute(
-        "SELECT agent, count(*) AS n FROM touches WHERE at >= ? AND at < ? "
-        "GROUP BY 1 ORDER BY n DESC, 1",
+        "SELECT agent, count(*) AS n FROM touches t WHERE at >= ? AND at < ? "
+        f"AND {live_touch('t')} GROUP BY 1 ORDER BY n DESC, 1",
         [start, end],
     ).fetchall()
     return DayWork(

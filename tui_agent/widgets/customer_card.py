@@ -78,9 +78,12 @@ class CustomerCardView(Static, can_focus=True):
             title = self.phrase_title(t.phrase_id) if t.phrase_id else None
             what = title or t.phrase_id or t.text.replace("\n", " ")[:20]
             touches.add_row(f"{t.at:%m-%d %H:%M}", t.agent, what)
-        parts: list[RenderableType] = [head, Text(""), orders]
+        # The recent contacts come before the order history: on a small terminal they are
+        # what must stay in view (the card scrolls for the rest).
+        parts: list[RenderableType] = [head]
         if card.touches:
-            parts += [Text(""), touches]
+            parts += [touches]
         else:
             parts.append(Text("没有联系记录 no touches yet", style="dim"))
+        parts += [orders]
         return Group(*parts)

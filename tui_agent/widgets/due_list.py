@@ -44,7 +44,7 @@ class DueList(DataTable[Text | str]):
 
     def on_resize(self) -> None:
         # The reason column takes what the fixed columns leave (cell padding is 1 each side).
-        fixed = 10 + 14 + 4 + 10 + 2 * 5 + 2
+        fixed = 10 + 14 + 4 + 10 + 2 * 5 + 2 + 2  # cell padding, border, scrollbar
         reason = self.columns.get(ColumnKey("reason"))
         if reason is not None:
             reason.width = max(16, self.size.width - fixed)
@@ -61,12 +61,18 @@ class DueList(DataTable[Text | str]):
         today: date,
         agent: str,
         held_by_other: Callable[[FollowUp], bool],
+        *,
+        mine: int | None = None,
     ) -> None:
-        """Show ``items``; the cursor stays on the same follow-up when it is still listed."""
+        """Show ``items``; the cursor stays on the same follow-up when it is still listed.
+
+        Rows are keyed by follow-up id. ``mine`` is the one follow-up this console holds
+        (shown as ``me``); any other row the database says is ours shows blank.
+        """
         current = self.current_id()
         new_order = [i.id for i in items]
         self.items = {i.id: i for i in items}
-        rows = [self._cells(i, today, agent, held_by_other(i)) for i in items]
+        rows = [self._cells(i, today, agent, held_by_other(i), i.id == mine) for i in items]
         if new_order == self.order:
             for fid, cells in zip(new_order, rows, strict=True):
                 for key, value in zip(
@@ -79,19 +85,19 @@ class DueList(DataTable[Text | str]):
         for fid, cells in zip(new_order, rows, strict=True):
             self.add_row(*cells, key=str(fid))
         if current is not None and current in self.items:
-            self.move_cursor(row=self.order.index(current), animate=False)
+            self.move_cursor(row=self.order.index(current), animate=False, scroll=True)
 
     def _cells(
-        self, item: FollowUp, today: date, agent: str, other: bool
+        self, item: FollowUp, today: date, agent: str, other: bool, mine: bool
     ) -> tuple[Text | str, ...]:
         stage = Text(item.stage.label_zh, style=_STAGE_STYLE.get(item.stage.value, ""))
         reason = item.reasons[0].text if item.reasons else item.rule
         late = item.overdue_days(today)
         overdue = Text(f"{late}天", style="bold red") if late else Text("")
-        if item.claimed_by is None:
-            claim = Text("")
-        elif item.claimed_by == agent:
+        if mine:
             claim = Text("me", style="green")
+        elif item.claimed_by is None or item.claimed_by == agent:
+            claim = Text("")
         else:
             claim = Text(item.claimed_by, style="bold red" if other else "dim")
         # Text, not str: a str cell is read as markup, and names may contain "[".

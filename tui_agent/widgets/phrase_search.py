@@ -66,6 +66,7 @@ class PhraseSearch(Vertical):
         self.matches: list[Match] = []
         self.language: str | None = None  # the customer's: ties go to that variant
         self._want: Phrase | None = None  # the phrase to highlight when results arrive
+        self.suggested: Phrase | None = None  # the follow-up's suggestion (on top when no query)
 
     def compose(self) -> ComposeResult:
         yield SearchBox(
@@ -87,6 +88,8 @@ class PhraseSearch(Vertical):
 
     @on(Input.Changed, "#search")
     def _changed(self, event: Input.Changed) -> None:
+        if not event.value.strip():
+            self._want = self.suggested  # clearing the search brings the suggestion back
         self.run_search(event.value)
 
     @work(thread=True, exclusive=True, group="phrase-search")
@@ -112,6 +115,8 @@ class PhraseSearch(Vertical):
         if matches:
             results.highlighted = index
             self.post_message(PhraseHighlighted(matches[index].phrase))
+        else:
+            self.post_message(PhraseHighlighted(None))  # nothing to copy
 
     def current(self) -> Phrase | None:
         index = self.query_one(PhraseResults).highlighted
