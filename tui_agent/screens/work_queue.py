@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
 REFRESH_SECONDS = 5.0
+GENERATION_POLL_SECONDS = 0.2  # how often the day's generation process is checked
 MIN_WIDTH, MIN_HEIGHT = 80, 24  # the smallest terminal the layout supports
 WRITE_RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 600  # ten minutes of a locked database before the write is given up
@@ -91,6 +93,7 @@ class WorkQueueScreen(Screen[None]):
         self.filter = QueueFilter()
         self.filter_text = ""
         self.capped: str | None = None  # why a touch now would break the frequency cap
+        self.generating: subprocess.Popen[bytes] | None = None  # the day's generation
 
     @property
     def console(self) -> ConsoleApp:
@@ -163,6 +166,10 @@ class WorkQueueScreen(Screen[None]):
             self.app.call_from_thread(self._apply_queue, state)
             if generate:
                 self.session.load_usage()
+                job = self.session.generate_in_background()
+                if job is not None:  # the list fills in when the process is done
+                    self.app.call_from_thread(self._await_generation, job)
+                    return
                 result = self.session.generate()
                 if result is not None and (result.created or result.unsnoozed or result.merged):
                     self.app.call_from_thread(self._apply_queue, self._load_state())
@@ -170,6 +177,22 @@ class WorkQueueScreen(Screen[None]):
             self.app.call_from_thread(
                 self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
             )
+
+    def _await_generation(self, job: subprocess.Popen[bytes]) -> None:
+        """Poll the day's generation process; reload the list when it has exited."""
+        self.generating = job
+
+        def check() -> None:
+            if job.poll() is None:
+                return
+            timer.stop()
+            self.generating = None
+            if job.returncode != 0:
+                self.load_queue(generate=True)  # it could not: generate in process instead
+            else:
+                self.load_queue()
+
+        timer = self.set_interval(GENERATION_POLL_SECONDS, check)
 
     def _apply_queue(self, state: QueueState) -> None:
         self.sub_title = self._progress(state)
@@ -412,13 +435,22 @@ class WorkQueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="segment")
     def load_segment(self, customer_id: str) -> None:
-        """The segment comes from analytics (seconds on the first call): fill it in later."""
+        """The segment comes from analytics: fill it in later. The real console reads only
+        the stored segments (see :meth:`segments_refreshed`); scoring the whole shop for one
+        card costs seconds and 100+ MB."""
         try:
-            segment = self.session.segment(customer_id)
+            segment = self.session.segment(
+                customer_id, stored_only=self.session.rules_file is not None
+            )
         except sqlite3.Error:
             return  # the card shows "—" for the segment
         if segment and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_segment, customer_id, segment)
+
+    def segments_refreshed(self) -> None:
+        """The model refresh process has stored today's segments: fill in the card's."""
+        if self.opened is not None:
+            self.load_segment(self.opened.card.customer.customer_id)
 
     def _show_segment(self, customer_id: str, segment: str) -> None:
         view = self.query_one(CustomerCardView)
