@@ -7,6 +7,7 @@ stored segments and fills its segment in when the model refresh process has stor
 
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tui_agent.config import Config
 from tui_agent.core.rules import load_rules
 from tui_agent.paths import rules_path
 from tui_agent.phrasing import PhraseBook
+from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.store import analytics
 from tui_agent.store import followups as fu
@@ -54,15 +56,24 @@ def test_first_agent_of_the_day_sees_yesterdays_queue_while_a_process_generates(
     assert carried  # yesterday's open follow-ups are due today too
     monkeypatch.setattr(fu, "generate", _forbid)  # only the child process may generate
 
+    # What the list showed when the generation process started (it may finish quickly).
+    started: list[tuple[subprocess.Popen[bytes], set[int]]] = []
+    await_generation = WorkQueueScreen._await_generation
+
+    def spy(screen: WorkQueueScreen, job: subprocess.Popen[bytes]) -> None:
+        started.append((job, set(screen.query_one(DueList).items)))
+        await_generation(screen, job)
+
+    monkeypatch.setattr(WorkQueueScreen, "_await_generation", spy)
+
     async def body() -> None:
         app = _console(db_path, clip)
         async with app.run_test(size=(140, 45)) as pilot:
             await settle(pilot)
             screen = app.work_screen
-            job = screen.generating
-            assert job is not None  # started, and the list did not wait for it
-            shown = set(screen.query_one(DueList).items)
-            assert shown and shown <= carried
+            assert len(started) == 1
+            job, shown = started[0]
+            assert shown and shown <= carried  # the list did not wait for the generation
             assert job.wait(timeout=120) == 0
             db = connect(db_path)
             assert get_meta(db, "last_generated") == TODAY.isoformat()
