@@ -23,9 +23,11 @@ from tui_agent.core.customer_page import (
     TouchEvent,
     TouchRecord,
     mask_phone,
+    prediction_line,
     printable,
 )
 from tui_agent.core.models import FollowUp, Order
+from tui_agent.store.predictions import PREDICTION_KEYS
 
 # ---------------------------------------------------------------------------------------------
 # Shared with cli/touch.py
@@ -185,6 +187,9 @@ def page_json(p: CustomerPage, show_phone: bool) -> dict[str, object]:
         "touches": [touch_json(r) for r in p.touches],
         "follow_ups": [_follow_up_json(f) for f in p.follow_ups],
         "events": [event_json(e) for e in p.events],
+        # BTYD predictions (issue 12): null with the reason when there is no fit for them
+        **{k: (p.predictions or {}).get(k) for k in PREDICTION_KEYS},
+        "prediction_missing": p.prediction_missing,
     }
 
 
@@ -218,6 +223,7 @@ def _print_page(p: CustomerPage, show_phone: bool) -> None:
         echo("  contact: allowed")
     if p.notes:
         echo(f"  notes: {printable(p.notes)}")
+    echo(f"  {prediction_line(p.predictions, p.prediction_missing)}")
     echo("")
     echo(f"Orders ({len(p.orders)})")
     for o in p.orders:
