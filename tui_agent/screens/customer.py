@@ -141,6 +141,9 @@ def render_page(page: CustomerPage, *, show_phone: bool = False) -> RenderableTy
         head.add_row("微信", Text(printable(c.wechat)))
     points = f" · {c.points} 分" if c.points is not None else ""
     head.add_row("会员", Text(f"{printable(c.tier) or '—'}{points}"))
+    birthday = c.birthday_label()
+    if birthday:
+        head.add_row("生日", Text(printable(birthday)))
     segment = "—"
     if page.segment:
         try:
