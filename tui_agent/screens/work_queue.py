@@ -128,8 +128,8 @@ class WorkQueueScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         """Back from another screen that may have worked the session's one claim (and the
         first time shown: what the agent should know at start)."""
-        if not self._notice_checked:
-            self._notice_checked = True
+        if not self._notice_checked and self is getattr(self.app, "work_screen", None):
+            self._notice_checked = True  # the day's queue only, not a campaign's
             self.load_notice()
         if self.claimed is not None and self.claimed != self.session.held:
             self.query_one(DueList).mark_claim(self.claimed, Text(""))
