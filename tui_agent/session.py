@@ -67,6 +67,7 @@ class QueueState:
     items: tuple[FollowUp, ...]
     done: int
     total: int
+    deferred: int = 0  # put off from today to tomorrow by the daily capacity
 
 
 class Session:
@@ -178,7 +179,15 @@ class Session:
                     self._db, self.today, limit=self.queue_limit, by_value=by_value
                 )
             progress = fu.day_progress(self._db, self.today)
-        return QueueState(tuple(items), progress.done, progress.total)
+            deferred = fu.deferred_count(self._db, self.today)
+        return QueueState(tuple(items), progress.done, progress.total, deferred)
+
+    def start_notice(self) -> str | None:
+        """What the agent should know at start (the status line): a coming year's official
+        holiday calendar missing from the installed ``holidays`` package, or None."""
+        from tui_agent.core.kinds import holiday
+
+        return holiday.missing_message(self.rules, self.today)
 
     def campaign_queue(self, name: str) -> QueueState:
         """One campaign's open follow-ups due today, and its progress (done / contact)."""

@@ -305,3 +305,56 @@ def test_note_replaces_the_notes_and_keeps_every_version(shop: Path) -> None:
     assert code == 0 and "notes cleared" in out
     code, _, err = run("customer", "note", "nope", "x", "--db", str(shop))
     assert code == 1 and "customer nope does not exist" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# BTYD predictions on the customer's page (issue 12)
+
+
+def _fit(db: sqlite_utils.Database, *, fitted: bool = True) -> None:
+    body = {"fitted": fitted, "missing": [] if fitted else ["2 customers (need 500)"]}
+    with write_tx(db):
+        db.execute(
+            "INSERT INTO model_fits(kind, as_of, fingerprint, fitted_at, body) "
+            "VALUES ('btyd', '2026-11-29', 'x', '2026-11-29 08:00:00', ?)",
+            [json.dumps(body)],
+        )
+        if fitted:
+            db.execute(
+                "INSERT INTO customer_predictions VALUES "
+                "('C1', 0.8234, 0.41, 1.37, 180.0, 1240.4, '2026-12-20')"
+            )
+
+
+def test_show_json_has_the_predictions_at_top_level(shop: Path) -> None:
+    _fit(sqlite_utils.Database(shop))
+    code, out, _ = run("customer", "show", "C1", "--db", str(shop), "--json")
+    assert code == 0
+    page = json.loads(out)
+    assert page["p_alive"] == 0.8234
+    assert page["expected_purchases_90d"] == 0.41 and page["expected_purchases_365d"] == 1.37
+    assert page["predicted_next_order"] == "2026-12-20" and page["clv_365d"] == 1240.4
+    assert page["prediction_missing"] is None
+    # fitted, but C2 has no row: null keys and the reason
+    page2 = json.loads(run("customer", "show", "C2", "--db", str(shop), "--json")[1])
+    assert page2["p_alive"] is None and page2["clv_365d"] is None
+    assert "C2" not in page2["prediction_missing"] and page2["prediction_missing"]
+
+
+def test_show_says_why_there_is_no_prediction(shop: Path) -> None:
+    code, out, _ = run("customer", "show", "C1", "--db", str(shop), "--json")
+    page = json.loads(out)
+    assert code == 0 and page["p_alive"] is None and page["predicted_next_order"] is None
+    assert "no fit yet" in page["prediction_missing"]
+    code, out, _ = run("customer", "show", "C1", "--db", str(shop))
+    assert "  no prediction: no fit yet" in out
+    _fit(sqlite_utils.Database(shop), fitted=False)
+    page = json.loads(run("customer", "show", "C1", "--db", str(shop), "--json")[1])
+    assert page["prediction_missing"] == "too little data: 2 customers (need 500)"
+
+
+def test_show_text_has_the_prediction_line(shop: Path) -> None:
+    _fit(sqlite_utils.Database(shop))
+    code, out, _ = run("customer", "show", "C1", "--db", str(shop))
+    assert code == 0
+    assert "  P(alive) 0.82 · next order ~2026-12-20 · 365-day value ¥1,240" in out

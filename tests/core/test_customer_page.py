@@ -67,3 +67,15 @@ def test_printable_never_lets_a_control_character_through(text: str) -> None:
     out = printable(text, newlines=True)
     assert not any(ord(c) in _ACTIVE for c in out)
     assert "\n" not in printable(text)
+
+
+def test_prediction_line() -> None:
+    from tui_agent.core.customer_page import prediction_line
+
+    pred = {"p_alive": 0.8234, "predicted_next_order": "2026-12-20", "clv_365d": 1240.4}
+    assert prediction_line(pred, None) == (
+        "P(alive) 0.82 · next order ~2026-12-20 · 365-day value ¥1,240"
+    )
+    gone = {"p_alive": 0.12, "predicted_next_order": None, "clv_365d": None}
+    assert prediction_line(gone, None) == "P(alive) 0.12 · next order: likely gone"
+    assert prediction_line(None, "no fit yet") == "no prediction: no fit yet"

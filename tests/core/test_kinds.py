@@ -453,3 +453,22 @@ def test_the_shipped_rules_keep_their_kinds() -> None:
         "vip",
     }
     assert rules.daily_capacity == 0 and rules.quiet_days == frozenset()
+
+
+def test_own_cycle_of_one_order_is_refused_or_none(tmp_path: Path) -> None:
+    # A personal cycle needs a gap, so two orders: 1 is refused where it is written...
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nid = "r"\nkind = "replenish"\nstage = "repurchase"\nown_cycle_min_orders = 1\n'
+    )
+    with pytest.raises(
+        RulesError, match=rf"^{path}:5: rule 'r': own_cycle_min_orders must be 0 \(off\) or >= 2"
+    ):
+        load_rules(path)
+    path.write_text(
+        '[[rule]]\nid = "r"\nkind = "replenish"\nstage = "repurchase"\nown_cycle_min_orders = 2\n'
+    )
+    assert rule_of(load_rules(path), "r").own_cycle_min_orders == 2
+    # ...and a customer with a single order (no gap) never breaks generation.
+    assert replenish.own_cycle((), 30, 1, 2) is None
+    assert replenish.own_cycle((0,), 30, 1, 2) is None  # two orders the same day: no gap

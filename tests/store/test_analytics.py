@@ -219,10 +219,30 @@ def test_export_rows(shop: sqlite_utils.Database) -> None:
     header, rows = an.export_rows(shop, "segments", TODAY)
     seg = {r[0]: r for r in rows}
     assert seg["champions"][3] == 1 and seg["champions"][4] == 0.25
-    _, rows = an.export_rows(shop, "touches", TODAY)
+    header, rows = an.export_rows(shop, "touches", TODAY)
     assert len(list(rows)) == 4
+    assert header[-3:] == ["outcome", "retracted", "text"]
     with pytest.raises(ValueError):
         an.export_rows(shop, "nope", TODAY)
+
+
+def test_export_touches_has_the_latest_outcome_and_retraction(db: sqlite_utils.Database) -> None:
+    from tui_agent.store import followups as fu
+    from tui_agent.store.outcomes import record_outcome, undo_last_touch
+
+    add_customer(db, "C1")
+    at = datetime(2024, 3, 1, 10, 0)
+    kept = fu.log_touch(db, agent="amy", customer_id="C1", text="a", follow_up_id=None, now=at)
+    gone = fu.log_touch(
+        db, agent="amy", customer_id="C1", text="b", follow_up_id=None, now=at.replace(hour=11)
+    )
+    record_outcome(db, kept, "replied", agent="amy", now=at.replace(hour=12))
+    record_outcome(db, kept, "ordered", agent="amy", now=at.replace(hour=13))
+    undo_last_touch(db, "amy", now=at.replace(hour=11, minute=1))
+    header, rows = an.export_rows(db, "touches", TODAY)
+    table = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
+    assert (table[kept]["outcome"], table[kept]["retracted"]) == ("ordered", 0)
+    assert (table[gone]["outcome"], table[gone]["retracted"]) == (None, 1)
 
 
 @pytest.mark.parametrize("start", [None, START])

@@ -29,6 +29,10 @@ def test_demo_has_every_stage_and_rule_due_today(tmp_path: Path) -> None:
     # English-speaking customers and a worked past exist
     assert db.execute("SELECT count(*) FROM customers WHERE tags LIKE '%en%'").fetchone()[0] > 0
     assert db.execute("SELECT count(*) FROM touches").fetchone()[0] > 0
+    # the customers' pinyin search keys are filled (the first find is fast)
+    assert db.execute("SELECT count(*) FROM customers WHERE search_pinyin IS NULL").fetchone() == (
+        0,
+    )
 
 
 def test_demo_is_deterministic(tmp_path: Path) -> None:

@@ -561,3 +561,20 @@ def test_no_memory_map_while_importing(db: sqlite_utils.Database, orders_csv: Pa
     import_orders(db, orders_csv, progress=lambda *_: during.append(one(db, "PRAGMA mmap_size")))
     assert during and set(during) == {0}
     assert one(db, "PRAGMA mmap_size") == before
+
+
+def test_imports_fill_the_customers_search_keys(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    """The first find after an import must not compute every customer's pinyin (issue 9)."""
+    from tui_agent.store.customers import pending_search_keys
+
+    path = write(tmp_path, "customers.csv", "customer_id,name\nC1,王芳\nC2,李娜\n")
+    import_customers(db, path)
+    assert pending_search_keys(db) == 0
+    assert one(db, "SELECT search_initials FROM customers WHERE customer_id = 'C1'") == "wf"
+    # orders create customers too (name unknown), and a rename re-keys the customer
+    orders = write(tmp_path, "orders.csv", ORDERS_HEAD + "O9,C9,2026-01-01,,S1,豆浆粉,food,1,30\n")
+    import_orders(db, orders)
+    path = write(tmp_path, "customers2.csv", "customer_id,name\nC1,张伟\n")
+    import_customers(db, path)
+    assert pending_search_keys(db) == 0
+    assert one(db, "SELECT search_initials FROM customers WHERE customer_id = 'C1'") == "zw"

@@ -37,3 +37,20 @@ def test_phrase_usage_uses_the_index(db: sqlite_utils.Database) -> None:
         ["amy"],
     ).fetchall()
     assert any("idx_touches_agent_phrase" in str(row) for row in plan)
+
+
+def test_phrase_usage_ignores_retracted_touches(db: sqlite_utils.Database) -> None:
+    """An undone touch is not a use of the phrase: it must not push it up the ranking."""
+    from tui_agent.store.outcomes import undo_last_touch
+
+    with write_tx(db):
+        db.execute("INSERT INTO customers(customer_id) VALUES ('C1')")
+        for phrase, at in [("care", "2026-03-01 10:00:00"), ("oops", "2026-03-05 09:00:00")]:
+            db.execute(
+                "INSERT INTO touches(agent, customer_id, phrase_id, text, at) "
+                "VALUES ('amy', 'C1', ?, 't', ?)",
+                [phrase, at],
+            )
+    undo_last_touch(db, "amy", now=datetime(2026, 3, 5, 9, 1))
+    usage = phrase_usage(db, "amy")
+    assert set(usage) == {"care"}

@@ -133,3 +133,34 @@ def test_outcome_and_undo_from_the_queue(make_app: MakeApp, shop: Path) -> None:
             assert any(table.items[f].customer_id == "C006" for f in table.order)
 
     run(body)
+
+
+def test_customer_page_shows_the_prediction_or_why_not(make_app: MakeApp, shop: Path) -> None:
+    import json
+
+    import sqlite_utils
+
+    session = make_app().session
+    page = session.customer_page("C001", with_segment=False)
+    assert page is not None
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(render_page(page))
+    assert "预测 no prediction: no fit yet" in console.export_text()
+
+    db = sqlite_utils.Database(shop)
+    db.execute(
+        "INSERT INTO model_fits(kind, as_of, fingerprint, fitted_at, body) "
+        "VALUES ('btyd', '2026-11-29', 'x', 'x', ?)",
+        [json.dumps({"fitted": True, "missing": []})],
+    )
+    db.execute(
+        "INSERT INTO customer_predictions VALUES "
+        "('C001', 0.82, 0.4, 1.3, 180.0, 1240.0, '2026-12-20')"
+    )
+    db.conn.commit()
+    page = session.customer_page("C001", with_segment=False)
+    assert page is not None
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(render_page(page))
+    text = console.export_text()
+    assert "预测 P(alive) 0.82 · next order ~2026-12-20 · 365-day value ¥1,240" in text

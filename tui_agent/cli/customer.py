@@ -23,9 +23,11 @@ from tui_agent.core.customer_page import (
     TouchEvent,
     TouchRecord,
     mask_phone,
+    prediction_line,
     printable,
 )
 from tui_agent.core.models import FollowUp, Order
+from tui_agent.store.predictions import PREDICTION_KEYS
 
 # ---------------------------------------------------------------------------------------------
 # Shared with cli/touch.py
@@ -185,6 +187,9 @@ def page_json(p: CustomerPage, show_phone: bool) -> dict[str, object]:
         "touches": [touch_json(r) for r in p.touches],
         "follow_ups": [_follow_up_json(f) for f in p.follow_ups],
         "events": [event_json(e) for e in p.events],
+        # BTYD predictions (issue 12): null with the reason when there is no fit for them
+        **{k: (p.predictions or {}).get(k) for k in PREDICTION_KEYS},
+        "prediction_missing": p.prediction_missing,
     }
 
 
@@ -218,6 +223,7 @@ def _print_page(p: CustomerPage, show_phone: bool) -> None:
         echo("  contact: allowed")
     if p.notes:
         echo(f"  notes: {printable(p.notes)}")
+    echo(f"  {prediction_line(p.predictions, p.prediction_missing)}")
     echo("")
     echo(f"Orders ({len(p.orders)})")
     for o in p.orders:
@@ -288,8 +294,8 @@ def find_cmd(query: str, limit: int, as_json: bool, show_phone: bool, db_path: P
     """Find customers by id, phone (full or its last 4 digits), WeChat id, name, pinyin or
     initials (wangfang, wf), best first. Exits 1 when nothing matches.
 
-    The first search after an import computes the new names' pinyin (about 1.5 s of CPU per
-    100k new customers).
+    Imports compute the names' pinyin; a search computes any still missing first (a shop
+    imported by an older version: about 1.1 s of CPU per 100k customers, once).
     """
     from tui_agent.store.customers import find_customers
 
@@ -310,7 +316,9 @@ def find_cmd(query: str, limit: int, as_json: bool, show_phone: bool, db_path: P
 @db_option
 def show_cmd(customer_id: str, as_json: bool, show_phone: bool, db_path: Path | None) -> None:
     """Show a customer's page: every order with its lines, every touch in full with its
-    outcome and any retraction, open follow-ups, segment, tier, points, tags, notes, opt-out.
+    outcome and any retraction, open follow-ups, segment, tier, points, tags, notes, opt-out,
+    and the BTYD predictions (P(alive), expected orders, next order, 365-day value) or why
+    there are none (fitted by `tui-agent stats`).
 
     The segment is scored against the whole shop (a second on a big shop).
     """

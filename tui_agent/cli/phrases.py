@@ -228,7 +228,8 @@ def search_cmd(
     """Search phrases: Chinese, English, pinyin (bhtx, buhuo), shortcut (/bh), typos.
 
     Filters inside the query: #tag (prefix), stage:NAME, lang:en. Phrases you used more
-    often and more recently rank higher among equal matches (from the touch log).
+    often and more recently rank higher among equal matches (from the touch log; undone
+    touches do not count).
     """
     result = _load(phrases_dir)
     usage = {} if no_usage else _usage(db_path, _agent())

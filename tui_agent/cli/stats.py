@@ -258,6 +258,9 @@ def _print_tables(s: mt.ShopStats, clv: dict[str, Any]) -> None:
 def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
     """Write touches, customers (with RFM segment) or segments to FILE.csv.
 
+    touches: one row per touch with its latest outcome and `retracted` (1: taken back with
+    undo); customers: RFM scores, segment and the BTYD predictions once fitted.
+
     UTF-8 with a BOM so Excel (also Chinese Excel) reads it right; text cells that a
     spreadsheet would run as a formula (= + - @) get a leading apostrophe.
     """

@@ -11,10 +11,11 @@ with a retraction event no longer counts anywhere (cap, progress, attribution).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tui_agent.core.lifecycle import cap_reason
 from tui_agent.core.models import Customer, FollowUp, Order, Touch
@@ -154,6 +155,9 @@ class CustomerPage:
     follow_ups: tuple[FollowUp, ...]  # open ones (pending or snoozed), earliest due first
     segment: str | None  # Segment value (e.g. "at_risk"), None without orders
     events: tuple[TouchEvent, ...] = ()  # customer events (opt-out/in, notes), oldest first
+    # BTYD predictions (``store.predictions.PREDICTION_KEYS``), or None and why not
+    predictions: Mapping[str, Any] | None = None
+    prediction_missing: str | None = None
 
     @property
     def opted_out(self) -> bool:
@@ -216,6 +220,21 @@ def cap_check(
     return CapStatus(
         level, tuple(reasons), touches_24h, touches_7d, cap.per_24h, cap.per_7d, opted_out, reply
     )
+
+
+def prediction_line(predictions: Mapping[str, Any] | None, missing: str | None) -> str:
+    """The customer's BTYD predictions in one short line (the page, ``customer show``), e.g.
+    ``P(alive) 0.82 · next order ~2026-12-20 · 365-day value ¥1,240``; without them
+    ``no prediction: <why>``."""
+    if predictions is None:
+        return f"no prediction: {missing or 'not fitted'}"
+    parts = [f"P(alive) {predictions['p_alive']:.2f}"]
+    nxt = predictions.get("predicted_next_order")
+    parts.append(f"next order ~{nxt}" if nxt else "next order: likely gone")
+    clv = predictions.get("clv_365d")
+    if clv is not None:
+        parts.append(f"365-day value ¥{clv:,.0f}")
+    return " · ".join(parts)
 
 
 def printable(text: str | None, *, newlines: bool = False) -> str:

@@ -307,6 +307,12 @@ def parse_rules(
                 f"(China's statutory holidays: {', '.join(STATUTORY_CN)})"
             )
         every = _int(raw, "every_days", 7, at("every_days"), minimum=1)
+        own_min = _int(raw, "own_cycle_min_orders", 0, at("own_cycle_min_orders"))
+        if own_min == 1:  # a personal cycle is measured between orders: it needs two
+            raise RulesError(
+                f"{at('own_cycle_min_orders')}: own_cycle_min_orders must be 0 (off) or >= 2 "
+                "(a customer's own cycle needs at least two orders), got 1"
+            )
         rules.append(
             Rule(
                 id=rid,
@@ -324,9 +330,7 @@ def parse_rules(
                 min_days=_int(raw, "min_days", 30, at("min_days"), minimum=1),
                 default_days=_int(raw, "default_days", 90, at("default_days"), minimum=1),
                 min_orders=_int(raw, "min_orders", 3, at("min_orders"), minimum=1),
-                own_cycle_min_orders=_int(
-                    raw, "own_cycle_min_orders", 0, at("own_cycle_min_orders")
-                ),
+                own_cycle_min_orders=own_min,
                 own_cycle_weight=_int(raw, "own_cycle_weight", 2, at("own_cycle_weight")),
                 calendar=cal,
                 holidays=wanted,

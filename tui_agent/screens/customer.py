@@ -25,7 +25,13 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from tui_agent.core import clipboard
-from tui_agent.core.customer_page import CustomerHit, CustomerPage, Outcome, printable
+from tui_agent.core.customer_page import (
+    CustomerHit,
+    CustomerPage,
+    Outcome,
+    prediction_line,
+    printable,
+)
 from tui_agent.core.phrases import Phrase
 from tui_agent.core.segments import Segment
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
@@ -135,6 +141,9 @@ def render_page(page: CustomerPage, *, show_phone: bool = False) -> RenderableTy
         head.add_row("微信", Text(printable(c.wechat)))
     points = f" · {c.points} 分" if c.points is not None else ""
     head.add_row("会员", Text(f"{printable(c.tier) or '—'}{points}"))
+    birthday = c.birthday_label()
+    if birthday:
+        head.add_row("生日", Text(printable(birthday)))
     segment = "—"
     if page.segment:
         try:
@@ -145,6 +154,8 @@ def render_page(page: CustomerPage, *, show_phone: bool = False) -> RenderableTy
     head.add_row("分群", Text(segment))
     head.add_row("标签", Text(", ".join(printable(t) for t in c.tags) or "—"))
     head.add_row("订单", Text(f"{c.order_count} 单 · ¥{c.total_spent:,.0f}"))
+    forecast = prediction_line(page.predictions, page.prediction_missing)
+    head.add_row("预测", Text(forecast, style="dim" if page.predictions is None else ""))
     if page.notes:
         head.add_row("备注", Text(printable(page.notes, newlines=True)))
     parts: list[RenderableType] = [head]

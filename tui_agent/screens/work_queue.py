@@ -84,6 +84,8 @@ class WorkQueueScreen(Screen[None]):
         self._first_load = True
         self._note = ""  # the last write's confirmation, kept until the agent's next key
         self._info = ""  # what the status line says about the follow-up on screen
+        self._notice_checked = False  # the start notice (load_notice) looked for
+        self._notice_due = False  # look for it once the first card (or an empty day) shows
         # The follow-up this screen holds a claim on (opened for work), shown as "me".
         self.claimed: int | None = None
         self._previewing: int | None = None  # the preview worker in flight
@@ -128,7 +130,13 @@ class WorkQueueScreen(Screen[None]):
         self.set_interval(REFRESH_SECONDS, self.load_queue)
 
     def on_screen_resume(self) -> None:
-        """Back from another screen that may have worked the session's one claim."""
+        """Back from another screen that may have worked the session's one claim (and the
+        first time shown: what the agent should know at start)."""
+        if not self._notice_checked and self is getattr(self.app, "work_screen", None):
+            self._notice_checked = True  # the day's queue only, not a campaign's
+            # Looked for once the first card is shown: it imports the holidays package and
+            # builds a year's calendar (~0.15 s of CPU the first paint should not share).
+            self._notice_due = True
         if self.claimed is not None and self.claimed != self.session.held:
             self.query_one(DueList).mark_claim(self.claimed, Text(""))
             self.claimed = None
@@ -194,6 +202,22 @@ class WorkQueueScreen(Screen[None]):
 
         timer = self.set_interval(GENERATION_POLL_SECONDS, check)
 
+    @work(thread=True, group="notice")
+    def load_notice(self) -> None:
+        """The start notice (a missing holiday calendar): on the status line until a key."""
+        notice = self.session.start_notice()
+        if notice:
+            self.app.call_from_thread(self._show_notice, notice)
+
+    def _first_card_shown(self) -> None:
+        if self._notice_due:
+            self._notice_due = False
+            self.load_notice()
+
+    def _show_notice(self, notice: str) -> None:
+        self._note = escape(notice)
+        self._set_info(self._info)
+
     def _apply_queue(self, state: QueueState) -> None:
         self.sub_title = self._progress(state)
         table = self.query_one(DueList)
@@ -242,7 +266,8 @@ class WorkQueueScreen(Screen[None]):
         # One definition: worked = touched, skipped or snoozed today; left = still due.
         left = state.total - state.done
         shown = "" if self.filter.empty else f" · filter: {self.filter.describe()}"
-        return f"今日 worked {state.done}/{state.total} · left {left}{shown}"
+        deferred = f" · {state.deferred} deferred (daily capacity)" if state.deferred else ""
+        return f"今日 worked {state.done}/{state.total} · left {left}{deferred}{shown}"
 
     def _select_from(self, index: int) -> None:
         """Preview the first follow-up at or after ``index`` that nobody else is working."""
@@ -258,6 +283,7 @@ class WorkQueueScreen(Screen[None]):
         self._previewing = None
         self.query_one(CustomerCardView).card = None
         self.query_one(Preview).show(None)
+        self._first_card_shown()
         self._set_info(
             "Nothing left to do today. 今日完成 🎉"
             if not order
@@ -344,6 +370,7 @@ class WorkQueueScreen(Screen[None]):
         search.preselect(suggested)
         self._refill()
         self._show_info(opened)
+        self._first_card_shown()
 
     def _show_info(self, opened: Opened) -> None:
         item = opened.follow_up

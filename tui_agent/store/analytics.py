@@ -1127,13 +1127,16 @@ def export_rows(
 ) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     """Header and rows of one export (``touches``, ``customers`` or ``segments``)."""
     if kind == "touches":
+        # outcome: the latest recorded (an event, else the touch's own column); retracted:
+        # 1 when the touch was taken back (undo), which then counts nowhere.
         header = [
             "id", "at", "agent", "customer_id", "follow_up_id", "stage", "phrase_id",
-            "channel", "outcome", "text",
+            "channel", "outcome", "retracted", "text",
         ]  # fmt: skip
         cur = db.execute(
             "SELECT id, at, agent, customer_id, follow_up_id, stage, phrase_id, channel, "
-            "outcome, text FROM touches ORDER BY at, id"
+            f"{latest_outcome_sql('t')}, NOT {live_touch('t')}, text FROM touches t "
+            "ORDER BY at, id"
         )
         return header, (tuple(r) for r in cur)
     rfm = {r.customer_id: r for r in rfm_scores(db, today)}

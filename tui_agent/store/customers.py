@@ -33,6 +33,7 @@ from tui_agent.core.customer_page import (
 )
 from tui_agent.core.dates import from_db_datetime
 from tui_agent.store import followups, outcomes, queries
+from tui_agent.store import predictions as btyd_cache
 from tui_agent.store.db import retry_busy, write_tx
 
 DEFAULT_LIMIT = 20
@@ -262,6 +263,7 @@ def customer_page(
         from tui_agent.store.analytics import segment_of
 
         segment = segment_of(db, customer_id, today)
+    prediction = btyd_cache.predictions_for(db, customer_id)
     return CustomerPage(
         customer=customer,
         notes=row[0] if row else None,
@@ -270,4 +272,8 @@ def customer_page(
         follow_ups=tuple(follow_ups),
         segment=segment,
         events=tuple(events),
+        predictions=prediction,
+        prediction_missing=(
+            None if prediction is not None else btyd_cache.missing_reason(db, customer_id)
+        ),
     )

@@ -64,6 +64,26 @@ def predictions_for(db: sqlite_utils.Database, customer_id: str) -> dict[str, An
     return out
 
 
+def missing_reason(db: sqlite_utils.Database, customer_id: str) -> str:
+    """Why :func:`predictions_for` has nothing for this customer, in a few words."""
+    try:
+        info = model_summary(db)
+    except sqlite3.OperationalError as exc:  # an older schema without the table
+        if "no such table" in str(exc):
+            return "no fit yet (tui-agent stats --refresh-model)"
+        raise
+    if info is None:
+        return "no fit yet (tui-agent stats --refresh-model)"
+    if not info.get("fitted"):
+        return "too little data: " + "; ".join(info.get("missing") or ["not fitted"])
+    ordered = db.execute(
+        "SELECT 1 FROM orders WHERE customer_id = ? LIMIT 1", [customer_id]
+    ).fetchone()
+    if ordered is None:
+        return "no orders yet"
+    return f"orders newer than the fit of {info['as_of']} (refitted after imports)"
+
+
 def orders_fingerprint(db: sqlite_utils.Database) -> str:
     """What the fit was computed from: the orders' count, highest rowid and total amount."""
     row = db.execute(

@@ -6,16 +6,19 @@ import sqlite_utils
 
 from tui_agent.core.dates import parse_datetime
 from tui_agent.core.search import PhraseUsage
+from tui_agent.store.outcomes import live_touch
 
 
 def phrase_usage(db: sqlite_utils.Database, agent: str) -> dict[str, PhraseUsage]:
     """Phrase id -> (number of touches, latest touch) for one agent.
 
-    Served by the ``idx_touches_agent_phrase (agent, phrase_id, at)`` index.
+    Retracted touches (undone) are not uses. Served by the
+    ``idx_touches_agent_phrase (agent, phrase_id, at)`` index (the retraction check is one
+    ``idx_touch_events_touch`` lookup per touch).
     """
     rows = db.execute(
-        "SELECT phrase_id, COUNT(*), MAX(at) FROM touches "
-        "WHERE agent = ? AND phrase_id IS NOT NULL GROUP BY phrase_id",
+        "SELECT phrase_id, COUNT(*), MAX(at) FROM touches t "
+        f"WHERE agent = ? AND phrase_id IS NOT NULL AND {live_touch('t')} GROUP BY phrase_id",
         [agent],
     ).fetchall()
     return {

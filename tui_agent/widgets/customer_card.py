@@ -59,6 +59,9 @@ class CustomerCardView(Static, can_focus=True):
         head.add_row("会员", f"{tier} {points}".strip())
         head.add_row("分群", card.segment or "—")
         head.add_row("订单", f"{c.order_count} 单 · ¥{c.total_spent:,.0f}")
+        birthday = c.birthday_label()
+        if birthday:
+            head.add_row("生日", birthday)
         latest = card.orders[0] if card.orders else None
         if latest is not None and latest.delivered_at is not None:
             days = (self.today - latest.delivered_at.date()).days

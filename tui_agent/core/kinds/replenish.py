@@ -32,8 +32,8 @@ def own_cycle(gaps: tuple[int, ...], base: int | None, min_orders: int, weight: 
     cycle) as if it were ``weight`` more gaps: with few orders the product's cycle still
     counts, with many the customer's own habit wins. None below ``min_orders`` orders."""
     gaps = tuple(g for g in gaps if g > 0)
-    if min_orders <= 0 or len(gaps) + 1 < min_orders:
-        return None
+    if min_orders <= 0 or not gaps or len(gaps) + 1 < min_orders:
+        return None  # off, or too few orders (a single order has no gap to measure)
     median = statistics.median(gaps)
     if base is None:
         return max(1, round(median))
