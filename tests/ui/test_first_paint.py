@@ -139,3 +139,26 @@ def test_the_console_connection_maps_no_memory(shop: Path) -> None:
         assert connect(shop).execute("PRAGMA mmap_size").fetchone()[0] > 0
     finally:
         session.close()
+
+
+def test_a_generation_process_that_fails_is_replaced_by_generating_in_process(
+    tmp_path: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = build_shop(tmp_path / "shop.db", generated=False)
+    fu.generate(connect(db_path), TODAY - timedelta(days=1), load_rules(rules_path()))
+    app = _console(db_path, clip)
+    app.session.rules_file = tmp_path / "missing-rules.toml"  # the child exits 1
+
+    async def body() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.05)
+                await settle(pilot, rounds=1)
+                if get_meta(connect(db_path), "last_generated") == TODAY.isoformat():
+                    break
+            assert get_meta(connect(db_path), "last_generated") == TODAY.isoformat()
+            await settle(pilot)
+            today_ids = {f.id for f in fu.due_queue(connect(db_path), TODAY, limit=500)}
+            assert set(app.work_screen.query_one(DueList).items) == today_ids
+
+    run(body)

@@ -86,6 +86,8 @@ class WorkQueueScreen(Screen[None]):
         self._info = ""  # what the status line says about the follow-up on screen
         self._notice_checked = False  # the start notice (load_notice) looked for
         self._notice_due = False  # look for it once the first card (or an empty day) shows
+        self._first_shown = False  # the first card (or an empty day) is on screen
+        self._generate_pending = False  # today's generation process waits for that
         # The follow-up this screen holds a claim on (opened for work), shown as "me".
         self.claimed: int | None = None
         self._previewing: int | None = None  # the preview worker in flight
@@ -174,14 +176,46 @@ class WorkQueueScreen(Screen[None]):
             self.app.call_from_thread(self._apply_queue, state)
             if generate:
                 self.session.load_usage()
-                job = self.session.generate_in_background()
-                if job is not None:  # the list fills in when the process is done
-                    self.app.call_from_thread(self._await_generation, job)
+                if self.session.rules_file is not None and not self.session.generated_today():
+                    # In a process of its own, started once the first card is shown.
+                    self.app.call_from_thread(self._generation_due)
                     return
-                result = self.session.generate()
-                if result is not None and (result.created or result.unsnoozed or result.merged):
-                    self.app.call_from_thread(self._apply_queue, self._load_state())
+                self._generate_here()
         except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
+            self.app.call_from_thread(
+                self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
+            )
+
+    def _generate_here(self) -> None:
+        """Generate today's follow-ups in this process (a worker thread) and show them."""
+        result = self.session.generate()
+        if result is not None and (result.created or result.unsnoozed or result.merged):
+            self.app.call_from_thread(self._apply_queue, self._load_state())
+
+    def _generation_due(self) -> None:
+        self._generate_pending = True
+        if self._first_shown:
+            self._first_card_shown()
+
+    @work(thread=True, group="generate")
+    def start_generation(self) -> None:
+        """Today's generation in a low-priority process; here if that cannot start."""
+        try:
+            job = self.session.generate_in_background()
+            if job is not None:  # the list fills in when the process is done
+                self.app.call_from_thread(self._await_generation, job)
+            else:
+                self._generate_here()
+        except sqlite3.Error as exc:
+            self.app.call_from_thread(
+                self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
+            )
+
+    @work(thread=True, group="generate")
+    def generate_here(self) -> None:
+        try:
+            self._generate_here()
+        except sqlite3.Error as exc:
             self.app.call_from_thread(
                 self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
             )
@@ -196,7 +230,7 @@ class WorkQueueScreen(Screen[None]):
             timer.stop()
             self.generating = None
             if job.returncode != 0:
-                self.load_queue(generate=True)  # it could not: generate in process instead
+                self.generate_here()  # it could not: generate in this process instead
             else:
                 self.load_queue()
 
@@ -210,6 +244,11 @@ class WorkQueueScreen(Screen[None]):
             self.app.call_from_thread(self._show_notice, notice)
 
     def _first_card_shown(self) -> None:
+        """After the first paint: what start-up work was put off until then."""
+        self._first_shown = True
+        if self._generate_pending:
+            self._generate_pending = False
+            self.start_generation()
         if self._notice_due:
             self._notice_due = False
             self.load_notice()
