@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -472,3 +473,37 @@ def test_own_cycle_of_one_order_is_refused_or_none(tmp_path: Path) -> None:
     # ...and a customer with a single order (no gap) never breaks generation.
     assert replenish.own_cycle((), 30, 1, 2) is None
     assert replenish.own_cycle((0,), 30, 1, 2) is None  # two orders the same day: no gap
+
+
+def test_holiday_eligibility_by_segment() -> None:
+    """``eligible_segments``: only customers whose stored RFM segment is listed; a customer
+    without a segment (no stored row) is not eligible when the key is set."""
+    rules = ruleset({**HOLIDAY, "eligible_segments": ["champions", "loyal"]}, catch_up_days=0)
+    facts = Facts(
+        customers=[
+            replace(customer("champ"), segment="champions"),
+            replace(customer("loyal"), segment="loyal"),
+            replace(customer("lost"), segment="lost"),
+            customer("none"),
+        ]
+    )
+    got = [o.customer_id for o in run(rules, "holiday", facts, date(2026, 2, 14))]
+    assert got == ["champ", "loyal"]
+    # without the key the segment does not matter
+    plain = ruleset(HOLIDAY, catch_up_days=0)
+    assert len(run(plain, "holiday", facts, date(2026, 2, 14))) == 4
+
+
+def test_unknown_eligible_segment_is_refused_with_path_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    text += (
+        '\n[[rule]]\nid = "vip_holiday"\nkind = "holiday"\nstage = "upkeep"\n'
+        'calendar = "CN"\neligible_segments = ["champions", "champs"]\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index('eligible_segments = ["champions", "champs"]') + 1
+    with pytest.raises(RulesError, match=rf"^{path}:{line}: .*eligible_segments.*'champs'"):
+        load_rules(path)
+    for kind in ("member_day", "periodic"):
+        assert "eligible_segments" in KIND_KEYS[kind]

@@ -15,11 +15,12 @@ from typing import Any
 
 from tui_agent.core import tomltext
 from tui_agent.core.models import Stage
+from tui_agent.core.segments import Segment
 
 # Keys every rule has, and the keys each kind adds. The occurrence function of each kind lives
 # in ``tui_agent.core.kinds`` (one module per kind), its facts query in ``tui_agent.store.facts``.
 COMMON_KEYS = ("id", "kind", "stage", "tags", "priority", "stop_on_repurchase", "label", "service")
-_ELIGIBILITY = ("active_within_days", "eligible_tiers", "eligible_tags")
+_ELIGIBILITY = ("active_within_days", "eligible_tiers", "eligible_tags", "eligible_segments")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "after_delivery": ("days",),
     "replenish": ("lead_days", "own_cycle_min_orders", "own_cycle_weight"),
@@ -81,6 +82,8 @@ class Rule:
     active_within_days: int = 0  # eligibility: an order in the last N days (0 = any customer)
     eligible_tiers: tuple[str, ...] = ()  # eligibility: one of these tiers ("*" = any tier)
     eligible_tags: tuple[str, ...] = ()  # eligibility: one of these customer tags
+    # eligibility: one of these RFM segments (``core.segments.Segment`` values), as stored
+    eligible_segments: tuple[str, ...] = ()
     day_of_month: int = 1  # member_day
     every_days: int = 7  # periodic
     start_days: int = 7  # periodic: first touch this many days after the first order
@@ -178,6 +181,18 @@ def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise RulesError(f"{where}: {key} must be a list of strings")
     return tuple(value)
+
+
+def _segments(raw: dict[str, Any], where: str) -> tuple[str, ...]:
+    names = _strings(raw, "eligible_segments", where)
+    known = [s.value for s in Segment]
+    for name in names:
+        if name not in known:
+            raise RulesError(
+                f"{where}: eligible_segments must name RFM segments ({', '.join(known)}), "
+                f"got {name!r}"
+            )
+    return names
 
 
 def _month_days(
@@ -345,6 +360,7 @@ def parse_rules(
                 eligible_tiers=_strings(raw, "eligible_tiers", at("eligible_tiers"))
                 or (("*",) if kind == "member_day" else ()),
                 eligible_tags=_strings(raw, "eligible_tags", at("eligible_tags")),
+                eligible_segments=_segments(raw, at("eligible_segments")),
                 day_of_month=_int(raw, "day_of_month", 1, at("day_of_month"), minimum=1),
                 every_days=every,
                 start_days=_int(raw, "start_days", every, at("start_days")),

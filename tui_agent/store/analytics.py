@@ -324,13 +324,31 @@ def segments_for(
             if row is not None:
                 out[cid] = row[0]
         return out
+    table = _scored_segments(db, today)
+    return {cid: table[cid] for cid in ids if cid in table}
+
+
+def _scored_segments(db: sqlite_utils.Database, today: date) -> dict[str, str]:
     key = (_db_file(db) or str(id(db.conn)), today, _orders_fingerprint(db))
     table = _SEGMENT_CACHE.get(key)
     if table is None:
         table = _segment_table(db, today)
         _SEGMENT_CACHE.clear()  # one shop, one day: keep only the latest
         _SEGMENT_CACHE[key] = table
-    return {cid: table[cid] for cid in ids if cid in table}
+    return table
+
+
+def all_segments(db: sqlite_utils.Database, today: date) -> dict[str, str]:
+    """Customer id -> segment value of every customer with an order by ``today``.
+
+    The stored segments when they are current (:func:`stored_segments_current`: one read of
+    ``customer_segments``); otherwise the very same scoring in memory (:func:`segments_for`'s
+    lazy path), never a write: generation calls this while it reads a snapshot, and may plan
+    a day other than the one the stored segments are of.
+    """
+    if stored_segments_current(db, today):
+        return dict(db.execute("SELECT customer_id, segment FROM customer_segments").fetchall())
+    return dict(_scored_segments(db, today))
 
 
 _SEGMENT_CACHE: dict[tuple[str, date, tuple[Any, ...]], dict[str, str]] = {}

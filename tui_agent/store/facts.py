@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -98,7 +99,26 @@ def _eligible_customers(db: sqlite_utils.Database, rule: Rule, today: date) -> l
         params = [day_start(today - timedelta(days=rule.active_within_days))]
     if rule.eligible_tiers:
         where += " AND tier IS NOT NULL AND tier != ''"
-    return _customers_where(db, where, params)
+    return with_segments(db, rule, today, _customers_where(db, where, params))
+
+
+def with_segments(
+    db: sqlite_utils.Database, rule: Rule, today: date, customers: list[CustomerFact]
+) -> list[CustomerFact]:
+    """With ``eligible_segments``: the customers of those segments, each with its segment
+    filled (``store.analytics.all_segments``: the stored segments when current, else the same
+    scoring in memory); a customer without a segment is left out. Without it: unchanged."""
+    if not rule.eligible_segments:
+        return customers
+    from tui_agent.store.analytics import all_segments  # scoring needs the analytics code
+
+    seg = all_segments(db, today)
+    wanted = set(rule.eligible_segments)
+    return [
+        replace(c, segment=seg[c.customer_id])
+        for c in customers
+        if seg.get(c.customer_id) in wanted
+    ]
 
 
 # --- each kind ----------------------------------------------------------------------------------
@@ -408,13 +428,12 @@ def periodic_facts(
     db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
 ) -> Facts:
     first, last = periodic.first_order_window(rules, rule, today)
-    return Facts(
-        customers=_customers_where(
-            db,
-            "first_order_at >= ? AND first_order_at < ?",
-            [day_start(first), day_start(last + timedelta(days=1))],
-        )
+    customers = _customers_where(
+        db,
+        "first_order_at >= ? AND first_order_at < ?",
+        [day_start(first), day_start(last + timedelta(days=1))],
     )
+    return Facts(customers=with_segments(db, rule, today, customers))
 
 
 FACTS: dict[str, FactsQuery] = {

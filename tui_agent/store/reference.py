@@ -84,6 +84,11 @@ def reference_occurrences(
                 from_db_datetime(first),
             )
         )
+    if any(r.eligible_segments for r in rules.rules):
+        from tui_agent.store.analytics import all_segments  # scoring needs the analytics code
+
+        seg = all_segments(db, today)
+        customers = [replace(c, segment=seg.get(c.customer_id)) for c in customers]
     wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
     occ = []
     for rule in rules.rules:

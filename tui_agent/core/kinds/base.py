@@ -44,6 +44,7 @@ class CustomerFact:
     tier: str | None = None
     tags: tuple[str, ...] = ()
     first_order_at: datetime | None = None
+    segment: str | None = None  # stored RFM segment value; filled only for eligible_segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,4 +106,6 @@ def eligible(rule: Rule, c: CustomerFact, today: date) -> bool:
         tier = (c.tier or "").strip()
         if not tier or ("*" not in rule.eligible_tiers and tier not in rule.eligible_tiers):
             return False
+    if rule.eligible_segments and c.segment not in rule.eligible_segments:
+        return False  # no segment (no order by then) is not eligible either
     return not rule.eligible_tags or bool(set(rule.eligible_tags) & set(c.tags))
