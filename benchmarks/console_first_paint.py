@@ -44,6 +44,7 @@ async def one_run(db: Path, today: date) -> dict[str, float]:
         rules=load_rules(rules_path()),
         config=Config(),
         phrases=load_phrasebook(),
+        rules_file=rules_path(),  # as the real console: generation in a process of its own
     )
     app = ConsoleApp(session, system_copy=None)
     marks: dict[str, float] = {}

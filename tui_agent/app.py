@@ -27,6 +27,7 @@ THEMES = ("textual-dark", "textual-light")
 # Seconds after start before the stale BTYD fit and stored segments are refreshed (in a
 # process of its own): the first paint and the queue come first.
 MODEL_REFRESH_DELAY = 3.0
+MODEL_POLL_SECONDS = 0.5  # how often that process is checked (the card's segment fills in)
 
 
 class ConsoleApp(App[None]):
@@ -76,7 +77,18 @@ class ConsoleApp(App[None]):
         self.set_timer(MODEL_REFRESH_DELAY, self._refresh_models)
 
     def _refresh_models(self) -> None:
-        self.model_refresh = self.session.refresh_models_in_background()
+        job = self.model_refresh = self.session.refresh_models_in_background()
+        if job is None:
+            return
+
+        def check() -> None:
+            if job.poll() is None:
+                return
+            timer.stop()
+            if job.returncode == 0:
+                self.work_screen.segments_refreshed()
+
+        timer = self.set_interval(MODEL_POLL_SECONDS, check)
 
     def get_default_screen(self) -> Screen[Any]:
         # The work queue is the base screen: no blank screen is painted first.

@@ -85,8 +85,12 @@ class Session:
         queue_limit: int = 200,
         clock: type[datetime] = datetime,
         display_name: str | None = None,
+        rules_file: Path | None = None,
     ) -> None:
         self.db_path = db_path
+        # Given (the real console), the day's generation runs in a process of its own and
+        # the card shows only stored segments: the first paint never waits for either.
+        self.rules_file = rules_file
         self.agent = agent
         self.display_name = display_name  # the name customers see ({agent_name})
         self.today = today
@@ -96,7 +100,9 @@ class Session:
         self.queue_limit = queue_limit
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = connect(db_path, create=False)  # a mistyped --db is not created
+        # A mistyped --db is not created. No memory map: the console reads few rows, and
+        # mapped pages would count in its resident memory (see ``connect``).
+        self._db = connect(db_path, create=False, mmap=False)
         self._held: int | None = None  # the one follow-up this session has claimed
         self._claimed_at: datetime | None = None
         # Slow figures (segments) use their own connection, so they never hold up claims.
@@ -134,6 +140,29 @@ class Session:
             return fu.generate(db, self.today, self.rules, now=self.now())
         finally:
             db.conn.close()
+
+    def generated_today(self) -> bool:
+        with self._lock:
+            return get_meta(self._db, "last_generated") == self.today.isoformat()
+
+    def generate_in_background(self) -> subprocess.Popen[bytes] | None:
+        """Start today's generation in a low-priority process (see ``generation_job``).
+
+        None when today is already generated, there is no rules file, or the process could
+        not start: then :meth:`generate` in process is the way (it skips a generated day)."""
+        if self.rules_file is None or self.generated_today():
+            return None
+        from tui_agent import generation_job
+
+        try:
+            return subprocess.Popen(
+                generation_job.command(self.db_path, self.today, self.rules_file),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
 
     def queue(self) -> QueueState:
         with self._lock:
@@ -287,11 +316,16 @@ class Session:
                             return related.name
         return None
 
-    def segment(self, customer_id: str) -> str | None:
-        """The customer's RFM segment, e.g. ``忠诚客户 loyal`` (slow on the first call)."""
+    def segment(self, customer_id: str, *, stored_only: bool = False) -> str | None:
+        """The customer's RFM segment, e.g. ``忠诚客户 loyal`` (slow on the first call).
+
+        ``stored_only``: None unless today's stored segments are current (one row read; the
+        model refresh process stores them), never the whole shop scored in this process."""
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
+            if stored_only and not analytics.stored_segments_current(self._slow_db, self.today):
+                return None
             found = analytics.segments_for(self._slow_db, [customer_id], self.today)
         value = found.get(customer_id)
         if value is None:

@@ -45,7 +45,8 @@ def build_app(
     today = today or date.today()
     try:
         config = load_config()
-        rules = load_rules(rules_path())
+        rules_file = rules_path()
+        rules = load_rules(rules_file)
     except (ConfigError, RulesError) as exc:
         raise UserError(str(exc)) from None
     path = _demo_database(today, rules) if demo else resolve_db_path(db_path)
@@ -59,6 +60,7 @@ def build_app(
             config=config,
             phrases=load_phrasebook(),
             display_name=display_name,
+            rules_file=rules_file,
         )
     except DatabaseError as exc:
         raise UserError(str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
 REFRESH_SECONDS = 5.0
+GENERATION_POLL_SECONDS = 0.2  # how often the day's generation process is checked
 MIN_WIDTH, MIN_HEIGHT = 80, 24  # the smallest terminal the layout supports
 WRITE_RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 600  # ten minutes of a locked database before the write is given up
@@ -83,6 +85,9 @@ class WorkQueueScreen(Screen[None]):
         self._note = ""  # the last write's confirmation, kept until the agent's next key
         self._info = ""  # what the status line says about the follow-up on screen
         self._notice_checked = False  # the start notice (load_notice) looked for
+        self._notice_due = False  # look for it once the first card (or an empty day) shows
+        self._first_shown = False  # the first card (or an empty day) is on screen
+        self._generate_pending = False  # today's generation process waits for that
         # The follow-up this screen holds a claim on (opened for work), shown as "me".
         self.claimed: int | None = None
         self._previewing: int | None = None  # the preview worker in flight
@@ -92,6 +97,7 @@ class WorkQueueScreen(Screen[None]):
         self.filter = QueueFilter()
         self.filter_text = ""
         self.capped: str | None = None  # why a touch now would break the frequency cap
+        self.generating: subprocess.Popen[bytes] | None = None  # the day's generation
 
     @property
     def console(self) -> ConsoleApp:
@@ -130,7 +136,9 @@ class WorkQueueScreen(Screen[None]):
         first time shown: what the agent should know at start)."""
         if not self._notice_checked and self is getattr(self.app, "work_screen", None):
             self._notice_checked = True  # the day's queue only, not a campaign's
-            self.load_notice()
+            # Looked for once the first card is shown: it imports the holidays package and
+            # builds a year's calendar (~0.15 s of CPU the first paint should not share).
+            self._notice_due = True
         if self.claimed is not None and self.claimed != self.session.held:
             self.query_one(DueList).mark_claim(self.claimed, Text(""))
             self.claimed = None
@@ -168,13 +176,65 @@ class WorkQueueScreen(Screen[None]):
             self.app.call_from_thread(self._apply_queue, state)
             if generate:
                 self.session.load_usage()
-                result = self.session.generate()
-                if result is not None and (result.created or result.unsnoozed or result.merged):
-                    self.app.call_from_thread(self._apply_queue, self._load_state())
+                if self.session.rules_file is not None and not self.session.generated_today():
+                    # In a process of its own, started once the first card is shown.
+                    self.app.call_from_thread(self._generation_due)
+                    return
+                self._generate_here()
         except sqlite3.Error as exc:  # the next refresh tries again; never crash the console
             self.app.call_from_thread(
                 self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
             )
+
+    def _generate_here(self) -> None:
+        """Generate today's follow-ups in this process (a worker thread) and show them."""
+        result = self.session.generate()
+        if result is not None and (result.created or result.unsnoozed or result.merged):
+            self.app.call_from_thread(self._apply_queue, self._load_state())
+
+    def _generation_due(self) -> None:
+        self._generate_pending = True
+        if self._first_shown:
+            self._first_card_shown()
+
+    @work(thread=True, group="generate")
+    def start_generation(self) -> None:
+        """Today's generation in a low-priority process; here if that cannot start."""
+        try:
+            job = self.session.generate_in_background()
+            if job is not None:  # the list fills in when the process is done
+                self.app.call_from_thread(self._await_generation, job)
+            else:
+                self._generate_here()
+        except sqlite3.Error as exc:
+            self.app.call_from_thread(
+                self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
+            )
+
+    @work(thread=True, group="generate")
+    def generate_here(self) -> None:
+        try:
+            self._generate_here()
+        except sqlite3.Error as exc:
+            self.app.call_from_thread(
+                self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
+            )
+
+    def _await_generation(self, job: subprocess.Popen[bytes]) -> None:
+        """Poll the day's generation process; reload the list when it has exited."""
+        self.generating = job
+
+        def check() -> None:
+            if job.poll() is None:
+                return
+            timer.stop()
+            self.generating = None
+            if job.returncode != 0:
+                self.generate_here()  # it could not: generate in this process instead
+            else:
+                self.load_queue()
+
+        timer = self.set_interval(GENERATION_POLL_SECONDS, check)
 
     @work(thread=True, group="notice")
     def load_notice(self) -> None:
@@ -182,6 +242,16 @@ class WorkQueueScreen(Screen[None]):
         notice = self.session.start_notice()
         if notice:
             self.app.call_from_thread(self._show_notice, notice)
+
+    def _first_card_shown(self) -> None:
+        """After the first paint: what start-up work was put off until then."""
+        self._first_shown = True
+        if self._generate_pending:
+            self._generate_pending = False
+            self.start_generation()
+        if self._notice_due:
+            self._notice_due = False
+            self.load_notice()
 
     def _show_notice(self, notice: str) -> None:
         self._note = escape(notice)
@@ -252,6 +322,7 @@ class WorkQueueScreen(Screen[None]):
         self._previewing = None
         self.query_one(CustomerCardView).card = None
         self.query_one(Preview).show(None)
+        self._first_card_shown()
         self._set_info(
             "Nothing left to do today. 今日完成 🎉"
             if not order
@@ -338,6 +409,7 @@ class WorkQueueScreen(Screen[None]):
         search.preselect(suggested)
         self._refill()
         self._show_info(opened)
+        self._first_card_shown()
 
     def _show_info(self, opened: Opened) -> None:
         item = opened.follow_up
@@ -429,13 +501,22 @@ class WorkQueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="segment")
     def load_segment(self, customer_id: str) -> None:
-        """The segment comes from analytics (seconds on the first call): fill it in later."""
+        """The segment comes from analytics: fill it in later. The real console reads only
+        the stored segments (see :meth:`segments_refreshed`); scoring the whole shop for one
+        card costs seconds and 100+ MB."""
         try:
-            segment = self.session.segment(customer_id)
+            segment = self.session.segment(
+                customer_id, stored_only=self.session.rules_file is not None
+            )
         except sqlite3.Error:
             return  # the card shows "—" for the segment
         if segment and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_segment, customer_id, segment)
+
+    def segments_refreshed(self) -> None:
+        """The model refresh process has stored today's segments: fill in the card's."""
+        if self.opened is not None:
+            self.load_segment(self.opened.card.customer.customer_id)
 
     def _show_segment(self, customer_id: str, segment: str) -> None:
         view = self.query_one(CustomerCardView)

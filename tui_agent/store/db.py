@@ -398,7 +398,12 @@ def describe_error(path: Path | str, exc: BaseException, doing: str = "") -> str
 
 
 def connect(
-    path: Path | str, *, create: bool = True, migrate: bool = True, check: bool = False
+    path: Path | str,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    check: bool = False,
+    mmap: bool = True,
 ) -> sqlite_utils.Database:
     """Open (and if needed create and migrate) the shop database.
 
@@ -406,6 +411,9 @@ def connect(
     demo). A file that is not a tui-agent database is refused untouched, unless it is empty.
     ``check``: run ``PRAGMA quick_check`` first (before an import writes; it reads the whole
     file, so commands that only read rely on SQLite reporting a damaged page it meets).
+    ``mmap``: read pages through a memory map (scans: generation, imports, figures). Off
+    for a console's connection: it reads few rows, and every mapped page it touches counts
+    in its resident memory (the day's queue alone maps ~50 MB of a big shop's file).
     The connection runs in autocommit mode; writes go through :func:`write_tx`.
     """
     path = Path(path)
@@ -452,7 +460,7 @@ def connect(
         # Read pages through a memory map instead of a read() call per page: generating a big
         # shop's day reads hundreds of thousands of pages, and the system calls were a third
         # of its CPU time. Only the address space is reserved; SQLite maps what it reads.
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES if mmap else 0}")
     except DatabaseError:
         if conn is not None:
             conn.close()
