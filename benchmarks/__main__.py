@@ -33,6 +33,19 @@ NEEDS_SHOP = {"import", "queue", "paint", "touches", "stats"}
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
+def _optional_packages() -> str:
+    """Whether pandas (which sqlite_utils would import) is installed: the figures depend on it."""
+    import importlib.util
+
+    found = [m for m in ("pandas", "numpy") if importlib.util.find_spec(m) is not None]
+    if not found:
+        return "pandas and numpy not installed"
+    return (
+        f"{' and '.join(found)} installed (importable); tui-agent imports sqlite_utils with "
+        "them hidden, so no measured command loads pandas"
+    )
+
+
 def _machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -145,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- load average (1 min) at start {load_before[0]:.1f}, at end {os.getloadavg()[0]:.1f}",
         f"- shop: {sizes.customers:,} customers, {sizes.lines:,} order lines, seed {sizes.seed}; "
         f"phrases {', '.join(f'{n:,}' for n in sizes.phrase_counts)}",
+        f"- optional packages: {_optional_packages()}",
     ]
     default = DATA / "RESULTS-quick.md" if args.quick else DATA / "RESULTS-partial.md"
     out = args.out or (default if args.quick or args.only else RESULTS)
