@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -24,7 +23,7 @@ from tui_agent.cli.common import (
 )
 from tui_agent.cli.common import open_database as _open
 from tui_agent.core import campaigns as cc
-from tui_agent.core.export import safe_cell
+from tui_agent.core.export import private_file, safe_cell
 from tui_agent.core.metrics import DEFAULT_WINDOW_DAYS
 from tui_agent.core.segments import Segment
 
@@ -519,15 +518,12 @@ def export_cmd(
 
 
 def _write_private_csv(file: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Customer data: the file is created readable by its owner only (0600), then written."""
+    """Customer data: the file is readable by its owner only (0600), cells spreadsheet-safe."""
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
-        with open(fd, "w", encoding="utf-8-sig", newline="") as fh:
+        with private_file(file, encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
-            for row in rows:
-                writer.writerow([safe_cell(v) for v in row])
+            writer.writerows([safe_cell(v) for v in row] for row in rows)
     except OSError as exc:
         raise UserError(f"{file}: {exc.strerror or exc}") from None
 
