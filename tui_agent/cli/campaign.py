@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,45 +16,20 @@ import sqlite_utils
 from tui_agent.cli.common import (
     DATE,
     UserError,
+    agent_name,
     db_option,
-    default_agent,
     echo_json,
     load_ruleset,
 )
+from tui_agent.cli.common import now as cli_now
 from tui_agent.cli.common import open_database as _open
+from tui_agent.cli.common import today as cli_today
 from tui_agent.core import campaigns as cc
-from tui_agent.core.export import safe_cell
+from tui_agent.core.export import private_file, safe_cell
 from tui_agent.core.metrics import DEFAULT_WINDOW_DAYS
 from tui_agent.core.segments import Segment
 
 _SET_RE = re.compile(r"^([a-z_]+)=(.*)$", re.S)
-
-
-def _root(name: str) -> Any:
-    return click.get_current_context().find_root().params.get(name)
-
-
-def _today() -> date:
-    root = _root("today")
-    return root if isinstance(root, date) else date.today()
-
-
-def _now(today: date) -> datetime:
-    """Now on ``today`` (``--today`` pretends another day; the time of day is kept)."""
-    return datetime.combine(today, datetime.now().time().replace(microsecond=0))
-
-
-def _agent() -> str:
-    from tui_agent.config import ConfigError, load_config
-
-    agent = _root("agent")
-    if agent:
-        return str(agent)
-    try:
-        configured = load_config().agent
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    return configured or default_agent()
 
 
 def _db(db_path: Path | None, *, create: bool = False) -> sqlite_utils.Database:
@@ -97,7 +71,7 @@ def _filler(
         config = load_config()
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    agent = _agent()
+    agent = agent_name()
 
     def fill(customer_id: str) -> tuple[str, str, str, tuple[str, ...]]:
         customer = get_customer(db, customer_id)
@@ -280,7 +254,7 @@ def create_cmd(
         name = cc.check_name(name)
     except cc.CampaignError as exc:
         raise _fail(exc) from None
-    today = _today()
+    today = cli_today()
     audience = _audience(segment, tags, tier, category, before, after, min_orders, customers)
     rules = load_ruleset()
     db = _db(db_path)
@@ -297,7 +271,7 @@ def create_cmd(
             start=start or today,
             per_day=per_day,
             status="active",
-            created_by=_agent(),
+            created_by=agent_name(),
         )
         if dry_run:
             p = sc.preview(db, audience, holdout_pct, wanted.seed, wanted.start, rules)
@@ -305,7 +279,7 @@ def create_cmd(
             _print_preview(wanted, p, fill, existing)
             return
         try:
-            done = sc.create(db, wanted, today, rules, now=_now(today))
+            done = sc.create(db, wanted, today, rules, now=cli_now(today))
         except cc.CampaignError as exc:
             raise _fail(exc) from None
         counts = sc.member_counts(db, name)
@@ -425,11 +399,11 @@ def _status_cmd(status: str, verb: str) -> click.Command:
     def cmd(name: str, db_path: Path | None) -> None:
         from tui_agent.store import campaigns as sc
 
-        today = _today()
+        today = cli_today()
         rules = load_ruleset()
         db = _db(db_path)
         try:
-            cancelled = sc.set_status(db, name, status, today, rules, now=_now(today))
+            cancelled = sc.set_status(db, name, status, today, rules, now=cli_now(today))
             counts = sc.member_counts(db, name)
         except cc.CampaignError as exc:
             raise _fail(exc) from None
@@ -479,7 +453,7 @@ def export_cmd(
     from tui_agent.store import campaigns as sc
 
     supplied = _supplied(values)
-    today = _today()
+    today = cli_today()
     rules = load_ruleset()
     db = _db(db_path)
     try:
@@ -505,7 +479,7 @@ def export_cmd(
         if log_as_sent:
             try:
                 logged = sc.log_bulk(
-                    db, name, [(r[0], r[3]) for r in rows], _agent(), today, now=_now(today)
+                    db, name, [(r[0], r[3]) for r in rows], agent_name(), today, now=cli_now(today)
                 )
             except cc.CampaignError as exc:
                 raise _fail(exc) from None
@@ -519,15 +493,12 @@ def export_cmd(
 
 
 def _write_private_csv(file: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Customer data: the file is created readable by its owner only (0600), then written."""
+    """Customer data: the file is readable by its owner only (0600), cells spreadsheet-safe."""
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
-        with open(fd, "w", encoding="utf-8-sig", newline="") as fh:
+        with private_file(file, encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
-            for row in rows:
-                writer.writerow([safe_cell(v) for v in row])
+            writer.writerows([safe_cell(v) for v in row] for row in rows)
     except OSError as exc:
         raise UserError(f"{file}: {exc.strerror or exc}") from None
 

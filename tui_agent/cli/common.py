@@ -9,7 +9,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -159,6 +159,36 @@ def default_agent() -> str:
         return os.environ.get("TUI_AGENT_AGENT") or getpass.getuser()
     except Exception:
         return "agent"
+
+
+def root_param(name: str) -> Any:
+    """A parameter of the main command (``tui-agent --today ... --agent ...``)."""
+    return click.get_current_context().find_root().params.get(name)
+
+
+def agent_name(agent: str | None = None) -> str:
+    """``--agent``, else the main command's ``--agent``, else the config's, else the OS user."""
+    from tui_agent.config import ConfigError, load_config
+
+    chosen = agent or root_param("agent")
+    if chosen:
+        return str(chosen)
+    try:
+        configured = load_config().agent
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return configured or default_agent()
+
+
+def today() -> date:
+    """The main command's ``--today``, else the real date."""
+    value = root_param("today")
+    return value if isinstance(value, date) else date.today()
+
+
+def now(day: date | None = None) -> datetime:
+    """Wall-clock time on ``day`` (default: :func:`today`), as the console does."""
+    return datetime.combine(day or today(), datetime.now().time().replace(microsecond=0))
 
 
 class DateType(click.ParamType[date]):

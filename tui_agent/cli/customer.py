@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from tui_agent.cli import common
-from tui_agent.cli.common import UserError, db_option, default_agent, open_database
+from tui_agent.cli.common import (
+    UserError,
+    agent_name,
+    db_option,
+    echo_json,
+    now,
+    open_database,
+    today,
+)
 from tui_agent.core.customer_page import (
     CustomerHit,
     CustomerPage,
@@ -31,38 +37,6 @@ from tui_agent.store.predictions import PREDICTION_KEYS
 
 # ---------------------------------------------------------------------------------------------
 # Shared with cli/touch.py
-
-
-def root_param(name: str) -> Any:
-    return click.get_current_context().find_root().params.get(name)
-
-
-def agent_name(agent: str | None) -> str:
-    """``--agent``, else the main command's ``--agent``, else the config's, else the OS user."""
-    from tui_agent.config import ConfigError, load_config
-
-    chosen = agent or root_param("agent")
-    if chosen:
-        return str(chosen)
-    try:
-        configured = load_config().agent
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    return configured or default_agent()
-
-
-def today() -> date:
-    value = root_param("today")
-    return value if isinstance(value, date) else date.today()
-
-
-def now() -> datetime:
-    """Wall-clock time on the main command's ``--today`` (as the console does)."""
-    return datetime.combine(today(), datetime.now().time().replace(microsecond=0))
-
-
-def echo_json(data: object) -> None:
-    common.echo_json(data)
 
 
 def _dt(value: datetime | date | None) -> str | None:

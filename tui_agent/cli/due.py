@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui_agent.cli.common import DATE, db_option, echo_json, load_ruleset, open_database
+from tui_agent.cli.common import (
+    DATE,
+    agent_name,
+    db_option,
+    echo_json,
+    load_ruleset,
+    open_database,
+)
+from tui_agent.cli.common import today as cli_today
 from tui_agent.core.kinds.holiday import missing_message
 from tui_agent.core.models import FollowUp, Stage
 from tui_agent.core.queue_filter import QueueFilter, parse_segment
@@ -44,12 +52,6 @@ def _segment(ctx: click.Context, param: click.Parameter, value: str | None) -> S
         return parse_segment(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
-
-
-def _agent_name(agent: str | None) -> str:
-    from tui_agent.cli.customer import agent_name
-
-    return agent_name(agent)
 
 
 @click.command()
@@ -105,8 +107,7 @@ def due(
     The day is --date, else the group's --today (tui-agent --today D due), else today.
     A missing official holiday calendar for a coming year is reported on stderr.
     """
-    root_today = ctx.find_root().params.get("today")
-    day = day or (root_today if isinstance(root_today, date) else None) or date.today()
+    day = day or cli_today()
     rules = load_ruleset()
     where = QueueFilter(
         stage=Stage(stage) if stage else None,
@@ -114,7 +115,7 @@ def due(
         segment=segment,
         tag=tag or None,
         overdue=overdue,
-        mine=_agent_name(agent) if mine else None,
+        mine=agent_name(agent) if mine else None,
     )
     db = open_database(db_path)
     result = generate(db, day, rules)

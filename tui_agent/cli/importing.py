@@ -125,41 +125,19 @@ def _command(kind: Kind) -> click.Command:
             Kind.PRODUCTS: importer.import_products,
         }[kind]
         _warn_merge_time(file)
-        try:
-            with _progress(file) as progress:
-                result = fn(
-                    db,
-                    file,
-                    mapping=mapping or None,
-                    skip_bad=skip_bad,
-                    rejects=rejects,
-                    encoding=encoding,
-                    progress=progress,
-                    max_amount=max_amount,
-                    delimiter=delimiter,
-                )
-        except CsvFileError as exc:
-            raise UserError(exc.format(file)) from None
-        except (sqlite3.Error, OSError) as exc:
-            where = effective_db_path(db_path)
-            line = describe_error(where, exc, "nothing was imported")
-            if line is None:
-                raise
-            raise UserError(line) from None
-        except BadRowsError as exc:
-            _print_errors(exc.result, file)
-            raise UserError(
-                f"{file}: {exc.result.rejected} bad rows, nothing imported "
-                "(fix them, or use --skip-bad to import the good rows)"
-            ) from None
-        finally:
-            db.close()
-        if result.ignored_columns:
-            click.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
-        if result.rejected:
-            _print_errors(result, file)
-            click.echo(f"{result.rejected} bad rows written to {result.rejects_path}", err=True)
-        click.echo(result.summary())
+        with _import_errors(db, db_path, file), _progress(file) as progress:
+            result = fn(
+                db,
+                file,
+                mapping=mapping or None,
+                skip_bad=skip_bad,
+                rejects=rejects,
+                encoding=encoding,
+                progress=progress,
+                max_amount=max_amount,
+                delimiter=delimiter,
+            )
+        _report(result, file)
 
     cols = ",".join(field_names(kind))
     run.__doc__ = (
@@ -294,8 +272,8 @@ def _import_platform(
     max_amount = _max_amount(max_amount)
     db = open_database(db_path, create=True, check=True)
     _warn_merge_time(files[0])
-    try:
-        with _progress(files[0]) as progress:
+    with _import_errors(db, db_path, files[0]), _progress(files[0]) as progress:
+        try:
             done = import_platform_orders(
                 db,
                 files,
@@ -309,10 +287,21 @@ def _import_platform(
                 max_amount=max_amount,
                 delimiter=delimiter,
             )
-    except SideFileError as exc:
-        raise UserError(exc.error.format(exc.path)) from None
+        except SideFileError as exc:
+            raise UserError(exc.error.format(exc.path)) from None
+    if done.preset is not None:
+        click.echo(f"read as a {done.preset.title}", err=True)
+    _report(done.result, done.path)
+
+
+@contextmanager
+def _import_errors(db: Any, db_path: Path | None, file: Path) -> Iterator[None]:
+    """One line and exit 1 for a bad file, a database error or bad rows (nothing imported);
+    the database is closed in every case."""
+    try:
+        yield
     except CsvFileError as exc:
-        raise UserError(exc.format(files[0])) from None
+        raise UserError(exc.format(file)) from None
     except (sqlite3.Error, OSError) as exc:
         line = describe_error(effective_db_path(db_path), exc, "nothing was imported")
         if line is None:
@@ -327,13 +316,13 @@ def _import_platform(
         ) from None
     finally:
         db.close()
-    result = done.result
-    if done.preset is not None:
-        click.echo(f"read as a {done.preset.title}", err=True)
+
+
+def _report(result: ImportResult, path: Path) -> None:
     if result.ignored_columns:
         click.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
     if result.rejected:
-        _print_errors(result, done.path)
+        _print_errors(result, path)
         click.echo(f"{result.rejected} bad rows written to {result.rejects_path}", err=True)
     click.echo(result.summary())
 

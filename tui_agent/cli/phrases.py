@@ -14,12 +14,13 @@ from tui_agent import paths
 from tui_agent.cli.common import (
     DATE,
     UserError,
+    agent_name,
     db_option,
-    default_agent,
     echo,
     echo_json,
     effective_db_path,
 )
+from tui_agent.cli.common import today as cli_today
 from tui_agent.core.models import Stage
 from tui_agent.core.phrases import (
     LoadResult,
@@ -57,23 +58,6 @@ def _load(phrases_dir: Path | None, *, quiet: bool = False) -> LoadResult:
             err=True,
         )
     return result
-
-
-def _root_param(name: str) -> Any:
-    return click.get_current_context().find_root().params.get(name)
-
-
-def _agent() -> str:
-    from tui_agent.config import ConfigError, load_config
-
-    agent = _root_param("agent")
-    if agent:
-        return str(agent)
-    try:
-        configured = load_config().agent
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    return configured or default_agent()
 
 
 def _usage(db_path: Path | None, agent: str) -> dict[str, PhraseUsage]:
@@ -232,7 +216,7 @@ def search_cmd(
     touches do not count).
     """
     result = _load(phrases_dir)
-    usage = {} if no_usage else _usage(db_path, _agent())
+    usage = {} if no_usage else _usage(db_path, agent_name())
     index = build_index(result.library, paths.cache_dir(), usage=usage)
     hits = index.search(" ".join(query), limit=limit, language=language)
     if as_json:
@@ -474,13 +458,13 @@ def render_cmd(
     finally:
         db.close()
     variant = phrase.variant(language or customer.language)
-    today = today_opt or _root_param("today") or date.today()
+    today = today_opt or cli_today()
     context = build_context(
         customer,
         order,
         today=today,
         shop_name=config.shop_name_for(variant.language),
-        agent_name=_agent(),
+        agent_name=agent_name(),
         related_product=related,
         coupon=coupon,
         category=category,

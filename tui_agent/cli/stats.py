@@ -11,16 +11,12 @@ from typing import Any
 import click
 
 from tui_agent.cli.common import DATE, UserError, db_option, echo_json, open_database
+from tui_agent.cli.common import today as cli_today
 from tui_agent.core import metrics as mt
 from tui_agent.core.export import private_file, safe_cell
 from tui_agent.core.intervals import Interval
 from tui_agent.core.safetext import visible
 from tui_agent.store import analytics
-
-
-def _today() -> date:
-    root = click.get_current_context().find_root().params.get("today")
-    return root if isinstance(root, date) else date.today()
 
 
 def _pct(x: float | None) -> str:
@@ -82,7 +78,7 @@ def stats_cmd(
     """
     from tui_agent.store import predictions
 
-    today = _today()
+    today = cli_today()
     until = f"--to {end}" if end else f"today ({today})"
     end = end or today
     if start is not None and start > end:
@@ -265,7 +261,7 @@ def export_cmd(kind: str, file: Path, db_path: Path | None) -> None:
     spreadsheet would run as a formula (= + - @) get a leading apostrophe.
     """
     db = open_database(db_path, create=False)
-    header, rows = analytics.export_rows(db, kind, _today())
+    header, rows = analytics.export_rows(db, kind, cli_today())
     count = 0
     try:
         # Customer data: owner-only whatever the umask (also when the file exists).

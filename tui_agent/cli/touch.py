@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from tui_agent.cli.common import UserError, db_option, open_database
-from tui_agent.cli.customer import agent_name, echo_json, event_json, now
+from tui_agent.cli.common import UserError, agent_name, db_option, echo_json, now, open_database
+from tui_agent.cli.customer import event_json
 from tui_agent.core.customer_page import OUTCOMES, Outcome, printable
 
 
