@@ -412,6 +412,13 @@ _QUEUE_SQL = (
 )
 
 
+def follow_ups_where(db: sqlite_utils.Database, tail: str, params: Sequence[Any]) -> list[FollowUp]:
+    """The follow-ups (with customer name and value, and their reasons) of the queue query
+    ``follow_ups f JOIN customers c`` followed by ``tail`` (more joins, WHERE, ORDER BY...)."""
+    rows = retry_busy(lambda: list(db.query(_QUEUE_SQL + tail, list(params))))
+    return _follow_ups_from_rows(db, rows)
+
+
 def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[FollowUp]:
     reasons: dict[int, list[Reason]] = {r["id"]: [] for r in rows}
     ids = list(reasons)
@@ -535,16 +542,11 @@ def due_queue(
 
 def open_follow_ups_for(db: sqlite_utils.Database, customer_id: str) -> list[FollowUp]:
     """The customer's open follow-ups (pending or snoozed, any due date), earliest due first."""
-    rows = retry_busy(
-        lambda: list(
-            db.query(
-                _QUEUE_SQL + "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') "
-                "ORDER BY f.due_date, f.id",
-                [customer_id],
-            )
-        )
+    return follow_ups_where(
+        db,
+        "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') ORDER BY f.due_date, f.id",
+        [customer_id],
     )
-    return _follow_ups_from_rows(db, rows)
 
 
 def get_follow_up(db: sqlite_utils.Database, follow_up_id: int) -> FollowUp | None:
