@@ -17,7 +17,7 @@ import functools
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -285,20 +285,32 @@ def _rfm_rows(db: sqlite_utils.Database, today: date) -> list[tuple[Any, ...]]:
 
 @_scan
 def _segment_table(db: sqlite_utils.Database, today: date) -> dict[str, str]:
-    """Customer id -> segment value: :func:`rfm_scores` without an object per customer.
-
-    A later last day is a smaller recency; ISO day text sorts like the days, so scoring the
-    text gives the same scores as scoring the negated recency.
-    """
+    """Customer id -> segment value: :func:`rfm_scores` without an object per customer."""
     rows = _rfm_rows(db, today)
-    value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
-    codes = zip(
-        quintile_scores([row[3][:10] for row in rows]),
-        frequency_scores([row[1] for row in rows]),
-        quintile_scores([round(row[2], 6) for row in rows]),
-        strict=True,
-    )
+    value_of = _segment_values()
+    codes = _rfm_codes(rows, n=1, m=2, last=3)
     return {row[0]: value_of[code] for row, code in zip(rows, codes, strict=True)}
+
+
+def _rfm_codes(
+    rows: Sequence[Sequence[Any]], *, n: int, m: int, last: int
+) -> list[tuple[int, int, int]]:
+    """The (R, F, M) scores of each row: ``n`` its orders, ``m`` its amount, ``last`` its last
+    order's text. A later last day is a smaller recency; ISO day text sorts like the days, so
+    scoring the text gives the same scores as scoring the negated recency."""
+    return list(
+        zip(
+            quintile_scores([row[last][:10] for row in rows]),
+            frequency_scores([row[n] for row in rows]),
+            quintile_scores([round(row[m], 6) for row in rows]),
+            strict=True,
+        )
+    )
+
+
+def _segment_values() -> dict[tuple[int, ...], str]:
+    """Segment value of every score triple, looked up without a function call."""
+    return {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
 
 
 def segments_for(
@@ -389,15 +401,8 @@ def refresh_segments(db: sqlite_utils.Database, today: date) -> int:
     imports and from a background worker, never on the console's first paint.
     """
     rows = _rfm_rows(db, today)
-    value_of = {code: segment_for(*code).value for code in product(range(1, 6), repeat=3)}
-    codes = list(
-        zip(
-            quintile_scores([row[3][:10] for row in rows]),
-            frequency_scores([row[1] for row in rows]),
-            quintile_scores([round(row[2], 6) for row in rows]),
-            strict=True,
-        )
-    )
+    value_of = _segment_values()
+    codes = _rfm_codes(rows, n=1, m=2, last=3)
     fingerprint = _quick_fingerprint(db)
     with write_tx(db):
         db.execute("DELETE FROM customer_segments")
@@ -637,10 +642,7 @@ def _fold_orders(
     """Every figure from the orders themselves: one GROUP BY pass over the covering index."""
     _, rows = _customer_pass(db, start, end, today, w)
     f = _Fold()
-    # A later last order is a better recency; ISO day text sorts like the days themselves.
-    r_scores = quintile_scores([r[_LAST][:10] for r in rows])
-    f_scores = frequency_scores([r[_N] for r in rows])
-    m_scores = quintile_scores([round(r[_M], 6) for r in rows])
+    codes = _rfm_codes(rows, n=_N, m=_M, last=_LAST)
 
     customers = repeat = orders = 0
     revenue = span = 0.0
@@ -652,11 +654,11 @@ def _fold_orders(
     lo, hi = w.lo, w.hi
     cohort_days = mt.COHORT_DAYS
     # Unpacking each row once (not r[_X] lookups) matters: this loop runs once per customer.
-    for row, rs, fs, ms in zip(rows, r_scores, f_scores, m_scores, strict=True):
+    for row, code in zip(rows, codes, strict=True):
         _, n, m, first, _, n_p, m_p, span_p, second, n_y, m_y, in_base, later = row
         if whole:
             n_p, m_p = n, m
-        acc = by_code[rs, fs, ms]
+        acc = by_code[code]
         acc[0] += 1
         acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if n_p:
@@ -769,9 +771,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     if not whole:
         period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
     f = _Fold()
-    r_scores = quintile_scores([r[4][:10] for r in rows])
-    f_scores = frequency_scores([r[1] for r in rows])
-    m_scores = quintile_scores([round(r[2], 6) for r in rows])
+    codes = _rfm_codes(rows, n=1, m=2, last=4)
     by_code = f.by_code()
     customers = repeat = orders = gaps = year_customers = base = retained = 0
     revenue = span = 0.0
@@ -784,10 +784,8 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     if not ends_today:
         year_lo = "~"
     none = (0, 0.0, 0.0)
-    for (cid, n, m, first, last, span_c, second, between), rs, fs, ms in zip(
-        rows, r_scores, f_scores, m_scores, strict=True
-    ):
-        acc = by_code[rs, fs, ms]
+    for (cid, n, m, first, last, span_c, second, between), code in zip(rows, codes, strict=True):
+        acc = by_code[code]
         acc[0] += 1
         acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
         if whole:

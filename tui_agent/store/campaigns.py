@@ -21,7 +21,7 @@ from tui_agent.core.models import FollowUp
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import followups as fu
 from tui_agent.store.analytics import segments_for
-from tui_agent.store.db import retry_busy, write_tx
+from tui_agent.store.db import write_tx
 
 DEFAULT_WINDOW_DAYS = 14
 _CHUNK = 500
@@ -508,18 +508,16 @@ def campaign_queue(
 ) -> list[FollowUp]:
     """The campaign's open follow-ups due by ``today``, in the order the campaign works them."""
     c = _require(db, name)
-    sql = (
-        fu._QUEUE_SQL
-        + "JOIN campaign_members m ON m.follow_up_id = f.id "
-        + "WHERE m.campaign_id = ? AND f.status = 'pending' AND f.due_date <= ? "
-        + "ORDER BY f.due_date, m.position"
+    tail = (
+        "JOIN campaign_members m ON m.follow_up_id = f.id "
+        "WHERE m.campaign_id = ? AND f.status = 'pending' AND f.due_date <= ? "
+        "ORDER BY f.due_date, m.position"
     )
     params: list[Any] = [c.id, today.isoformat()]
     if limit is not None:
-        sql += " LIMIT ?"
+        tail += " LIMIT ?"
         params.append(limit)
-    rows = retry_busy(lambda: list(db.query(sql, params)))
-    return fu._follow_ups_from_rows(db, rows)
+    return fu.follow_ups_where(db, tail, params)
 
 
 # ---------------------------------------------------------------------------------------------

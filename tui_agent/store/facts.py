@@ -33,12 +33,6 @@ def day_start(d: date) -> str:
     return f"{d.isoformat()} 00:00:00"
 
 
-def _dt(text: str) -> datetime:
-    value = from_db_datetime(text)
-    assert value is not None
-    return value
-
-
 def _delivered_between(first: date, last: date, assumed_days: int) -> list[str]:
     """Parameters for "delivered in [first, last]" (or ordered ``assumed_days`` earlier when
     the order has no delivery time), as the two halves of the UNION the queries use."""
@@ -160,7 +154,8 @@ def orders_facts(
     ).fetchall()
     return Facts(
         orders=[
-            OrderFact(oid, cid, _dt(o), from_db_datetime(d), seq) for oid, cid, o, d, seq in rows
+            OrderFact(oid, cid, datetime.fromisoformat(o), from_db_datetime(d), seq)
+            for oid, cid, o, d, seq in rows
         ]
     )
 
@@ -214,7 +209,7 @@ def replenish_facts(
                 product,
                 category,
                 cycle,
-                _dt(ordered),
+                datetime.fromisoformat(ordered),
                 from_db_datetime(delivered),
             )
     if rule.own_cycle_min_orders > 0:
@@ -239,7 +234,7 @@ def _line_fact(row: Sequence[Any]) -> LineFact:
         product,
         category,
         cycle,
-        _dt(ordered),
+        datetime.fromisoformat(ordered),
         from_db_datetime(delivered),
         gaps,
     )

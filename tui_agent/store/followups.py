@@ -21,7 +21,7 @@ from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import outcomes
 from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
-from tui_agent.store.facts import FACTS
+from tui_agent.store.facts import FACTS, day_start
 from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
 from tui_agent.store.outcomes import live_touch
 
@@ -52,16 +52,6 @@ class GenerateResult:
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _day_start(d: date) -> str:
-    return f"{d.isoformat()} 00:00:00"
-
-
-def _dt(text: str) -> datetime:
-    value = from_db_datetime(text)
-    assert value is not None
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,7 +326,7 @@ def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None, 
     """
     stop = [r.id for r in rules.rules if r.stop_on_repurchase]
     marks = ",".join("?" * len(stop)) or "NULL"
-    end = _day_start(today + timedelta(days=1))
+    end = day_start(today + timedelta(days=1))
     rows = db.execute(
         "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
         "JOIN customers c ON c.customer_id = f.customer_id "
@@ -373,7 +363,7 @@ def _defer_over_capacity(
     reason); the choice is :func:`core.lifecycle.capacity_cut`."""
     if rules.daily_capacity <= 0:
         return 0
-    start, end = _day_start(today), _day_start(today + timedelta(days=1))
+    start, end = day_start(today), day_start(today + timedelta(days=1))
     done = db.execute(
         "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped') "
         "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%'",
@@ -420,6 +410,13 @@ _QUEUE_SQL = (
     "SELECT f.*, c.name AS customer_name, c.total_spent AS value FROM follow_ups f "
     "JOIN customers c ON c.customer_id = f.customer_id "
 )
+
+
+def follow_ups_where(db: sqlite_utils.Database, tail: str, params: Sequence[Any]) -> list[FollowUp]:
+    """The follow-ups (with customer name and value, and their reasons) of the queue query
+    ``follow_ups f JOIN customers c`` followed by ``tail`` (more joins, WHERE, ORDER BY...)."""
+    rows = retry_busy(lambda: list(db.query(_QUEUE_SQL + tail, list(params))))
+    return _follow_ups_from_rows(db, rows)
 
 
 def _follow_ups_from_rows(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[FollowUp]:
@@ -545,16 +542,11 @@ def due_queue(
 
 def open_follow_ups_for(db: sqlite_utils.Database, customer_id: str) -> list[FollowUp]:
     """The customer's open follow-ups (pending or snoozed, any due date), earliest due first."""
-    rows = retry_busy(
-        lambda: list(
-            db.query(
-                _QUEUE_SQL + "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') "
-                "ORDER BY f.due_date, f.id",
-                [customer_id],
-            )
-        )
+    return follow_ups_where(
+        db,
+        "WHERE f.customer_id = ? AND f.status IN ('pending', 'snoozed') ORDER BY f.due_date, f.id",
+        [customer_id],
     )
-    return _follow_ups_from_rows(db, rows)
 
 
 def get_follow_up(db: sqlite_utils.Database, follow_up_id: int) -> FollowUp | None:
@@ -574,8 +566,8 @@ class DayProgress:
 
 
 def day_progress(db: sqlite_utils.Database, today: date) -> DayProgress:
-    start = _day_start(today)
-    end = _day_start(today + timedelta(days=1))
+    start = day_start(today)
+    end = day_start(today + timedelta(days=1))
     done = db.execute(
         "SELECT count(*) FROM follow_ups WHERE updated_at >= ? AND updated_at < ? AND ("
         "(status IN ('done', 'skipped', 'snoozed') "
@@ -643,7 +635,9 @@ def _check_held(
     status, holder, claimed_at = row
     if status != "pending":
         raise ClaimLost(f"follow-up {follow_up_id} is already {status}")
-    expired = claimed_at is not None and _dt(claimed_at) < now - timedelta(minutes=expire_minutes)
+    expired = claimed_at is not None and datetime.fromisoformat(claimed_at) < now - timedelta(
+        minutes=expire_minutes
+    )
     if holder not in (None, agent) and not expired:
         raise ClaimLost(f"follow-up {follow_up_id} is being worked by {holder}")
 
@@ -802,7 +796,7 @@ def touches_for_customer(
             phrase_id=r[4],
             text=r[5],
             channel=r[6],
-            at=_dt(r[7]),
+            at=datetime.fromisoformat(r[7]),
             outcome=r[8],
             stage=r[9],
         )

@@ -23,7 +23,7 @@ from tui_agent.core.customer_page import (
     TouchRecord,
     cap_check,
 )
-from tui_agent.core.dates import from_db_datetime, to_db
+from tui_agent.core.dates import to_db
 from tui_agent.core.models import Touch
 from tui_agent.core.rules import Cap
 from tui_agent.store.db import retry_busy, write_tx
@@ -45,12 +45,6 @@ def live_touch(alias: str = "t") -> str:
         f"NOT EXISTS (SELECT 1 FROM touch_events e_ WHERE e_.touch_id = {alias}.id "
         "AND e_.kind = 'retract')"
     )
-
-
-def _dt(text: str) -> datetime:
-    value = from_db_datetime(text)
-    assert value is not None
-    return value
 
 
 def insert_event(
@@ -77,7 +71,9 @@ def insert_event(
 
 def _event(row: Sequence[Any]) -> TouchEvent:
     eid, cid, tid, kind, value, note, agent, at = row
-    return TouchEvent(eid, cid, tid, EventKind(kind), value, note, agent, _dt(at))
+    return TouchEvent(
+        eid, cid, tid, EventKind(kind), value, note, agent, datetime.fromisoformat(at)
+    )
 
 
 _EVENT_COLS = "id, customer_id, touch_id, kind, value, note, agent, at"
@@ -191,7 +187,7 @@ def undo_last_touch(
             raise UndoRefused(f"touch #{tid} was logged by {owner}, not {agent}: not yours to undo")
         if touch_id is not None and (done := _retraction(db, tid)) is not None:
             raise UndoRefused(f"touch #{tid} was already retracted by {done.agent}")
-        logged = _dt(at)
+        logged = datetime.fromisoformat(at)
         if logged < cutoff:
             age = int((now - logged).total_seconds() // 60)
             raise UndoRefused(
@@ -357,7 +353,7 @@ def touch_records(
             phrase_id=r[4],
             text=r[5],
             channel=r[6],
-            at=_dt(r[7]),
+            at=datetime.fromisoformat(r[7]),
             outcome=r[8],
             stage=r[9],
         )
