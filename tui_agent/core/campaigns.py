@@ -18,6 +18,7 @@ from typing import Any
 from tui_agent.core.intervals import Interval, newcombe_diff, too_thin, wilson
 from tui_agent.core.lifecycle import cap_reason
 from tui_agent.core.rules import Cap
+from tui_agent.core.safetext import clean_cell
 
 STATUSES = ("active", "paused", "ended")
 # A campaign's name is typed on the command line and shown in reasons: keep it plain.
@@ -290,17 +291,10 @@ def mask_phone(phone: str | None) -> str:
 
 
 def printable(text: str) -> str:
-    """Text from the shop's files, safe to print on a terminal: control characters (escape
-    sequences included) become ``?``; line breaks become spaces."""
-    out = []
-    for ch in text:
-        if ch in "\n\r\t":
-            out.append(" ")
-        elif ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0:
-            out.append("?")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Text from the shop's files, safe to print on a terminal: the one cleaning every
+    imported cell gets (``core.safetext.clean_cell``: controls made visible, bidi marks
+    dropped, one line)."""
+    return clean_cell(text)
 
 
 _ID_HEADERS = ("customer_id", "id", "客户id", "客户编号")
