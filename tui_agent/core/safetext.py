@@ -55,8 +55,3 @@ def visible(text: str) -> str:
     if _UNSAFE_SHOWN.search(text) is None:
         return text
     return text.translate(_SHOW_TABLE)
-
-
-def is_clean(text: str) -> bool:
-    """Whether ``text`` holds nothing :func:`clean_cell` would change."""
-    return UNSAFE.search(text) is None

@@ -69,6 +69,7 @@ __all__ = [
     "import_customers",
     "import_orders",
     "import_products",
+    "normalise_encoding",
     "refresh_derived",
 ]
 
@@ -130,7 +131,9 @@ def _delimiter(given: str | None, path: Path, encoding: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _normalise_encoding(encoding: str | None, path: Path) -> str:
+def normalise_encoding(encoding: str | None, path: Path) -> str:
+    """The codec to read ``path`` with: ``encoding`` as given (checked), or detected when
+    None or ``auto``. Raises CsvFileError."""
     if not encoding or encoding.lower() == "auto":
         return detect_encoding(path)
     try:
@@ -636,7 +639,7 @@ def _run(
     if not path.is_file():
         raise CsvFileError("no such file")
     out = rejects_target(path, rejects) if skip_bad else None
-    enc = _normalise_encoding(encoding, path)
+    enc = normalise_encoding(encoding, path)
     delim = _delimiter(delimiter, path, enc)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).

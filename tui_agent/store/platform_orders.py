@@ -44,15 +44,9 @@ class PlatformImport:
     side_path: Path | None = None
 
 
-def _encoding(path: Path, encoding: str | None) -> str:
-    if encoding and encoding.lower() != "auto":
-        return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    return importer.detect_encoding(path)
-
-
-def _rows(path: Path, encoding: str | None) -> list[list[str]]:
+def _rows(path: Path, encoding: str) -> list[list[str]]:
     try:
-        with open(path, encoding=_encoding(path, encoding), newline="") as f:
+        with open(path, encoding=encoding, newline="") as f:
             return [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
     except (UnicodeDecodeError, LookupError):
         raise CsvFileError("cannot be read (try --encoding utf-8 or gbk)") from None
@@ -63,7 +57,7 @@ def _rows(path: Path, encoding: str | None) -> list[list[str]]:
 def read_header(path: Path, encoding: str | None = None) -> list[str]:
     """The file's first non-blank row (for recognising the format)."""
     try:
-        with open(path, encoding=_encoding(path, encoding), newline="") as f:
+        with open(path, encoding=importer.normalise_encoding(encoding, path), newline="") as f:
             for row in csv.reader(f):
                 if row and any(c.strip() for c in row):
                     return row
@@ -105,7 +99,9 @@ def import_platform_orders(
     """Import one platform export (or Taobao's two files). ``fmt`` None: recognised from the
     header; ``"canonical"``: the project's own CSV. Raises CsvFileError (about ``files[0]``),
     SideFileError, BadRowsError as :func:`importer.import_orders`."""
-    presets = [identify(f, encoding) for f in files]
+    # Each file's encoding is settled once (detecting it reads the whole file) and handed on.
+    encodings = {f: importer.normalise_encoding(encoding, f) for f in files}
+    presets = [identify(f, encodings[f]) for f in files]
     main, preset = files[0], presets[0]
     if fmt == "canonical":
         preset = None
@@ -124,7 +120,7 @@ def import_platform_orders(
         i = presets.index(taobao.LINES)
         main, side_path = files[i], files[1 - i]
         preset = taobao.LINES
-        side = _orders_by_id(side_path, encoding)
+        side = _orders_by_id(side_path, encodings[side_path])
     elif preset is taobao.LINES:
         raise CsvFileError(
             "a 宝贝报表 alone has no buyer or order time: give its 订单报表 too "
@@ -141,7 +137,7 @@ def import_platform_orders(
         main,
         skip_bad=skip_bad,
         rejects=rejects,
-        encoding=encoding,
+        encoding=encodings[main],
         progress=progress,
         translate=translate,
         max_amount=max_amount,
@@ -200,9 +196,7 @@ def _canonical_times(
     return start
 
 
-def _orders_by_id(
-    path: Path, encoding: str | None
-) -> dict[str, tuple[Sequence[str], Sequence[str]]]:
+def _orders_by_id(path: Path, encoding: str) -> dict[str, tuple[Sequence[str], Sequence[str]]]:
     try:
         rows = _rows(path, encoding)
     except CsvFileError as exc:

@@ -128,6 +128,18 @@ def number(raw: str) -> float | None:
         return None
 
 
+def after_refund(status: str, refunded: str, *, closed_was_paid: bool = False) -> str:
+    """``status`` adjusted by the order's refunded amount (a cell): a paid order with a refund
+    is partially refunded; with ``closed_was_paid`` a closed one was paid first (refunded)."""
+    if (number(refunded) or 0.0) <= 0:
+        return status
+    if status == PAID:
+        return PARTIALLY_REFUNDED
+    if closed_was_paid and status == CANCELLED:
+        return REFUNDED
+    return status
+
+
 def money(x: float) -> str:
     return f"{x:.2f}"
 

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from tui_agent.core.formats.base import (
     CANCELLED,
     PAID,
-    PARTIALLY_REFUNDED,
     REFUNDED,
     UNPAID,
     Preset,
+    after_refund,
     lookup,
-    number,
 )
 
 _TEXT = lookup(
@@ -40,10 +39,7 @@ _TEXT = lookup(
 
 
 def _status(cells: Mapping[str, str]) -> str:
-    status = _TEXT(cells.get("订单状态", ""))
-    if status == PAID and (number(cells.get("退款金额", "")) or 0.0) > 0:
-        return PARTIALLY_REFUNDED
-    return status
+    return after_refund(_TEXT(cells.get("订单状态", "")), cells.get("退款金额", ""))
 
 
 PRESET = Preset(

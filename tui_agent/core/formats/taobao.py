@@ -14,16 +14,15 @@ buyer paid).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from tui_agent.core.formats.base import (
     CANCELLED,
     PAID,
-    PARTIALLY_REFUNDED,
-    REFUNDED,
     UNPAID,
     Preset,
+    after_refund,
     lookup,
-    number,
 )
 
 _TEXT = lookup(
@@ -40,16 +39,9 @@ _TEXT = lookup(
 
 
 def _status(cells: Mapping[str, str]) -> str:
-    text = cells.get("订单状态", "")
-    status = _TEXT(text)
-    refund = number(cells.get("退款金额", "")) or 0.0
-    if refund > 0:
-        # A closed order after a refund was paid first: it is refunded, not cancelled.
-        if status == CANCELLED:
-            return REFUNDED
-        if status == PAID:
-            return PARTIALLY_REFUNDED
-    return status
+    # A closed order after a refund was paid first: it is refunded, not cancelled.
+    status = _TEXT(cells.get("订单状态", ""))
+    return after_refund(status, cells.get("退款金额", ""), closed_was_paid=True)
 
 
 PRESET = Preset(
@@ -72,22 +64,16 @@ PRESET = Preset(
     phone=("联系手机", "联系电话"),
 )
 
-LINES = Preset(
+# The same order-level columns (from the 订单报表); the lines from the 宝贝报表's own columns.
+LINES = replace(
+    PRESET,
     key="taobao-lines",
     title="Taobao/Tmall 宝贝报表 joined to its 订单报表",
-    menu=PRESET.menu,
     signature=("订单编号", "标题", "价格", "购买数量", "商家编码"),
-    order_id="订单编号",
     price="价格",
+    price_is_total=False,
     quantity="购买数量",
     sku=("商家编码",),
     product="标题",
-    refunded="退款金额",
     optional=("买家支付宝账号", "联系电话", "退款金额"),
-    customer_id=("买家会员名", "买家支付宝账号"),
-    ordered_at="订单创建时间",
-    status=_status,
-    status_columns=("订单状态", "退款金额"),
-    customer_name="收货人姓名",
-    phone=("联系手机", "联系电话"),
 )

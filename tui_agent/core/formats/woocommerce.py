@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from tui_agent.core.formats.base import (
     CANCELLED,
     PAID,
-    PARTIALLY_REFUNDED,
     REFUNDED,
     UNPAID,
     Preset,
+    after_refund,
     lookup,
-    number,
 )
 
 _SLUG = lookup(
@@ -38,10 +37,7 @@ _SLUG = lookup(
 
 def _status(cells: Mapping[str, str]) -> str:
     text = cells.get("Order Status", "").strip().lower().removeprefix("wc-")
-    status = _SLUG(text)
-    if status == PAID and (number(cells.get("Order Refund Amount", "")) or 0.0) > 0:
-        return PARTIALLY_REFUNDED
-    return status
+    return after_refund(_SLUG(text), cells.get("Order Refund Amount", ""))
 
 
 PRESET = Preset(
