@@ -12,12 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
-from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
 from tui_agent.screens.customer import CustomerScreen, FindCustomer
 from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
-from tui_agent.screens.help import HelpScreen
 from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
-from tui_agent.screens.stats import StatsScreen
 from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.widgets.due_list import DueList
@@ -96,6 +93,9 @@ class ConsoleApp(App[None]):
 
     def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
         """Every binding with an id, grouped by where it applies (for the help screen)."""
+        from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
+        from tui_agent.screens.stats import StatsScreen
+
         return [
             ("global", self.BINDINGS),
             ("work queue", WorkQueueScreen.BINDINGS),
@@ -114,17 +114,26 @@ class ConsoleApp(App[None]):
             ("campaign queue", CampaignQueueScreen.BINDINGS),
         ]
 
+    # The help, stats and campaign screens are imported when first asked for: the first paint
+    # (the work queue) never pays for them.
+
     def action_help(self) -> None:
+        from tui_agent.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.binding_groups(), self.keymap_config))
 
     def action_stats(self) -> None:
+        from tui_agent.screens.stats import StatsScreen
+
         if isinstance(self.screen, StatsScreen):
             self.pop_screen()
         else:
             self.push_screen(StatsScreen(self.session))
 
     def action_campaigns(self) -> None:
+        from tui_agent.screens.campaigns import CampaignsScreen
+
         if not isinstance(self.screen, CampaignsScreen):
             self.push_screen(CampaignsScreen(self.session))
 

@@ -100,12 +100,20 @@ def load_config(path: Path | None = None) -> Config:
     )
 
 
+def _table(data: dict[str, object], table: str, path: Path) -> dict[str, object] | None:
+    """The ``[table]`` section, None when absent; anything else than a table is an error."""
+    section = data.get(table)
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{table}] must be a table")
+    return section
+
+
 def _presets(data: dict[str, object], path: Path) -> tuple[str, ...]:
-    section = data.get("skip")
+    section = _table(data, "skip", path)
     if section is None:
         return DEFAULT_SKIP_PRESETS
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [skip] must be a table")
     value = section.get("presets", list(DEFAULT_SKIP_PRESETS))
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{path}: skip.presets must be a list of non-empty strings")
@@ -115,11 +123,9 @@ def _presets(data: dict[str, object], path: Path) -> tuple[str, ...]:
 
 
 def _minutes(data: dict[str, object], table: str, key: str, default: int, path: Path) -> int:
-    section = data.get(table)
+    section = _table(data, table, path)
     if section is None:
         return default
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [{table}] must be a table")
     value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24 * 60:
         raise ConfigError(f"{path}: {table}.{key} must be a whole number of minutes (0-1440)")
@@ -142,8 +148,8 @@ def _timezone(data: dict[str, object], path: Path) -> str | None:
 
 
 def _positive(data: dict[str, object], table: str, key: str, path: Path) -> float | None:
-    section = data.get(table)
-    if not isinstance(section, dict) or section.get(key) is None:
+    section = _table(data, table, path)
+    if section is None or section.get(key) is None:
         return None
     value = section[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e15:
@@ -152,11 +158,9 @@ def _positive(data: dict[str, object], table: str, key: str, path: Path) -> floa
 
 
 def _str(data: dict[str, object], table: str, key: str, path: Path) -> str | None:
-    section = data.get(table)
+    section = _table(data, table, path)
     if section is None:
         return None
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [{table}] must be a table")
     value = section.get(key)
     if value is None:
         return None

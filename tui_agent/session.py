@@ -154,15 +154,7 @@ class Session:
             return None
         from tui_agent import generation_job
 
-        try:
-            return subprocess.Popen(
-                generation_job.command(self.db_path, self.today, self.rules_file),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            return None
+        return _spawn_quiet(generation_job.command(self.db_path, self.today, self.rules_file))
 
     def queue(self) -> QueueState:
         with self._lock:
@@ -337,16 +329,7 @@ class Session:
         """Refit the BTYD predictions and store the RFM segments if the orders or the day
         changed, in a low-priority process of its own (the console never waits for it, nor
         holds scipy in its memory). Returns the process, None if it could not start."""
-        cmd = predictions.background_command(str(self.db_path), self.today)
-        try:
-            return subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            return None
+        return _spawn_quiet(predictions.background_command(str(self.db_path), self.today))
 
     def shop_figures(self) -> ShopFigures:
         """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""
@@ -607,6 +590,16 @@ class Session:
             )
             progress = fu.day_progress(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total)
+
+
+def _spawn_quiet(cmd: list[str]) -> subprocess.Popen[bytes] | None:
+    """Start a background process with no terminal I/O; None if it could not start."""
+    try:
+        return subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    except OSError:
+        return None
 
 
 class CapBlocked(DeskError):

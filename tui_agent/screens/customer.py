@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -36,10 +35,10 @@ from tui_agent.core.phrases import Phrase
 from tui_agent.core.segments import Segment
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
-from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
 from tui_agent.screens.modals import MissingValuesForm, _Dialog
+from tui_agent.screens.touch_actions import TouchActionsScreen
 from tui_agent.session import CapBlocked, Session
-from tui_agent.store.outcomes import DeskError
+from tui_agent.store.outcomes import DeskError, Undone
 from tui_agent.widgets.customer_card import mask_phone
 from tui_agent.widgets.phrase_search import PhraseSearch
 from tui_agent.widgets.preview import Preview
@@ -203,7 +202,7 @@ def render_page(page: CustomerPage, *, show_phone: bool = False) -> RenderableTy
     return Group(*parts)
 
 
-class CustomerScreen(Screen[None]):
+class CustomerScreen(TouchActionsScreen):
     """One customer's page, and working them now: phrase, fill, see, copy, log."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -215,6 +214,9 @@ class CustomerScreen(Screen[None]):
         Binding("r", "outcome", "Outcome", id="customer.record_outcome"),
         Binding("u", "undo", "Undo", id="customer.undo_touch"),
     ]
+
+    WRITE_GROUP: ClassVar[str] = "customer-write"
+    UNDO_REASON: ClassVar[str] = "undo on the customer page"
 
     def __init__(self, session: Session, customer_id: str) -> None:
         super().__init__()
@@ -399,50 +401,20 @@ class CustomerScreen(Screen[None]):
 
     # --- other keys -------------------------------------------------------------------------
 
-    def action_outcome(self) -> None:
+    def _touch_status(self, text: str) -> None:
+        self._status(text)
+
+    def _last_touch(self) -> tuple[int | None, str]:
         work_screen = self.console.work_screen
-        if work_screen.last_touch is None:
-            self._status("No touch of yours yet to record an outcome for.")
-            return
-        touch_id = work_screen.last_touch
-        self.app.push_screen(
-            OutcomePicker(touch_id, work_screen.last_touch_who),
-            lambda picked: self._outcome(touch_id, picked),
-        )
+        return work_screen.last_touch, work_screen.last_touch_who
 
-    def _outcome(self, touch_id: int, picked: object) -> None:
-        if isinstance(picked, tuple):
-            self.record(touch_id, picked[0], picked[1])
-
-    @work(thread=True, group="customer-write")
-    def record(self, touch_id: int, outcome: Outcome, note: str | None) -> None:
-        try:
-            self.session.record_outcome(touch_id, outcome, note)
-        except (DeskError, ValueError, sqlite3.Error) as exc:
-            self.app.call_from_thread(self._status, f"[red]{escape(str(exc))}[/]")
-            return
+    def _outcome_recorded(self, touch_id: int, outcome: Outcome, note: str | None) -> None:
         self.app.call_from_thread(
             self._status, escape(f"Outcome recorded · touch #{touch_id}: {outcome.label}")
         )
         self.load_page()
 
-    def action_undo(self) -> None:
-        self.app.push_screen(
-            Confirm("[b]撤回 Undo[/b] your last touch? (it stays on record, marked retracted)"),
-            self._undo_confirmed,
-        )
-
-    def _undo_confirmed(self, yes: object) -> None:
-        if yes is True:
-            self.undo()
-
-    @work(thread=True, group="customer-write")
-    def undo(self) -> None:
-        try:
-            undone = self.session.undo_last_touch(reason="undo on the customer page")
-        except (DeskError, sqlite3.Error) as exc:
-            self.app.call_from_thread(self._status, f"[red]Nothing undone: {escape(str(exc))}[/]")
-            return
+    def _touch_undone(self, undone: Undone) -> None:
         self.app.call_from_thread(
             self._status, escape(f"Touch #{undone.touch_id} taken back (retracted)")
         )

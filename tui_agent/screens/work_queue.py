@@ -16,7 +16,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
@@ -27,7 +26,7 @@ from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
 from tui_agent.screens.customer import CustomerScreen, FindCustomer
-from tui_agent.screens.desk_dialogs import Confirm, FilterForm, OutcomePicker
+from tui_agent.screens.desk_dialogs import FilterForm
 from tui_agent.screens.modals import (
     ConfirmOptOut,
     EditResult,
@@ -36,9 +35,10 @@ from tui_agent.screens.modals import (
     SkipReason,
     SnoozePicker,
 )
+from tui_agent.screens.touch_actions import TouchActionsScreen
 from tui_agent.session import Opened, QueueState, Session
 from tui_agent.store.followups import ClaimLost
-from tui_agent.store.outcomes import DeskError
+from tui_agent.store.outcomes import DeskError, Undone
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
 from tui_agent.widgets.phrase_search import PhraseSearch
@@ -55,8 +55,10 @@ WRITE_ATTEMPTS = 600  # ten minutes of a locked database before the write is giv
 SHOP_WIDE = frozenset({"coupon", "shop_name", "agent_name"})
 
 
-class WorkQueueScreen(Screen[None]):
+class WorkQueueScreen(TouchActionsScreen):
     """Works the day's queue. Database calls run in thread workers via :class:`Session`."""
+
+    NO_TOUCH: ClassVar[str] = "No touch of yours yet today to record an outcome for."
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="focus_search"),
@@ -695,48 +697,19 @@ class WorkQueueScreen(Screen[None]):
             self._release_claim()  # working someone else now: the follow-up goes back
             self.app.push_screen(CustomerScreen(self.session, customer_id))
 
-    def action_outcome(self) -> None:
-        if self.last_touch is None:
-            self._set_info("No touch of yours yet today to record an outcome for.")
-            return
-        self.app.push_screen(
-            OutcomePicker(self.last_touch, self.last_touch_who), self._outcome_picked
-        )
+    def _touch_status(self, text: str) -> None:
+        self._set_info(text)
 
-    def _outcome_picked(self, picked: object) -> None:
-        if isinstance(picked, tuple) and self.last_touch is not None:
-            outcome, note = picked
-            self.record_outcome(self.last_touch, outcome, note)
+    def _last_touch(self) -> tuple[int | None, str]:
+        return self.last_touch, self.last_touch_who
 
-    @work(thread=True, group="write")
-    def record_outcome(self, touch_id: int, outcome: Outcome, note: str | None) -> None:
-        try:
-            self.session.record_outcome(touch_id, outcome, note)
-        except (DeskError, ValueError, sqlite3.Error) as exc:
-            self.app.call_from_thread(self._set_info, f"[red]{escape(str(exc))}[/]")
-            return
+    def _outcome_recorded(self, touch_id: int, outcome: Outcome, note: str | None) -> None:
         text = f"touch #{touch_id}: {outcome.label_zh} {outcome.label}" + (
             f" ({note})" if note else ""
         )
         self.app.call_from_thread(self._set_info, escape(f"Outcome recorded · {text}"))
 
-    def action_undo(self) -> None:
-        self.app.push_screen(
-            Confirm("[b]撤回 Undo[/b] your last touch? (it stays on record, marked retracted)"),
-            self._undo_confirmed,
-        )
-
-    def _undo_confirmed(self, yes: object) -> None:
-        if yes is True:
-            self.undo_touch()
-
-    @work(thread=True, group="write")
-    def undo_touch(self) -> None:
-        try:
-            undone = self.session.undo_last_touch(reason="undo in the console")
-        except (DeskError, sqlite3.Error) as exc:
-            self.app.call_from_thread(self._set_info, f"[red]Nothing undone: {escape(str(exc))}[/]")
-            return
+    def _touch_undone(self, undone: Undone) -> None:
         back = " · the follow-up is back in the queue" if undone.reopened else ""
         note = escape(f"Touch #{undone.touch_id} taken back (retracted){back}")
         self.app.call_from_thread(self._undone, note, undone.touch_id)
