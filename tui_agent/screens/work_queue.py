@@ -521,7 +521,11 @@ class WorkQueueScreen(TouchActionsScreen):
             self.load_segment(self.opened.card.customer.customer_id)
 
     def _show_segment(self, customer_id: str, segment: str) -> None:
-        view = self.query_one(CustomerCardView)
+        # The worker may report after the screen was taken down (the console quitting).
+        found = self.query(CustomerCardView)
+        if not found:
+            return
+        view = found.first()
         if view.card is not None and view.card.customer.customer_id == customer_id:
             view.card = replace(view.card, segment=segment)
 
