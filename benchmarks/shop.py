@@ -55,6 +55,8 @@ def cache_dir(sizes: Sizes) -> Path:
     key = _source_hash(
         Path(gen_csv.__file__),
         Path(importer.__file__),
+        ROOT / "tui_agent" / "store" / "csvread.py",
+        ROOT / "tui_agent" / "store" / "import_stage.py",
         ROOT / "tui_agent" / "core" / "csvrows.py",
     )
     name = (

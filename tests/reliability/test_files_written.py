@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from tui_agent.cli import main
 from tui_agent.core.privacy import has_phone, mask_phones
-from tui_agent.store import importer
+from tui_agent.store import csvread, importer
 from tui_agent.store.db import connect
 
 BAD = (
@@ -107,7 +107,7 @@ def test_rejects_file_is_written_whole_under_a_temporary_name(
                 raise KeyboardInterrupt  # killed half way through
             self.w.writerow(row)
 
-    monkeypatch.setattr(importer.csv, "writer", Dying)
+    monkeypatch.setattr(csvread.csv, "writer", Dying)
     with pytest.raises(KeyboardInterrupt):
         importer.import_customers(connect(tmp_path / "s.db"), src, skip_bad=True, rejects=out)
     assert out.read_text(encoding="utf-8") == "an older reject file\n"

@@ -410,7 +410,7 @@ def test_scattered_lines_of_an_order_are_numbered_in_file_order(
 def test_line_numbering_by_batch_matches_line_by_line(
     lines: list[tuple[str, str | None]], cuts: list[int]
 ) -> None:
-    from tui_agent.store.importer import _ORDER_AT, _SKU_AT, _Numbering
+    from tui_agent.store.import_stage import _ORDER_AT, _SKU_AT, _Numbering
 
     def record(order: str, sku: str | None) -> tuple[object, ...]:
         rec: list[object] = [0] * (_SKU_AT + 1)
@@ -504,13 +504,13 @@ def test_worker_process_and_in_process_reading_agree(
 ) -> None:
     """A big file is read and converted in a worker process: the same database, the same
     errors (line, column, reason), the same reject file as reading in this process."""
-    from tui_agent.store import importer
+    from tui_agent.store import csvread, importer
     from tui_agent.store.db import connect
 
     text = _BOTH_WAYS[case]
     outcomes = []
     for threshold in (1 << 60, 0):  # in this process, then in a worker process
-        monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", threshold)
+        monkeypatch.setattr(csvread, "PIPELINE_MIN_BYTES", threshold)
         folder = tmp_path / str(threshold)
         folder.mkdir()
         path = folder / "o.csv"

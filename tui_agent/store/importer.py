@@ -1,622 +1,67 @@
 """Importing customers, orders and products from CSV, and the derived columns the scheduler uses.
 
-The shape: rows are streamed from the file, validated in batches (``core.csvrows``) and loaded
-into a TEMP staging table of this connection, before any lock on the shop database is taken.
-Then one write transaction: checks that need other rows (duplicates, an order's lines
-disagreeing) run as SQL over the staging table, and set-based ``INSERT ... SELECT ... ON
-CONFLICT DO UPDATE`` statements merge into the real tables, touching only rows whose values
-changed. Python memory stays bounded whatever the file size: the staging and reject tables
-live in SQLite's temp store, not in lists.
+The shape: rows are streamed from the file, validated in batches (``core.csvrows``, read by
+``store.csvread``) and loaded into TEMP staging tables of this connection, and checked
+(``store.import_stage``), before any lock on the shop database is taken. Then one write
+transaction: set-based ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` statements merge into
+the real tables, touching only rows whose values changed. Python memory stays bounded
+whatever the file size: the staging and reject tables live in SQLite's temp store, not in
+lists.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import gc
-import io
-import multiprocessing as mp
-import operator
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import chain, compress, islice, repeat
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import cast
 
 import sqlite_utils
 
 from tui_agent.core.csvrows import (
     DEFAULT_MAX_LINE_AMOUNT,
-    MAX_REPORTED,
     BadRowsError,
     CsvFileError,
     ImportResult,
     Kind,
     Plan,
-    RowError,
-    convert_rows,
-    field_names,
-    plan_header,
 )
-from tui_agent.core.textcodec import EncodingDoubt, bom_encoding, judge
 from tui_agent.store import order_status
+from tui_agent.store.csvread import (
+    BatchFn,
+    Progress,
+    Translate,
+    detect_encoding,
+    normalise_encoding,
+    rejects_target,
+    sniff_delimiter,
+    write_rejects,
+)
 from tui_agent.store.db import get_meta, set_meta, write_tx
+from tui_agent.store.import_stage import CHECKS, create_staging, drop_temp, load
 
-Progress = Callable[[int, int], None]  # (bytes read, total bytes)
-# A platform export's pre-translation (core.formats): given the file's header, the canonical
-# header to check with, its column mapping, and a function turning each batch of the file's
-# rows into canonical rows (same count, same order, so lines keep the file's numbers).
-BatchFn = Callable[[list[list[str]]], list[list[str]]]
-Translate = Callable[[list[str]], tuple[list[str], Mapping[str, str], BatchFn]]
-BATCH = 5000
-PROGRESS_EVERY = 16384  # rows
 # Page caches during an import (fixed, so memory stays bounded). The main cache also sizes
 # SQLite's sort buffers; 64 MB each measured 215-262 MB peak RSS at 1M lines, 32 MB 157 MB
 # at no measurable cost in CPU.
 IMPORT_CACHE_KB = 32768
 IMPORT_TEMP_CACHE_KB = 32768
-MAX_SEEN_SKUS = 100_000  # distinct skus remembered while reading; beyond, SQL finds them
 BULK_MIN_ROWS = 50_000  # orders in one file before indexes are rebuilt rather than updated
 
 __all__ = [
     "BadRowsError",
+    "BatchFn",
     "CsvFileError",
     "ImportResult",
+    "Progress",
+    "Translate",
     "detect_encoding",
     "import_customers",
     "import_orders",
     "import_products",
     "normalise_encoding",
     "refresh_derived",
+    "rejects_target",
 ]
-
-
-# --- reading the file --------------------------------------------------------------------------
-
-
-SAMPLE_BYTES = 1 << 20  # what the plausibility check reads (whole lines)
-
-
-def detect_encoding(path: Path) -> str:
-    """The file's encoding: what a BOM says (UTF-8, UTF-16), else UTF-8 or GB18030 (the
-    superset of GBK that Chinese Excel writes) as :func:`core.textcodec.judge` decides from
-    byte validity and whether the text is plausible.
-
-    Raises CsvFileError asking for ``--encoding`` when neither reads as plausible text.
-    The UTF-8 check streams the whole file in 1 MB chunks: a file that is mostly ASCII with
-    a few GBK names near the end is still recognised.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    valid = True
-    with open(path, "rb") as f:
-        sample = f.read(SAMPLE_BYTES)
-        announced = bom_encoding(sample[:4])
-        if announced is not None:
-            return announced
-        chunk = sample
-        try:
-            while chunk:
-                decoder.decode(chunk)
-                chunk = f.read(1 << 20)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
-        sample = sample[: sample.rindex(b"\n") + 1]  # whole lines: no character cut in two
-    try:
-        return judge(sample, valid)
-    except EncodingDoubt as exc:
-        raise CsvFileError(
-            f"cannot tell the file's encoding: {exc}; give --encoding utf-8 or --encoding gbk"
-        ) from None
-
-
-def _delimiter(given: str | None, path: Path, encoding: str) -> str:
-    """The cell separator: as given, else sniffed from the header line (a tab-separated
-    "Unicode text" export from Excel, or semicolons), else a comma."""
-    if given:
-        if len(given) != 1 or given in '"\r\n':
-            raise CsvFileError(f"--delimiter {given!r}: give one character (\\t for tab)")
-        return given
-    try:
-        with open(path, encoding=encoding, newline="", errors="replace") as f:
-            header = f.readline(1 << 16)
-    except (OSError, LookupError):
-        return ","
-    counts = {d: header.count(d) for d in (",", "\t", ";")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts[","] else ","
-
-
-def normalise_encoding(encoding: str | None, path: Path) -> str:
-    """The codec to read ``path`` with: ``encoding`` as given (checked), or detected when
-    None or ``auto``. Raises CsvFileError."""
-    if not encoding or encoding.lower() == "auto":
-        return detect_encoding(path)
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise CsvFileError(f"unknown encoding {encoding!r}") from None
-    # A BOM is never data: read UTF-8 as utf-8-sig so an Excel BOM does not stick to the header.
-    return "utf-8-sig" if name == "utf-8" else name
-
-
-Records = Iterator[tuple[int, list[str]]]
-Batches = Iterator[tuple[list[int], list[list[str]]]]
-
-
-def _first_bad_line(path: Path, encoding: str) -> int:
-    """The physical line of the first undecodable byte (the text layer reads ahead in chunks)."""
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                raw.decode(encoding)
-            except UnicodeDecodeError:
-                return number
-    return 1
-
-
-@contextmanager
-def _batches(
-    path: Path,
-    encoding: str,
-    progress: Progress | None,
-    size: int = BATCH,
-    delimiter: str = ",",
-) -> Iterator[Batches]:
-    """Yield (start lines, records) of the non-blank records, in batches of ``size``.
-
-    The header comes first, alone in its batch. Batching here rather than per record keeps
-    the per-record Python work to one loop (it is most of the cost of reading a big file).
-    """
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the context manager below
-    try:
-        total = os.fstat(raw.fileno()).st_size
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-
-        def gen() -> Batches:
-            reader = csv.reader(text, delimiter=delimiter)
-            prev = 0
-            limit = 1  # the header alone
-            n = 0
-            report_at = PROGRESS_EVERY
-            lines: list[int] = []
-            rows: list[list[str]] = []
-            while True:
-                try:
-                    for row in reader:
-                        start = prev + 1
-                        prev = reader.line_num
-                        if row and any(row):
-                            lines.append(start)
-                            rows.append(row)
-                            if len(rows) >= limit:
-                                break
-                    else:
-                        break
-                except UnicodeDecodeError:
-                    shown = "utf-8" if encoding == "utf-8-sig" else encoding
-                    raise CsvFileError(
-                        f"cannot be read as {shown} (try --encoding utf-8 or gbk)",
-                        line=_first_bad_line(path, encoding),
-                    ) from None
-                except csv.Error as exc:
-                    raise CsvFileError(f"broken CSV: {exc}", line=prev + 1) from None
-                yield lines, rows
-                n += len(rows)
-                lines, rows, limit = [], [], size
-                if progress is not None and n >= report_at:
-                    progress(raw.tell(), total)
-                    report_at = n + PROGRESS_EVERY
-            if rows:
-                yield lines, rows
-            if progress is not None:
-                progress(total, total)
-
-        yield gen()
-    finally:
-        raw.close()
-
-
-@contextmanager
-def _records(
-    path: Path, encoding: str, progress: Progress | None, delimiter: str = ","
-) -> Iterator[Records]:
-    """Yield (start line, cells) for every non-blank record; the header comes first."""
-    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
-        yield (
-            (line, row) for lines, rows in batches for line, row in zip(lines, rows, strict=True)
-        )
-
-
-# --- staging -----------------------------------------------------------------------------------
-
-
-def _create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
-    cols = ", ".join(field_names(kind))
-    db.execute("DROP TABLE IF EXISTS temp._stage")
-    db.execute("DROP TABLE IF EXISTS temp._rejects")
-    # Orders also stage each line's ordinal within its order (see _load).
-    extra = ", line_no INTEGER, dup_sku INTEGER" if kind is Kind.ORDERS else ""
-    db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols}{extra})")
-    db.execute(
-        "CREATE TEMP TABLE _rejects (line INTEGER NOT NULL, col TEXT, reason TEXT, key TEXT)"
-    )
-
-
-def _drop_temp(db: sqlite_utils.Database) -> None:
-    for t in (
-        "_stage",
-        "_rejects",
-        "_orders",
-        "_lines",
-        "_affected",
-        "_chk",
-        "_all",
-        "_seq",
-        "_prod",
-        "_reowned",
-        "_cust",
-    ):
-        db.execute(f"DROP TABLE IF EXISTS temp.{t}")
-
-
-# A big file is parsed and converted in a worker process while this one inserts into the
-# staging table: the two halves take about the same time, and the machine has a second core.
-PIPELINE_MIN_BYTES = 16 << 20
-_Msg = tuple[object, ...]
-
-
-def _load(
-    db: sqlite_utils.Database,
-    kind: Kind,
-    path: Path,
-    encoding: str,
-    mapping: Mapping[str, str] | None,
-    progress: Progress | None,
-    result: ImportResult,
-    translate: Translate | None = None,
-    max_amount: float = DEFAULT_MAX_LINE_AMOUNT,
-    delimiter: str = ",",
-) -> Plan:
-    """Stream the file into ``_stage`` (good rows) and ``_rejects`` (problems)."""
-    # The cyclic collector finds nothing here (no reference cycles are made) but would scan
-    # the young objects of every batch again and again: about 1 s per million lines.
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        args = (kind, path, encoding, mapping, translate, max_amount, delimiter)
-        with _converted(args, progress) as messages:
-            return _stage_messages(db, kind, messages, result)
-    finally:
-        if gc_was_on:
-            gc.enable()
-
-
-def _stage_messages(
-    db: sqlite_utils.Database, kind: Kind, messages: Iterator[_Msg], result: ImportResult
-) -> Plan:
-    """Insert what :func:`_convert_file` produces: the plan, batches of converted records and
-    rejects, and at the end the row count. Numbering an order's lines and gathering each
-    sku's product happen here, in the process that inserts (it has time to spare)."""
-    plan = next(messages)[1]
-    assert isinstance(plan, Plan)
-    # Binding a parameter costs more than SQLite's insert itself: fields the file
-    # lacks are left out of the statement (the column stays NULL). A missing
-    # quantity is not NULL but 1 (convert_rows fills it in).
-    keep = [0] + [
-        i + 1
-        for i, (c, name) in enumerate(zip(plan.columns, field_names(kind), strict=True))
-        if c is not None or (kind is Kind.ORDERS and name == "quantity")
-    ]
-    names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
-    if kind is Kind.ORDERS:
-        names += ["line_no", "dup_sku"]
-    insert = f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
-    project = operator.itemgetter(*keep)
-    numbering = _Numbering()
-    # Each sku's product and category from its last line in the file, gathered while
-    # reading (C-level dict updates) instead of a grouping pass over the staged lines.
-    seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
-    sku_of = operator.itemgetter(_SKU_AT)
-    product_of = operator.itemgetter(_SKU_AT + 1, _SKU_AT + 2)
-    for msg in messages:
-        if msg[0] == "rows":
-            good = cast("list[tuple[object, ...]]", msg[1])
-            picked: Iterable[tuple[object, ...]] = map(project, good)
-            if kind is Kind.ORDERS:
-                picked = map(operator.add, picked, numbering.number(good))
-                if seen is not None:
-                    seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
-                    if len(seen) > MAX_SEEN_SKUS:
-                        seen = None
-            db.conn.executemany(insert, picked)
-            if msg[2]:
-                db.conn.executemany(reject, msg[2])  # type: ignore[arg-type]
-        else:
-            rows = msg[1]
-            assert isinstance(rows, int)
-            if seen is not None:
-                seen.pop(None, None)
-                db.execute("CREATE TEMP TABLE _prod (sku TEXT, product TEXT, category TEXT)")
-                db.conn.executemany(
-                    "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
-                )
-            result.rows_read = rows
-            result.ignored_columns = plan.ignored
-            return plan
-    raise AssertionError("the converted stream ended early")
-
-
-_LoadArgs = tuple[Kind, Path, str, "Mapping[str, str] | None", "Translate | None", float, str]
-
-
-@contextmanager
-def _converted(args: _LoadArgs, progress: Progress | None) -> Iterator[Iterator[_Msg]]:
-    """:func:`_convert_file`'s messages, from a worker process for a big file (when the
-    platform can fork), else from this process."""
-    path = args[1]
-    try:
-        big = os.path.getsize(path) >= PIPELINE_MIN_BYTES
-    except OSError:
-        big = False
-    if not big or "fork" not in mp.get_all_start_methods():
-        yield _convert_file(*args, progress)
-        return
-    ctx = mp.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_convert_worker, args=(args, sender), daemon=True)
-    worker.start()
-    sender.close()
-
-    def messages() -> Iterator[_Msg]:
-        while True:
-            try:
-                msg: _Msg = receiver.recv()
-            except EOFError:
-                raise CsvFileError("the file could not be read (the reader stopped)") from None
-            kind = msg[0]
-            if kind == "progress":
-                if progress is not None:
-                    progress(msg[1], msg[2])  # type: ignore[arg-type]
-            elif kind == "csv_error":
-                raise CsvFileError(msg[1], line=msg[2], column=msg[3])  # type: ignore[arg-type]
-            elif kind == "error":
-                raise msg[1]  # type: ignore[misc]
-            else:
-                yield msg
-                if kind == "end":
-                    return
-
-    try:
-        yield messages()
-    finally:
-        receiver.close()
-        if worker.is_alive():
-            worker.kill()
-        worker.join()
-
-
-def _convert_worker(args: _LoadArgs, sender: Connection) -> None:  # pragma: no cover - forked
-    """The worker's side: send each message; an error is sent too (the parent raises it). A
-    parent gone (killed) closes the pipe, and the next send ends this process."""
-    gc.disable()
-
-    def progress(done: int, total: int) -> None:
-        sender.send(("progress", done, total))
-
-    try:
-        for msg in _convert_file(*args, progress):
-            sender.send(msg)
-    except CsvFileError as exc:
-        sender.send(("csv_error", exc.message, exc.line, exc.column))
-    except BrokenPipeError:
-        pass
-    except BaseException as exc:  # handed to the parent as it is
-        try:
-            sender.send(("error", exc))
-        except Exception:  # an exception that cannot be pickled
-            sender.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-    finally:
-        sender.close()
-
-
-def _convert_file(
-    kind: Kind,
-    path: Path,
-    encoding: str,
-    mapping: Mapping[str, str] | None,
-    translate: Translate | None,
-    max_amount: float,
-    delimiter: str,
-    progress: Progress | None,
-) -> Iterator[_Msg]:
-    """Read and convert the file: ``("plan", plan)``, then ``("rows", records as (line,
-    *values), reject rows)`` per batch, then ``("end", rows read)``. No database access: this
-    may run in a worker process."""
-    key_field = "order_id" if kind is Kind.ORDERS else None
-    with _batches(path, encoding, progress, delimiter=delimiter) as batches:
-        first = next(batches, None)
-        if first is None:
-            raise CsvFileError("the file is empty (no header row)")
-        header = first[1][0]
-        batch_fn: BatchFn | None = None
-        if translate is not None:
-            header, mapping, batch_fn = translate(header)
-        plan = plan_header(kind, header, mapping, max_amount)
-        key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
-        yield ("plan", plan)
-        rows = 0
-        for lines, batch in batches:
-            rows += len(batch)
-            if batch_fn is not None:
-                batch = batch_fn(batch)
-            good, errors = convert_rows(plan, batch, lines)
-            rejected: list[tuple[object, ...]] = []
-            if errors:
-                by_line = dict(zip(lines, batch, strict=True))
-                rejected = [
-                    (e.line, e.column, e.reason, _key(by_line[e.line], key_col)) for e in errors
-                ]
-            yield ("rows", good, rejected)
-    yield ("end", rows)
-
-
-_ORDER_AT = 1  # in (line, *record)
-_SKU_AT = field_names(Kind.ORDERS).index("sku") + 1
-
-
-class _Numbering:
-    """Each order line's ordinal within its order, and whether its sku repeats in the order.
-
-    Exports list an order's lines together, so the ordinal is a counter that restarts when
-    the order id changes, and a repeated sku is spotted within that run of lines. An order
-    whose lines are scattered gets duplicate ordinals here; _merge_orders spots that
-    (max(line_no) < count) and renumbers and checks it in SQL. State carries over from one
-    batch to the next, since an order's lines may straddle two batches.
-    """
-
-    def __init__(self) -> None:
-        self.order: object = None
-        self.count = 0
-        self.skus: set[object] = set()
-
-    def number(self, good: list[tuple[object, ...]]) -> list[tuple[int, int]]:
-        """(line_no, dup_sku) for each record of a batch, in order."""
-        if not good:
-            return []
-        orders = list(map(operator.itemgetter(_ORDER_AT), good))
-        skus = list(map(operator.itemgetter(_SKU_AT), good))
-        # Where each run of one order's lines starts and how long it is, C-level (a Python
-        # loop over the runs cost 0.4 s per million lines).
-        n = len(good)
-        starts = [0, *compress(range(1, n), map(operator.ne, orders, islice(orders, 1, None)))]
-        lengths = list(map(operator.sub, [*starts[1:], n], starts))
-        head, head_len = orders[0], lengths[0]
-        go_on = head == self.order  # the batch continues the previous batch's last order
-        # The common case, column-wise: every line has a sku, no (order, sku) pair repeats in
-        # the batch, and the continued order (if any) brings no sku it already had.
-        if (
-            None in skus
-            or len(set(zip(orders, skus, strict=True))) != len(good)
-            or (go_on and not self.skus.isdisjoint(skus[:head_len]))
-        ):
-            return self._one_by_one(orders, skus)
-        ends = list(map(operator.add, lengths, repeat(1)))
-        if go_on:
-            ends[0] += self.count
-        numbers = list(chain.from_iterable(map(range, repeat(1), ends)))
-        if go_on:
-            del numbers[: self.count]
-        last, last_len = orders[-1], lengths[-1]
-        tail = set(skus[n - last_len :])
-        self.skus = self.skus | tail if go_on and len(lengths) == 1 else tail
-        self.order, self.count = last, numbers[-1]
-        return list(zip(numbers, repeat(0)))
-
-    def _one_by_one(self, orders: list[object], skus: list[object]) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        prev, n, seen = self.order, self.count, self.skus
-        for order, sku in zip(orders, skus, strict=True):
-            if order == prev:
-                n += 1
-            else:
-                n = 1
-                prev = order
-                seen = set()
-            dup = 0
-            if sku is not None:
-                if sku in seen:
-                    dup = 1
-                else:
-                    seen.add(sku)
-            out.append((n, dup))
-        self.order, self.count, self.skus = prev, n, seen
-        return out
-
-
-def _key(row: list[str], col: int | None) -> str | None:
-    """The order id of a bad row, so its order's other lines can be rejected with it."""
-    return row[col].strip() if col is not None and col < len(row) else None
-
-
-def _collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
-    result.rejected = db.execute("SELECT count(DISTINCT line) FROM _rejects").fetchone()[0]
-    result.error_count = db.execute("SELECT count(*) FROM _rejects").fetchone()[0]
-    result.errors = [
-        RowError(line, col, reason)
-        for line, col, reason in db.execute(
-            "SELECT line, col, reason FROM _rejects ORDER BY line, rowid LIMIT ?", [MAX_REPORTED]
-        ).fetchall()
-    ]
-
-
-def _write_rejects(
-    db: sqlite_utils.Database, path: Path, encoding: str, out: Path, delimiter: str = ","
-) -> None:
-    """Second pass over the input: copy each rejected record with its line, column and reason.
-
-    Re-reading the file (only when something was rejected) keeps the original cells exactly
-    as written without holding any of them in memory during the import.
-    """
-    cursor = db.execute(
-        "SELECT line, group_concat(col, '; '), group_concat(reason, '; ') "
-        "FROM (SELECT * FROM _rejects ORDER BY line, rowid) GROUP BY line ORDER BY line"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name in the same folder and renamed when complete: a killed
-    # import never leaves a partial file that looks whole (nor truncates an older one).
-    # A fresh file created 0600: customer data, whatever the umask or the old file's mode.
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        # utf-8-sig: Excel opens it with the Chinese intact; the importer reads it back as is.
-        with (
-            open(fd, "w", encoding="utf-8-sig", newline="") as f,
-            _records(path, encoding, None, delimiter) as records,
-        ):
-            writer = csv.writer(f)
-            header = next(records)[1]
-            width = len(header)
-            writer.writerow([*header, "line", "column", "reason"])
-            pending = cursor.fetchone()
-            for line, row in records:
-                if pending is None:
-                    break
-                if line == pending[0]:
-                    # A row with the wrong number of cells is padded (or its extra cells
-                    # moved after the reason), so line, column and reason stay under their
-                    # own headers and no cell is lost.
-                    cells = row[:width] + [""] * (width - len(row))
-                    writer.writerow([*cells, line, pending[1], pending[2], *row[width:]])
-                    pending = cursor.fetchone()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        cursor.close()
-
-
-def rejects_target(path: Path, rejects: Path | str | None) -> Path:
-    """Where the reject file goes; refuses (CsvFileError) the input itself, under any name
-    (the same path, a symlink or a hard link to it), before anything is opened for writing."""
-    out = Path(rejects) if rejects else path.with_name(path.stem + ".rejects.csv")
-    same = os.path.realpath(out) == os.path.realpath(path)
-    if not same and out.exists():
-        try:
-            same = os.path.samefile(out, path)
-        except OSError:
-            same = False
-    if same:
-        raise CsvFileError(f"the reject file {out} is the input file; give another --rejects")
-    return out
 
 
 def _run(
@@ -640,7 +85,7 @@ def _run(
         raise CsvFileError("no such file")
     out = rejects_target(path, rejects) if skip_bad else None
     enc = normalise_encoding(encoding, path)
-    delim = _delimiter(delimiter, path, enc)
+    delim = sniff_delimiter(delimiter, path, enc)
     result = ImportResult(kind=kind, path=path, encoding=enc)
     # A bigger page cache for the bulk merge (fixed size, so memory stays bounded).
     old_cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
@@ -666,12 +111,12 @@ def _run(
     try:
         # Parsing and staging touch only this connection's temp tables, so they run before the
         # write lock is taken: agents keep logging touches while a big file is being read.
-        _create_staging(db, kind)
+        create_staging(db, kind)
         db.execute("BEGIN")
-        plan = _load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
+        plan = load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
         # The checks that need other rows read the staged rows only: still before the write
         # lock, so agents wait only for the merge (and a file with bad rows not at all).
-        _CHECKS[kind](db, plan, result, skip_bad)
+        CHECKS[kind](db, plan, result, skip_bad)
         db.execute("COMMIT")
         if result.rejected and not skip_bad:
             raise BadRowsError(result)
@@ -679,12 +124,12 @@ def _run(
             merge(db, plan, result, skip_bad)
             if result.rejected:
                 assert out is not None
-                _write_rejects(db, path, enc, out, delim)
+                write_rejects(db, path, enc, out, delim)
                 result.rejects_path = out
     finally:
         if db.conn.in_transaction:  # an error while staging
             db.execute("ROLLBACK")
-        _drop_temp(db)
+        drop_temp(db)
         db.execute(f"PRAGMA main.cache_size = {old_cache}")
         db.execute(f"PRAGMA temp.cache_size = {old_temp}")
         db.execute(f"PRAGMA temp.secure_delete = {int(old_secure)}")
@@ -693,41 +138,11 @@ def _run(
     return result
 
 
-_Step = Callable[[sqlite_utils.Database, Plan, ImportResult, bool], None]
-
-
-def _check_and_count(
-    db: sqlite_utils.Database, result: ImportResult, skip_bad: bool, dup_key: str, label: str
-) -> None:
-    """Rows repeating an earlier row's key are bad; then settle what is rejected."""
-    db.execute(
-        f"""
-        INSERT INTO _rejects
-        SELECT line, ?, 'duplicate {dup_key} ' || {dup_key} || ' (first on line ' || f || ')',
-               {dup_key}
-        FROM (SELECT line, {dup_key},
-                     first_value(line) OVER (PARTITION BY {dup_key} ORDER BY line) AS f
-              FROM _stage)
-        WHERE line != f
-        """,
-        [label],
-    )
-    _collect_errors(db, result)
-    if skip_bad and result.rejected:
-        db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
-
-
 def _changed(cols: Iterable[str], left: str, right: str) -> str:
     return " OR ".join(f"{left}.{c} IS NOT {right}.{c}" for c in cols) or "0"
 
 
 # --- customers ---------------------------------------------------------------------------------
-
-
-def _check_customers(
-    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
-) -> None:
-    _check_and_count(db, result, skip_bad, "customer_id", plan.labels[0])
 
 
 def _merge_customers(
@@ -775,12 +190,6 @@ def _merge_customers(
 # --- products ----------------------------------------------------------------------------------
 
 
-def _check_products(
-    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
-) -> None:
-    _check_and_count(db, result, skip_bad, "sku", plan.labels[0])
-
-
 def _merge_products(
     db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
 ) -> None:
@@ -807,92 +216,6 @@ def _merge_products(
 
 _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
 _SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
-
-
-def _check_orders(
-    db: sqlite_utils.Database, plan: Plan, result: ImportResult, skip_bad: bool
-) -> None:
-    """What can be known from the staged lines alone: each order's header and whether its
-    lines agree, the rejects. Only temp tables: this runs before the write lock is taken."""
-    names = field_names(Kind.ORDERS)
-    label = dict(zip(names, plan.labels, strict=True))
-    db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
-    # One pass over the lines gives each order's header, its final amount (the file holds
-    # every line of the orders it names; stale lines are removed below) and whether its lines
-    # disagree. A split shipment is delivered when its last part arrives.
-    db.execute(
-        """
-        CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
-                                   shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
-                                   suspect INTEGER, scattered INTEGER)
-        """
-    )
-    db.execute(
-        """
-        INSERT INTO _orders
-        SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
-               count(*), round(sum(amount), 2),
-               min(customer_id) != max(customer_id) OR min(ordered_at) != max(ordered_at)
-                   OR max(dup_sku) = 1 OR max(line_no) < count(*),
-               max(line_no) < count(*)
-        FROM _stage GROUP BY order_id
-        """
-    )
-    # Lines of one order must agree on who ordered and when; the first line sets the order.
-    # The same sku twice in one order is taken for a duplicated row (two concatenated
-    # exports, a copy-paste) rather than a second line: it would double the order's amount.
-    # The window query is costly, so it only runs over the suspect orders.
-    db.execute(
-        """
-        CREATE TEMP TABLE _chk AS
-        SELECT * FROM (
-            SELECT line, order_id, customer_id, ordered_at, sku,
-                   first_value(line) OVER w AS l0,
-                   first_value(customer_id) OVER w AS c0,
-                   first_value(ordered_at) OVER w AS t0,
-                   CASE WHEN sku IS NULL THEN line ELSE first_value(line) OVER
-                        (PARTITION BY order_id, sku ORDER BY line) END AS ls
-            FROM _stage
-            WHERE order_id IN (SELECT order_id FROM _orders WHERE suspect)
-            WINDOW w AS (PARTITION BY order_id ORDER BY line))
-        WHERE customer_id IS NOT c0 OR ordered_at IS NOT t0 OR ls != line
-        """
-    )
-    db.execute(
-        "INSERT INTO _rejects SELECT line, ?, 'order ' || order_id || ' belongs to customer ' "
-        "|| c0 || ' on line ' || l0, order_id FROM _chk WHERE customer_id IS NOT c0",
-        [label["customer_id"]],
-    )
-    db.execute(
-        "INSERT INTO _rejects SELECT line, ?, 'order ' || order_id || ' was ordered at ' "
-        "|| t0 || ' on line ' || l0, order_id FROM _chk WHERE ordered_at IS NOT t0",
-        [label["ordered_at"]],
-    )
-    db.execute(
-        "INSERT INTO _rejects SELECT line, ?, 'duplicate line: order ' || order_id || "
-        "' already has sku ' || sku || ' on line ' || ls, order_id FROM _chk WHERE ls != line",
-        [label["sku"]],
-    )
-    if skip_bad:
-        # An order is imported whole or not at all: a partial order would carry a wrong amount,
-        # and importing the fixed reject file later would renumber its lines.
-        db.execute(
-            """
-            INSERT INTO _rejects
-            SELECT s.line, ?, 'another line of order ' || s.order_id || ' is bad (line '
-                   || b.first || ')', s.order_id
-            FROM _stage s JOIN (SELECT key, min(line) AS first FROM _rejects
-                                WHERE key IS NOT NULL GROUP BY key) b ON b.key = s.order_id
-            WHERE s.line NOT IN (SELECT line FROM _rejects)
-            """,
-            [label["order_id"]],
-        )
-    _collect_errors(db, result)
-    if result.rejected and not skip_bad:
-        return
-    if result.rejected:
-        db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
-        db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
 
 
 def _merge_orders(
@@ -1369,10 +692,3 @@ def import_products(
         max_amount=max_amount,
         delimiter=delimiter,
     )
-
-
-_CHECKS: dict[Kind, _Step] = {
-    Kind.CUSTOMERS: _check_customers,
-    Kind.ORDERS: _check_orders,
-    Kind.PRODUCTS: _check_products,
-}
