@@ -504,7 +504,7 @@ def test_worker_process_and_in_process_reading_agree(
 ) -> None:
     """A big file is read and converted in a worker process: the same database, the same
     errors (line, column, reason), the same reject file as reading in this process."""
-    from tui_agent.store import csvread, importer
+    from tui_agent.store import csvread
     from tui_agent.store.db import connect
 
     text = _BOTH_WAYS[case]
