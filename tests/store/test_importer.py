@@ -410,7 +410,7 @@ def test_scattered_lines_of_an_order_are_numbered_in_file_order(
 def test_line_numbering_by_batch_matches_line_by_line(
     lines: list[tuple[str, str | None]], cuts: list[int]
 ) -> None:
-    from tui_agent.store.import_stage import _ORDER_AT, _SKU_AT, _Numbering
+    from tui_agent.store.csvread import _ORDER_AT, _SKU_AT, _Numbering
 
     def record(order: str, sku: str | None) -> tuple[object, ...]:
         rec: list[object] = [0] * (_SKU_AT + 1)

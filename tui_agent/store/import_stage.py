@@ -5,12 +5,14 @@ the write lock is taken (``store.importer`` merges afterwards).
 
 from __future__ import annotations
 
+import functools
 import gc
 import operator
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import chain, compress, islice, repeat
+from itertools import compress, islice, repeat
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -101,11 +103,14 @@ def _stage_messages(
     ]
     names = ["line"] + [field_names(kind)[i - 1] for i in keep[1:]]
     if kind is Kind.ORDERS:
+        keep += [_LINE_NO_AT, _LINE_NO_AT + 1]
         names += ["line_no", "dup_sku"]
     insert = f"INSERT INTO _stage ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     reject = "INSERT INTO _rejects VALUES (?, ?, ?, ?)"
     project = operator.itemgetter(*keep)
-    numbering = _Numbering()
+    headers = _Headers() if kind is Kind.ORDERS and HEADERS_WHILE_STAGING else None
+    if headers is not None:
+        db.execute(_ORDERS_TABLE)
     # Each sku's product and category from its last line in the file, gathered while
     # reading (C-level dict updates) instead of a grouping pass over the staged lines.
     seen: dict[object, tuple[object, ...]] | None = {} if kind is Kind.ORDERS else None
@@ -116,7 +121,8 @@ def _stage_messages(
             good = cast("list[tuple[object, ...]]", msg[1])
             picked: Iterable[tuple[object, ...]] = map(project, good)
             if kind is Kind.ORDERS:
-                picked = map(operator.add, picked, numbering.number(good))
+                if headers is not None:
+                    db.conn.executemany(_INSERT_HEADER, headers.add(good))
                 if seen is not None:
                     seen.update(zip(map(sku_of, good), map(product_of, good), strict=True))
                     if len(seen) > MAX_SEEN_SKUS:
@@ -133,85 +139,209 @@ def _stage_messages(
                 db.conn.executemany(
                     "INSERT INTO _prod VALUES (?, ?, ?)", ((k, *v) for k, v in seen.items())
                 )
+            if headers is not None:
+                db.conn.executemany(_INSERT_HEADER, headers.close())
+                _headers_of_scattered(db, ascending=headers.ascending)
             result.rows_read = rows
             result.ignored_columns = plan.ignored
             return plan
     raise AssertionError("the converted stream ended early")
 
 
-_ORDER_AT = 1  # in (line, *record)
+def _headers_of_scattered(db: sqlite_utils.Database, *, ascending: bool) -> None:
+    """When the file's lines are not in order id order, the (order_id, line) index that the
+    checks and the merge then need; the headers of orders whose lines are scattered, again
+    from all their lines."""
+    if ascending:
+        return
+    db.execute(_STAGE_INDEX)
+    if db.execute("SELECT EXISTS (SELECT 1 FROM _orders WHERE scattered)").fetchone()[0]:
+        # INDEXED BY: each order's lines in line order, so its amount is summed as always.
+        where = "INDEXED BY _stage_order WHERE order_id IN (SELECT order_id FROM _orders WHERE scattered)"
+        db.execute("INSERT OR REPLACE INTO _orders " + _HEADER_SQL.format(where=where))
 
 
-_SKU_AT = field_names(Kind.ORDERS).index("sku") + 1
+_STAGE_INDEX = "CREATE INDEX IF NOT EXISTS temp._stage_order ON _stage(order_id, line)"
 
 
-class _Numbering:
-    """Each order line's ordinal within its order, and whether its sku repeats in the order.
+def stage_index(db: sqlite_utils.Database) -> bool:
+    """Whether ``_stage`` has its (order_id, line) index."""
+    return bool(
+        db.execute(
+            "SELECT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE name = '_stage_order')"
+        ).fetchone()[0]
+    )
 
-    Exports list an order's lines together, so the ordinal is a counter that restarts when
-    the order id changes, and a repeated sku is spotted within that run of lines. An order
-    whose lines are scattered gets duplicate ordinals here; _merge_orders spots that
-    (max(line_no) < count) and renumbers and checks it in SQL. State carries over from one
-    batch to the next, since an order's lines may straddle two batches.
+
+# In (line, *record, line_no, dup_sku) (see csvread._Numbering).
+_ORDER_AT, _SKU_AT = 1, field_names(Kind.ORDERS).index("sku") + 1
+_LINE_NO_AT = len(field_names(Kind.ORDERS)) + 1
+
+
+# Each order's header, as one GROUP BY order_id over its staged lines gives it. Staging
+# computes it batch by batch instead (_Headers), but for the orders whose lines are
+# scattered in the file, which are computed again with this.
+_HEADER_SQL = """
+    SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
+           count(*), round(sum(amount), 2),
+           min(customer_id) != max(customer_id) OR min(ordered_at) != max(ordered_at)
+               OR max(dup_sku) = 1 OR max(line_no) < count(*),
+           max(line_no) < count(*)
+    FROM _stage {where} GROUP BY order_id
+"""
+_ORDERS_TABLE = """
+    CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
+                               shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
+                               suspect INTEGER, scattered INTEGER)
+"""
+# A second run of an order's lines (scattered in the file) conflicts with its first: both
+# are marked, and the order is computed again by _HEADER_SQL at the end of staging.
+_INSERT_HEADER = (
+    "INSERT INTO _orders VALUES (?, ?, ?, ?, ?, ?, round(?, 2), ?, 0) "
+    "ON CONFLICT(order_id) DO UPDATE SET suspect = 1, scattered = 1"
+)
+# SQLite's sum() of REAL values before 3.43 is a plain left fold, which Python repeats
+# exactly; later versions compensate (Kahan-Babuska-Neumaier), so there the headers are left
+# to SQL (_HEADER_SQL over every line) for identical amounts.
+HEADERS_WHILE_STAGING = sqlite3.sqlite_version_info < (3, 43, 0)
+_CUST_AT, _ORDERED_AT, _SHIPPED_AT, _DELIVERED_AT = 2, 3, 4, 5  # in (line, *record)
+_AMOUNT_AT = field_names(Kind.ORDERS).index("amount") + 1
+
+
+def _fold(amounts: list[float]) -> float:
+    """sum() as SQLite 3.40 does it: from 0.0, one by one."""
+    return functools.reduce(operator.add, amounts, 0.0)
+
+
+class _Headers:
+    """Each order's header (customer, dates, line count, unrounded amount, suspect) from its
+    run of lines, as _HEADER_SQL would give it, batch by batch while staging.
+
+    A run straddling two batches is carried over as a partial header and continued (the
+    amount's fold goes on from the partial sum, so it stays the same sum). ``ascending``:
+    whether the runs' order ids rise through the file, that is, whether the file's line order
+    is also (order id, line) order.
     """
 
     def __init__(self) -> None:
-        self.order: object = None
-        self.count = 0
-        self.skus: set[object] = set()
+        # [order, customer lo, hi, ordered_at lo, hi, shipped max, delivered max, n, sum, dup]
+        self.open: list[Any] | None = None
+        self.ascending = True
 
-    def number(self, good: list[tuple[object, ...]]) -> list[tuple[int, int]]:
-        """(line_no, dup_sku) for each record of a batch, in order."""
-        if not good:
-            return []
-        orders = list(map(operator.itemgetter(_ORDER_AT), good))
-        skus = list(map(operator.itemgetter(_SKU_AT), good))
-        # Where each run of one order's lines starts and how long it is, C-level (a Python
-        # loop over the runs cost 0.4 s per million lines).
+    def add(self, good: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """The headers of the runs this batch completes (the last run stays open)."""
         n = len(good)
-        starts = [0, *compress(range(1, n), map(operator.ne, orders, islice(orders, 1, None)))]
-        lengths = list(map(operator.sub, [*starts[1:], n], starts))
-        head, head_len = orders[0], lengths[0]
-        go_on = head == self.order  # the batch continues the previous batch's last order
-        # The common case, column-wise: every line has a sku, no (order, sku) pair repeats in
-        # the batch, and the continued order (if any) brings no sku it already had.
-        if (
-            None in skus
-            or len(set(zip(orders, skus, strict=True))) != len(good)
-            or (go_on and not self.skus.isdisjoint(skus[:head_len]))
+        if not n:
+            return []
+        out: list[tuple[object, ...]] = []
+        starts = list(compress(range(n), map(operator.eq, map(_NO, good), repeat(1))))
+        dups = list(map(_DUP, good))
+        first = starts[0] if starts else n
+        if first:  # the batch goes on with the open run
+            assert self.open is not None
+            self.open = _fold_run(self.open, good, dups, 0, first)
+        if not starts:
+            return out
+        if self.open is not None:
+            out.append(_row(self.open))
+        heads = list(map(good.__getitem__, starts))
+        ids = list(map(_OID, heads))
+        if self.ascending and (
+            (self.open is not None and not self.open[0] < ids[0])
+            or not all(map(operator.lt, ids, islice(ids, 1, None)))
         ):
-            return self._one_by_one(orders, skus)
-        ends = list(map(operator.add, lengths, repeat(1)))
-        if go_on:
-            ends[0] += self.count
-        numbers = list(chain.from_iterable(map(range, repeat(1), ends)))
-        if go_on:
-            del numbers[: self.count]
-        last, last_len = orders[-1], lengths[-1]
-        tail = set(skus[n - last_len :])
-        self.skus = self.skus | tail if go_on and len(lengths) == 1 else tail
-        self.order, self.count = last, numbers[-1]
-        return list(zip(numbers, repeat(0)))
-
-    def _one_by_one(self, orders: list[object], skus: list[object]) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        prev, n, seen = self.order, self.count, self.skus
-        for order, sku in zip(orders, skus, strict=True):
-            if order == prev:
-                n += 1
+            self.ascending = False
+        ends = [*starts[1:], n]
+        if not any(dups) and _agree_within_runs(good, starts):
+            # The common case, column-wise: within each run the customer and the dates are
+            # the same on every line, so the first line's are the run's.
+            amounts = list(map(_AMT, good))
+            totals = list(map(_fold, map(amounts.__getitem__, map(slice, starts, ends))))
+            lengths = list(map(operator.sub, ends, starts))
+            out.extend(
+                zip(
+                    ids,
+                    map(_CUST, heads),
+                    map(_ORDERED, heads),
+                    map(_SHIPPED, heads),
+                    map(_DELIVERED, heads),
+                    lengths,
+                    totals,
+                    repeat(0),
+                )
+            )
+            last = out.pop()
+            self.open = [last[0], last[1], last[1], last[2], last[2], last[3], last[4],
+                         last[5], last[6], 0]  # fmt: skip
+            return out
+        for lo, hi in zip(starts, ends, strict=True):
+            state = _fold_run(None, good, dups, lo, hi)
+            if hi == n:
+                self.open = state
             else:
-                n = 1
-                prev = order
-                seen = set()
-            dup = 0
-            if sku is not None:
-                if sku in seen:
-                    dup = 1
-                else:
-                    seen.add(sku)
-            out.append((n, dup))
-        self.order, self.count, self.skus = prev, n, seen
+                out.append(_row(state))
         return out
+
+    def close(self) -> list[tuple[object, ...]]:
+        """The last run's header."""
+        return [_row(self.open)] if self.open is not None else []
+
+
+_NO, _DUP = operator.itemgetter(_LINE_NO_AT), operator.itemgetter(_LINE_NO_AT + 1)
+_OID, _CUST = operator.itemgetter(_ORDER_AT), operator.itemgetter(_CUST_AT)
+_ORDERED, _SHIPPED = operator.itemgetter(_ORDERED_AT), operator.itemgetter(_SHIPPED_AT)
+_DELIVERED, _AMT = operator.itemgetter(_DELIVERED_AT), operator.itemgetter(_AMOUNT_AT)
+
+
+def _agree_within_runs(good: list[tuple[object, ...]], starts: list[int]) -> bool:
+    """Whether the customer and the dates change only where a run starts."""
+    at = set(starts)
+    for get in (_CUST, _ORDERED, _SHIPPED, _DELIVERED):
+        col = list(map(get, good))
+        changes = compress(range(1, len(col)), map(operator.ne, col, islice(col, 1, None)))
+        if not at.issuperset(changes):
+            return False
+    return True
+
+
+def _fold_run(
+    state: list[Any] | None, good: list[tuple[object, ...]], dups: list[int], lo: int, hi: int
+) -> list[Any]:
+    """``state`` (a run's partial header, or None) continued with records ``lo:hi``, one by
+    one: min and max as SQL's (NULL dates ignored), the amount summed in line order."""
+    for i in range(lo, hi):
+        r = good[i]
+        cust, at, ship, deliv, amount = r[2], r[3], r[4], r[5], r[_AMOUNT_AT]
+        if state is None:
+            state = [
+                r[_ORDER_AT],
+                cust,
+                cust,
+                at,
+                at,
+                ship,
+                deliv,
+                1,
+                0.0 + cast("float", amount),
+                dups[i],
+            ]
+            continue
+        state[1], state[2] = min(state[1], cust), max(state[2], cust)
+        state[3], state[4] = min(state[3], at), max(state[4], at)
+        if ship is not None and (state[5] is None or ship > state[5]):
+            state[5] = ship
+        if deliv is not None and (state[6] is None or deliv > state[6]):
+            state[6] = deliv
+        state[7] += 1
+        state[8] += amount
+        state[9] = max(state[9], dups[i])
+    assert state is not None
+    return state
+
+
+def _row(state: list[Any]) -> tuple[object, ...]:
+    order, c_lo, c_hi, t_lo, t_hi, ship, deliv, n, total, dup = state
+    return (order, c_lo, t_lo, ship, deliv, n, total, int(c_lo != c_hi or t_lo != t_hi or dup))
 
 
 def collect_errors(db: sqlite_utils.Database, result: ImportResult) -> None:
@@ -268,28 +398,23 @@ def _check_orders(
     lines agree, the rejects. Only temp tables: this runs before the write lock is taken."""
     names = field_names(Kind.ORDERS)
     label = dict(zip(names, plan.labels, strict=True))
-    db.execute("CREATE INDEX temp._stage_order ON _stage(order_id, line)")
-    # One pass over the lines gives each order's header, its final amount (the file holds
-    # every line of the orders it names; stale lines are removed below) and whether its lines
-    # disagree. A split shipment is delivered when its last part arrives.
-    db.execute(
-        """
-        CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
-                                   shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
-                                   suspect INTEGER, scattered INTEGER)
-        """
-    )
-    db.execute(
-        """
-        INSERT INTO _orders
-        SELECT order_id, min(customer_id), min(ordered_at), max(shipped_at), max(delivered_at),
-               count(*), round(sum(amount), 2),
-               min(customer_id) != max(customer_id) OR min(ordered_at) != max(ordered_at)
-                   OR max(dup_sku) = 1 OR max(line_no) < count(*),
-               max(line_no) < count(*)
-        FROM _stage GROUP BY order_id
-        """
-    )
+    # Each order's header, its final amount (the file holds every line of the orders it
+    # names; stale lines are removed in the merge) and whether its lines disagree, usually
+    # computed while staging (see _Headers). A split shipment is delivered when its last
+    # part arrives.
+    if not db.execute(
+        "SELECT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE name = '_orders')"
+    ).fetchone()[0]:
+        db.execute(_STAGE_INDEX)
+        db.execute(_ORDERS_TABLE)
+        db.execute("INSERT INTO _orders " + _HEADER_SQL.format(where=""))
+    if "status" in plan.present or "refunded" in plan.present:
+        db.execute(_STAGE_INDEX)  # order_status reads each order's first line
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM _orders WHERE suspect)").fetchone()[0]:
+        # Nothing to check line by line.
+        _settle(db, result, label, skip_bad)
+        return
+    db.execute(_STAGE_INDEX)
     # Lines of one order must agree on who ordered and when; the first line sets the order.
     # The same sku twice in one order is taken for a duplicated row (two concatenated
     # exports, a copy-paste) rather than a second line: it would double the order's amount.
@@ -325,7 +450,15 @@ def _check_orders(
         "' already has sku ' || sku || ' on line ' || ls, order_id FROM _chk WHERE ls != line",
         [label["sku"]],
     )
-    if skip_bad:
+    _settle(db, result, label, skip_bad)
+
+
+def _settle(
+    db: sqlite_utils.Database, result: ImportResult, label: dict[str, str], skip_bad: bool
+) -> None:
+    """Count the rejects; with ``skip_bad``, every line of an order with a bad line is
+    rejected, and they leave the staging tables."""
+    if skip_bad and db.execute("SELECT EXISTS (SELECT 1 FROM _rejects)").fetchone()[0]:
         # An order is imported whole or not at all: a partial order would carry a wrong amount,
         # and importing the fixed reject file later would renumber its lines.
         db.execute(
@@ -340,9 +473,7 @@ def _check_orders(
             [label["order_id"]],
         )
     collect_errors(db, result)
-    if result.rejected and not skip_bad:
-        return
-    if result.rejected:
+    if result.rejected and skip_bad:
         db.execute("DELETE FROM _stage WHERE line IN (SELECT line FROM _rejects)")
         db.execute("DELETE FROM _orders WHERE order_id IN (SELECT key FROM _rejects)")
 

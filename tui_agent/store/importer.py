@@ -38,7 +38,7 @@ from tui_agent.store.csvread import (
     write_rejects,
 )
 from tui_agent.store.db import get_meta, set_meta, write_tx
-from tui_agent.store.import_stage import CHECKS, create_staging, drop_temp, load
+from tui_agent.store.import_stage import CHECKS, create_staging, drop_temp, load, stage_index
 
 # Page caches during an import (fixed, so memory stays bounded). The main cache also sizes
 # SQLite's sort buffers; 64 MB each measured 215-262 MB peak RSS at 1M lines, 32 MB 157 MB
@@ -223,14 +223,8 @@ def _merge_orders(
 ) -> None:
     order_status.set_aside(db, plan, result)
     result.orders = db.execute("SELECT count(*) FROM _orders").fetchone()[0]
-    db.execute(
-        """
-        UPDATE _stage SET line_no = w.rn
-        FROM (SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS rn
-              FROM _stage WHERE order_id IN (SELECT order_id FROM _orders WHERE scattered)) AS w
-        WHERE _stage.line = w.line
-        """
-    )
+    if db.execute("SELECT EXISTS (SELECT 1 FROM _orders WHERE scattered)").fetchone()[0]:
+        _renumber_scattered(db)
 
     # A first load (no order in the database yet) has nothing to compare or clean up: the
     # "changed" counts, the seq of older orders and the stale-line delete are skipped.
@@ -300,7 +294,8 @@ def _merge_orders(
         """
     )
     n_affected = db.execute("SELECT count(*) FROM _cust").fetchone()[0]
-    with _bulk_indexes(db, "customers", n_affected):
+    figures = ("order_count", "total_spent", "first_order_at", "last_order_at")
+    with _bulk_indexes(db, "customers", n_affected, updates=figures):
         db.execute(
             """
             UPDATE customers SET order_count = s.n, total_spent = s.total,
@@ -367,11 +362,14 @@ def _merge_orders(
         ).fetchone()
     result.inserted, result.unchanged = inserted, unchanged
     result.updated = total - inserted - unchanged
+    # In (order_id, line_no) order: the temp index's, or the file's when that is the same
+    # (the staging left the index out: the file's order ids rise).
+    by = "order_id, line" if stage_index(db) else "line"
     with _bulk_indexes(db, "order_lines", total):
         db.execute(
             f"INSERT INTO order_lines (order_id, line_no, {', '.join(_LINE_COLS)}) "
             f"SELECT order_id, line_no, {', '.join(_LINE_COLS)} FROM _stage WHERE 1 "
-            "ORDER BY order_id, line "  # the temp index's order, the same as by line_no
+            f"ORDER BY {by} "
             f"ON CONFLICT(order_id, line_no) DO UPDATE SET "
             f"{', '.join(f'{c} = excluded.{c}' for c in _LINE_COLS)} "
             f"WHERE {_changed(_LINE_COLS, 'order_lines', 'excluded')}"
@@ -386,6 +384,19 @@ def _merge_orders(
         result.removed = cur.rowcount
     order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
+
+
+def _renumber_scattered(db: sqlite_utils.Database) -> None:
+    """Lines of an order scattered in the file are numbered in file order (staging numbered
+    each run of them from 1)."""
+    db.execute(
+        """
+        UPDATE _stage SET line_no = w.rn
+        FROM (SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS rn
+              FROM _stage WHERE order_id IN (SELECT order_id FROM _orders WHERE scattered)) AS w
+        WHERE _stage.line = w.line
+        """
+    )
 
 
 def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
@@ -427,18 +438,23 @@ def _moved_orders(db: sqlite_utils.Database, result: ImportResult) -> None:
 
 
 @contextmanager
-def _bulk_indexes(db: sqlite_utils.Database, table: str, incoming: int) -> Iterator[None]:
-    """Drop a table's secondary indexes around a bulk insert and rebuild them after.
+def _bulk_indexes(
+    db: sqlite_utils.Database, table: str, incoming: int, updates: Iterable[str] = ()
+) -> Iterator[None]:
+    """Drop a table's secondary indexes around a bulk write and rebuild them after.
 
     Building an index once from sorted data is much cheaper than inserting hundreds of
     thousands of random keys into it (measured: about half the time of the orders insert).
-    Only done when the file brings at least twice the rows the table holds (a first load);
-    the definitions come from sqlite_master, so the schema ends up exactly as it was. Inside
-    the import's transaction: on an error the rollback brings the indexes back, and readers
-    never see them missing.
+    Done for every index when the file brings at least twice the rows the table holds (a
+    first load); else, when the write changes the columns ``updates`` in at least a quarter
+    of the rows, for the indexes on those columns (an orders file rewriting most customers'
+    order figures: 1.08 -> 0.79 s CPU at 175k of 200k customers). The definitions come from
+    sqlite_master, so the schema ends up exactly as it was. Inside the import's transaction:
+    on an error the rollback brings the indexes back, and readers never see them missing.
     """
     existing = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if incoming < BULK_MIN_ROWS or incoming < 2 * existing:
+    updates = set(updates)
+    if incoming < BULK_MIN_ROWS or (incoming < 2 * existing and not updates):
         yield
         return
     indexes = db.execute(
@@ -446,11 +462,22 @@ def _bulk_indexes(db: sqlite_utils.Database, table: str, incoming: int) -> Itera
         "AND sql IS NOT NULL",
         [table],
     ).fetchall()
+    if incoming < 2 * existing:
+        if 4 * incoming < existing:
+            yield
+            return
+        indexes = [(name, sql) for name, sql in indexes if _index_columns(db, name) & updates]
     for name, _sql in indexes:
         db.execute(f'DROP INDEX "{name}"')
     yield
     for _name, sql in indexes:
         db.execute(sql)
+
+
+def _index_columns(db: sqlite_utils.Database, index: str) -> set[str]:
+    """The columns an index is on (an expression's columns are not named: empty set then)."""
+    names = [r[2] for r in db.execute(f'PRAGMA index_info("{index}")').fetchall()]
+    return set() if None in names else set(names)
 
 
 def _products_from_lines(db: sqlite_utils.Database, *, fresh: bool) -> None:
