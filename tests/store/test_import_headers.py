@@ -69,6 +69,7 @@ def test_headers_while_staging_match_the_group_by(
         lines = sorted(lines, key=lambda x: str(x[0]))
     cuts = [*cuts, len(lines)]
     db = sqlite_utils.Database(memory=True)
+    db.execute("ATTACH ':memory:' AS stage")
     create_staging(db, Kind.ORDERS)
     db.execute(_ORDERS_TABLE)
     cols = ["line", *NAMES, "line_no", "dup_sku"]

@@ -190,7 +190,7 @@ _HEADER_SQL = """
     FROM _stage {where} GROUP BY order_id
 """
 _ORDERS_TABLE = """
-    CREATE TEMP TABLE _orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
+    CREATE TABLE stage._orders (order_id TEXT PRIMARY KEY, customer_id TEXT, ordered_at TEXT,
                                shipped_at TEXT, delivered_at TEXT, n INTEGER, amount REAL,
                                suspect INTEGER, scattered INTEGER)
 """
@@ -234,7 +234,8 @@ class _Headers:
         if not n:
             return []
         out: list[tuple[object, ...]] = []
-        starts = list(compress(range(n), map(operator.eq, map(_NO, good), repeat(1))))
+        nos = list(map(_NO, good))
+        starts = list(compress(range(n), map(operator.eq, nos, repeat(1))))
         dups = list(map(_DUP, good))
         first = starts[0] if starts else n
         if first:  # the batch goes on with the open run
@@ -252,7 +253,7 @@ class _Headers:
         ):
             self.ascending = False
         ends = [*starts[1:], n]
-        if not any(dups) and _agree_within_runs(good, starts):
+        if not any(dups) and _agree_within_runs(good, nos):
             # The common case, column-wise: within each run the customer and the dates are
             # the same on every line, so the first line's are the run's.
             amounts = list(map(_AMT, good))
@@ -293,13 +294,13 @@ _ORDERED, _SHIPPED = operator.itemgetter(_ORDERED_AT), operator.itemgetter(_SHIP
 _DELIVERED, _AMT = operator.itemgetter(_DELIVERED_AT), operator.itemgetter(_AMOUNT_AT)
 
 
-def _agree_within_runs(good: list[tuple[object, ...]], starts: list[int]) -> bool:
-    """Whether the customer and the dates change only where a run starts."""
-    at = set(starts)
+def _agree_within_runs(good: list[tuple[object, ...]], nos: list[int]) -> bool:
+    """Whether the customer and the dates are the same on every line of each run (a line
+    goes on with its run when its line_no is not 1)."""
+    goes_on = list(map(operator.ne, islice(nos, 1, None), repeat(1)))
     for get in (_CUST, _ORDERED, _SHIPPED, _DELIVERED):
         col = list(map(get, good))
-        changes = compress(range(1, len(col)), map(operator.ne, col, islice(col, 1, None)))
-        if not at.issuperset(changes):
+        if any(compress(map(operator.ne, col, islice(col, 1, None)), goes_on)):
             return False
     return True
 
@@ -403,7 +404,7 @@ def _check_orders(
     # computed while staging (see _Headers). A split shipment is delivered when its last
     # part arrives.
     if not db.execute(
-        "SELECT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE name = '_orders')"
+        "SELECT EXISTS (SELECT 1 FROM stage.sqlite_master WHERE name = '_orders')"
     ).fetchone()[0]:
         db.execute(_STAGE_INDEX)
         db.execute(_ORDERS_TABLE)

@@ -26,7 +26,7 @@ from tui_agent.core.csvrows import (
     Kind,
     Plan,
 )
-from tui_agent.store import order_status
+from tui_agent.store import order_figures, order_status
 from tui_agent.store.csvread import (
     BatchFn,
     Progress,
@@ -37,7 +37,7 @@ from tui_agent.store.csvread import (
     sniff_delimiter,
     write_rejects,
 )
-from tui_agent.store.db import get_meta, set_meta, write_tx
+from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
 from tui_agent.store.import_stage import CHECKS, create_staging, drop_temp, load, stage_index
 
 # Page caches during an import (fixed, so memory stays bounded). The main cache also sizes
@@ -108,9 +108,11 @@ def _run(
     # result with PRAGMA foreign_key_check).
     old_fk = db.execute("PRAGMA foreign_keys").fetchone()[0]
     db.execute("PRAGMA foreign_keys = OFF")
+    scratch = order_figures.Scratch(db) if kind is Kind.ORDERS else None
     try:
-        # Parsing and staging touch only this connection's temp tables, so they run before the
-        # write lock is taken: agents keep logging touches while a big file is being read.
+        # Parsing and staging touch only this connection's temp tables (and scratch files), so
+        # they run before the write lock is taken: agents keep logging touches while a big file
+        # is being read.
         create_staging(db, kind)
         db.execute("BEGIN")
         plan = load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
@@ -120,7 +122,7 @@ def _run(
         db.execute("COMMIT")
         if result.rejected and not skip_bad:
             raise BadRowsError(result)
-        with write_tx(db):
+        with write_tx(db) if scratch is None else _merge_tx(db):
             merge(db, plan, result, skip_bad)
             if result.rejected:
                 assert out is not None
@@ -130,12 +132,31 @@ def _run(
         if db.conn.in_transaction:  # an error while staging
             db.execute("ROLLBACK")
         drop_temp(db)
+        if scratch is not None:
+            scratch.close(db)
         db.execute(f"PRAGMA main.cache_size = {old_cache}")
         db.execute(f"PRAGMA temp.cache_size = {old_temp}")
         db.execute(f"PRAGMA temp.secure_delete = {int(old_secure)}")
         db.execute(f"PRAGMA mmap_size = {int(old_mmap)}")
         db.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
     return result
+
+
+@contextmanager
+def _merge_tx(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """:func:`write_tx` for the orders merge, with the write lock taken on the shop's file only
+    (a deferred BEGIN, then a write that changes nothing): ``BEGIN IMMEDIATE`` would lock the
+    attached scratch files too, and the figures thread writes one of them meanwhile."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        retry_busy(lambda: conn.execute("UPDATE main.meta SET key = key WHERE 0"))
+        yield db
+        retry_busy(lambda: conn.execute("COMMIT"))
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _changed(cols: Iterable[str], left: str, right: str) -> str:
@@ -215,7 +236,7 @@ def _merge_products(
 # --- orders ------------------------------------------------------------------------------------
 
 _LINE_COLS = ("sku", "product", "category", "quantity", "amount")
-_SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
+_SEQ_ORDER = order_figures.SEQ_ORDER  # the importer and refresh_derived must agree
 
 
 def _merge_orders(
@@ -230,69 +251,27 @@ def _merge_orders(
     # "changed" counts, the seq of older orders and the stale-line delete are skipped.
     first_load = not db.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone()[0]
 
-    # Derived figures are computed here, before writing, so each row is written once with its
-    # final values (an UPDATE pass afterwards would rewrite every order and customer again).
-    # _all = every order of every customer involved, as it will be after this import.
-    # _all is keyed (customer, ordered_at, order): filled with one sort, it then gives each
-    # customer's orders in seq order to the window below and groups the customers' figures,
-    # neither sorting again.
-    db.execute("CREATE TEMP TABLE _affected (customer_id TEXT PRIMARY KEY)")
-    db.execute(
-        "CREATE TEMP TABLE _all (customer_id TEXT, ordered_at TEXT, order_id TEXT, "
-        "amount REAL, new INTEGER, PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
-    )
-    if first_load:  # no older order: the file's orders are all there is
-        db.execute(
-            "INSERT INTO _all SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
-            "ORDER BY customer_id, ordered_at, order_id"
-        )
-        db.execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
-    else:
-        db.execute(
-            "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
-            "SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
-        )
-        db.execute(
-            """
-            INSERT INTO _all
-            SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders
-            UNION ALL
-            SELECT o.customer_id, o.ordered_at, o.order_id, o.amount, 0 FROM orders o
-            WHERE o.customer_id IN (SELECT customer_id FROM _affected)
-              AND o.order_id NOT IN (SELECT order_id FROM _orders)
-            ORDER BY 1, 2, 3
-            """
-        )
-    # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
-    # far cheaper than inserting the window's output (customer order) at random places.
-    db.execute(
-        "CREATE TEMP TABLE _seq (order_id TEXT PRIMARY KEY, new INTEGER, rn INTEGER) WITHOUT ROWID"
-    )
-    db.execute(
-        f"INSERT INTO _seq SELECT * FROM (SELECT order_id, new, row_number() OVER "
-        f"(PARTITION BY customer_id ORDER BY {_SEQ_ORDER}) FROM _all) ORDER BY order_id"
-    )
-    if not first_load:
-        _moved_orders(db, result)
-    # Each involved customer's figures, aggregated once into a table in key order; then one
-    # UPDATE ... FROM for the customers that exist (only rows whose figures change) and one
-    # INSERT for the new ones. An upsert over the same rows costs twice as much (measured at
-    # 200k customers: 2.4 s against 1.2 s), its conflict path being a failed insert each time.
-    db.execute(
-        "CREATE TEMP TABLE _cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, "
-        "first TEXT, last TEXT) WITHOUT ROWID"
-    )
-    db.execute(
-        """
-        INSERT INTO _cust
-        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
-        FROM _affected a LEFT JOIN (
-            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
-                   min(ordered_at) AS first, max(ordered_at) AS last
-            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
-        ORDER BY a.customer_id
-        """
-    )
+    # The customers' figures and the orders' seq (order_figures) are computed in a second
+    # thread while this one writes the lines, when the merge has not changed what the thread
+    # reads (_orders; the shop's orders as committed): no order set aside, no refund.
+    thread = None
+    if (
+        not result.excluded
+        and not db.execute("SELECT EXISTS (SELECT 1 FROM _ostatus WHERE refunded > 0)").fetchone()[
+            0
+        ]
+    ):
+        thread = order_figures.start(db, first_load=first_load)
+    try:
+        if not first_load:
+            _moved_orders(db, result)
+        if "sku" in plan.present:
+            _products_from_lines(db, fresh=not result.rejected)
+        _merge_lines(db, result, first_load=first_load)
+    finally:
+        done = thread is not None and thread.join()
+    if not done:
+        order_figures.compute(db.execute, first_load=first_load, create="CREATE TEMP TABLE")
     n_affected = db.execute("SELECT count(*) FROM _cust").fetchone()[0]
     figures = ("order_count", "total_spent", "first_order_at", "last_order_at")
     with _bulk_indexes(db, "customers", n_affected, updates=figures):
@@ -313,9 +292,6 @@ def _merge_orders(
             "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
         )
     result.customers_created = created.rowcount
-
-    if "sku" in plan.present:
-        _products_from_lines(db, fresh=not result.rejected)
 
     # A known shipping/delivery date is never erased by an export that leaves the cell empty.
     date_cols = [c for c in ("shipped_at", "delivered_at") if c in plan.present]
@@ -346,6 +322,12 @@ def _merge_orders(
             "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
         )
 
+    order_status.after_merge(db, plan)
+    _refresh_avg_gap(db)
+
+
+def _merge_lines(db: sqlite_utils.Database, result: ImportResult, *, first_load: bool) -> None:
+    """The order lines: upserted from the staged lines, the stale ones removed."""
     # Lines are keyed by their ordinal within the order in the file; see README.
     if first_load:
         inserted = total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
@@ -382,8 +364,6 @@ def _merge_orders(
             "JOIN order_lines l ON l.order_id = s.order_id AND l.line_no > s.n)"
         )
         result.removed = cur.rowcount
-    order_status.after_merge(db, plan)
-    _refresh_avg_gap(db)
 
 
 def _renumber_scattered(db: sqlite_utils.Database) -> None:

@@ -1,0 +1,161 @@
+"""The orders import's derived figures: each involved customer's order count, total, first
+and last order, and each order's seq, computed in a second thread while the merge writes the
+order lines.
+
+The tables (``_affected``, ``_all``, ``_seq``, ``_cust``) are the same wherever they are
+computed: by the import's connection as TEMP tables, or by :class:`FiguresThread` on a
+connection of its own into a scratch file attached to the import's connection. The thread
+reads ``_orders`` from the other scratch file (staging put it there) and, on a re-import, the
+shop's orders as last committed: it is started only when the merge has changed neither
+(``store.importer`` checks), so both ways give the same rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+SEQ_ORDER = "ordered_at, order_id"  # the importer and refresh_derived must agree
+THREAD_CACHE_KB = 4096  # the thread's page cache (it also sizes its sorts)
+STAGE_CACHE_KB = 2048  # ``_orders`` is written and read in key order: a small cache will do
+
+
+def compute(execute: Callable[[str], object], *, first_load: bool, create: str) -> None:
+    """Fill ``_affected``, ``_all``, ``_seq`` and ``_cust`` from ``_orders`` (and, unless
+    ``first_load``, the shop's ``orders``). ``create``: ``CREATE TEMP TABLE`` or ``CREATE
+    TABLE``."""
+    # Derived figures are computed before writing, so each row is written once with its
+    # final values (an UPDATE pass afterwards would rewrite every order and customer again).
+    # _all = every order of every customer involved, as it will be after this import.
+    # _all is keyed (customer, ordered_at, order): filled with one sort, it then gives each
+    # customer's orders in seq order to the window below and groups the customers' figures,
+    # neither sorting again.
+    execute(f"{create} _affected (customer_id TEXT PRIMARY KEY)")
+    execute(
+        f"{create} _all (customer_id TEXT, ordered_at TEXT, order_id TEXT, "
+        "amount REAL, new INTEGER, PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
+    )
+    if first_load:  # no older order: the file's orders are all there is
+        execute(
+            "INSERT INTO _all SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
+            "ORDER BY customer_id, ordered_at, order_id"
+        )
+        execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
+    else:
+        execute(
+            "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
+            "SELECT o.customer_id FROM orders o JOIN _orders s ON s.order_id = o.order_id"
+        )
+        execute(
+            """
+            INSERT INTO _all
+            SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders
+            UNION ALL
+            SELECT o.customer_id, o.ordered_at, o.order_id, o.amount, 0 FROM orders o
+            WHERE o.customer_id IN (SELECT customer_id FROM _affected)
+              AND o.order_id NOT IN (SELECT order_id FROM _orders)
+            ORDER BY 1, 2, 3
+            """
+        )
+    # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
+    # far cheaper than inserting the window's output (customer order) at random places.
+    execute(f"{create} _seq (order_id TEXT PRIMARY KEY, new INTEGER, rn INTEGER) WITHOUT ROWID")
+    execute(
+        f"INSERT INTO _seq SELECT * FROM (SELECT order_id, new, row_number() OVER "
+        f"(PARTITION BY customer_id ORDER BY {SEQ_ORDER}) FROM _all) ORDER BY order_id"
+    )
+    # Each involved customer's figures, aggregated once into a table in key order (the merge
+    # then updates the customers that exist and inserts the new ones).
+    execute(
+        f"{create} _cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, "
+        "first TEXT, last TEXT) WITHOUT ROWID"
+    )
+    execute(
+        """
+        INSERT INTO _cust
+        SELECT a.customer_id, coalesce(g.n, 0), coalesce(g.total, 0), g.first, g.last
+        FROM _affected a LEFT JOIN (
+            SELECT customer_id, count(*) AS n, round(sum(amount), 2) AS total,
+                   min(ordered_at) AS first, max(ordered_at) AS last
+            FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
+        ORDER BY a.customer_id
+        """
+    )
+
+
+class Scratch:
+    """Two scratch files of one orders import, in a private temporary folder, attached to the
+    import's connection: ``stage`` (``_orders``, written while staging) and ``figures`` (the
+    thread's tables). Attach before any transaction; :meth:`close` after the last one."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="tui-agent-import-"))
+        self.stage = self.folder / "stage.db"
+        self.figures = self.folder / "figures.db"
+        try:
+            db.execute("ATTACH ? AS stage", [str(self.stage)])
+            db.execute("ATTACH ? AS figures", [str(self.figures)])
+            # Scratch: nothing to keep after a crash, and a rollback only happens when the
+            # whole import is given up.
+            for name in ("stage", "figures"):
+                db.execute(f"PRAGMA {name}.journal_mode = MEMORY")
+                db.execute(f"PRAGMA {name}.synchronous = OFF")
+                db.execute(f"PRAGMA {name}.cache_size = -{STAGE_CACHE_KB}")
+        except BaseException:
+            self.close(db)
+            raise
+
+    def close(self, db: sqlite_utils.Database) -> None:
+        attached = {r[1] for r in db.execute("PRAGMA database_list").fetchall()}
+        for name in ("stage", "figures"):
+            if name in attached:
+                db.execute(f"DETACH {name}")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start(db: sqlite_utils.Database, *, first_load: bool) -> FiguresThread | None:
+    """:class:`FiguresThread` for this import (its scratch files attached), or None when it
+    cannot run (no scratch, or a re-import into a database that is not a file)."""
+    files = {name: file for _, name, file in db.execute("PRAGMA database_list").fetchall()}
+    if not files.get("stage") or not files.get("figures") or not (first_load or files["main"]):
+        return None
+    return FiguresThread(files["stage"], files["figures"], files["main"], first_load=first_load)
+
+
+class FiguresThread:
+    """:func:`compute` on a connection of its own (SQLite releases the GIL while it works),
+    into the ``figures`` scratch file. :meth:`join` says whether the tables are there."""
+
+    def __init__(self, stage: str, figures: str, shop: str, *, first_load: bool) -> None:
+        self._args = (stage, figures, shop, first_load)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="order-figures", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        stage, figures, shop, first_load = self._args
+        conn = sqlite3.connect(Path(figures).as_uri(), uri=True, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute(f"PRAGMA cache_size = -{THREAD_CACHE_KB}")
+            conn.execute("ATTACH ? AS stage", [Path(stage).as_uri()])
+            if not first_load:
+                conn.execute("ATTACH ? AS shop", [Path(shop).as_uri() + "?mode=ro"])
+            conn.execute("BEGIN")
+            compute(conn.execute, first_load=first_load, create="CREATE TABLE")
+            conn.execute("COMMIT")
+        except BaseException as exc:  # the merge computes them itself
+            self._error = exc
+        finally:
+            conn.close()
+
+    def join(self) -> bool:
+        self._thread.join()
+        return self._error is None
