@@ -32,6 +32,7 @@ from tui_agent.core.customer_page import (
     printable,
 )
 from tui_agent.core.phrases import Phrase
+from tui_agent.core.privacy import mask_phone
 from tui_agent.core.segments import Segment
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
@@ -39,7 +40,6 @@ from tui_agent.screens.modals import MissingValuesForm, _Dialog
 from tui_agent.screens.touch_actions import TouchActionsScreen
 from tui_agent.session import CapBlocked, Session
 from tui_agent.store.outcomes import DeskError, Undone
-from tui_agent.widgets.customer_card import mask_phone
 from tui_agent.widgets.phrase_search import PhraseSearch
 from tui_agent.widgets.preview import Preview
 
@@ -96,7 +96,7 @@ class FindCustomer(_Dialog):
         results.clear_options()
         for hit in hits:
             line = Text(printable(hit.name) or hit.customer_id, style="bold")
-            line.append(f"  {hit.customer_id}  {mask_phone(hit.phone)}", style="dim")
+            line.append(f"  {hit.customer_id}  {mask_phone(hit.phone) or '—'}", style="dim")
             if hit.tier:
                 line.append(f"  {printable(hit.tier)}")
             line.append(f"  {hit.order_count} 单", style="dim")
