@@ -391,10 +391,12 @@ class CustomerScreen(TouchActionsScreen):
             f"touch #{touch_id} ({kind}) logged for {name or self.customer_id} · "
             f"{result.describe()} · r outcome, u undo"
         )
-        self.app.call_from_thread(self._after_write, note, touch_id)
+        self.app.call_from_thread(self._after_write, note, touch_id, name or self.customer_id)
 
-    def _after_write(self, note: str, touch_id: int) -> None:
+    def _after_write(self, note: str, touch_id: int, who: str) -> None:
+        # The agent's last touch is the console's, whichever screen logged it (r and u).
         self.console.work_screen.last_touch = touch_id
+        self.console.work_screen.last_touch_who = who
         self.app.post_message(TouchLogged(touch_id, 0))
         self.load_page()
         self._status(note)
@@ -415,10 +417,14 @@ class CustomerScreen(TouchActionsScreen):
         self.load_page()
 
     def _touch_undone(self, undone: Undone) -> None:
-        self.app.call_from_thread(
-            self._status, escape(f"Touch #{undone.touch_id} taken back (retracted)")
-        )
+        self.app.call_from_thread(self._undone, undone.touch_id)
         self.load_page()
+
+    def _undone(self, touch_id: int) -> None:
+        work_screen = self.console.work_screen
+        if work_screen.last_touch == touch_id:  # a retracted touch gets no outcome
+            work_screen.last_touch = None
+        self._status(escape(f"Touch #{touch_id} taken back (retracted)"))
 
     def action_back(self) -> None:
         self.app.pop_screen()
