@@ -83,3 +83,21 @@ def test_the_scratch_files_go_after_an_import_good_or_bad(
         import_orders(db, bad)
     assert list(scratch.iterdir()) == []
     assert {r[1] for r in db.execute("PRAGMA database_list").fetchall()} == {"main", "temp"}
+
+
+def test_a_killed_imports_scratch_folder_is_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # pid 2**22 + 1 is above Linux's pid_max: no such process.
+    dead = scratch / f"tui-agent-import-{2**22 + 1}-abc"
+    dead.mkdir()
+    (dead / "stage.db").write_bytes(b"order ids")
+    alive = scratch / "tui-agent-import-1-abc"  # init: always there
+    alive.mkdir()
+    path = tmp_path / "o.csv"
+    path.write_text(FIRST, encoding="utf-8")
+    import_orders(connect(tmp_path / "s.db"), path)
+    assert sorted(p.name for p in scratch.iterdir()) == [alive.name]

@@ -12,6 +12,7 @@ shop's orders as last committed: it is started only when the merge has changed n
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -89,13 +90,32 @@ def compute(execute: Callable[[str], object], *, first_load: bool, create: str) 
     )
 
 
+_PREFIX = "tui-agent-import-"
+
+
+def _sweep() -> None:
+    """Remove the scratch folders of imports that were killed (their process is gone): they
+    hold order and customer ids. The folder is private (0700) meanwhile."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name[len(_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, someone else's
+            pass
+
+
 class Scratch:
     """Two scratch files of one orders import, in a private temporary folder, attached to the
     import's connection: ``stage`` (``_orders``, written while staging) and ``figures`` (the
     thread's tables). Attach before any transaction; :meth:`close` after the last one."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="tui-agent-import-"))
+        _sweep()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         self.stage = self.folder / "stage.db"
         self.figures = self.folder / "figures.db"
         try:
@@ -112,11 +132,13 @@ class Scratch:
             raise
 
     def close(self, db: sqlite_utils.Database) -> None:
-        attached = {r[1] for r in db.execute("PRAGMA database_list").fetchall()}
-        for name in ("stage", "figures"):
-            if name in attached:
-                db.execute(f"DETACH {name}")
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            attached = {r[1] for r in db.execute("PRAGMA database_list").fetchall()}
+            for name in ("stage", "figures"):
+                if name in attached:
+                    db.execute(f"DETACH {name}")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start(db: sqlite_utils.Database, *, first_load: bool) -> FiguresThread | None:
