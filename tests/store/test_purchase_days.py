@@ -276,3 +276,21 @@ def test_a_past_today_does_not_count_the_days_after_it(
         [line] = _current(db, today)
         assert line == next(iter(_reference(db, today)))
         assert len(line.own_gaps) + 1 == days
+
+
+def test_every_products_latest_line_from_the_stored_days(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    """A rule that does not stop on repurchase (and the planner's comparison path) reads
+    every product's latest line: stored days, the slow grouping for customers with orders
+    after ``today``; the same lines as the grouping over the whole history."""
+    random_shop(db, tmp_path, seed=11)
+    rule = next(r for r in calendar_rules().rules if r.own_cycle_min_orders)
+    day, found = date(2025, 10, 1), 0
+    while day <= date(2026, 4, 30):
+        got = facts._own_cycle_latest(db, rule, day)
+        assert len(got) == len(set(got))
+        assert set(got) == set(facts._own_cycle_lines(db, rule, day)), day
+        found += len(got)
+        day += timedelta(days=3)
+    assert found > 100

@@ -216,7 +216,7 @@ def replenish_facts(
         own = (
             _own_cycle_current(db, rules, rule, today)
             if live and rule.stop_on_repurchase
-            else _own_cycle_lines(db, rule, today)
+            else _own_cycle_latest(db, rule, today)
         )
         for ln in own:
             found[(ln.order_id, ln.line_no)] = ln
@@ -240,25 +240,62 @@ def _line_fact(row: Sequence[Any]) -> LineFact:
     )
 
 
-def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
+def _own_cycle_latest(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
+    """:func:`_own_cycle_lines`, from the stored purchase days (``store.purchase_days``) for
+    the customers whose every order was placed by the end of ``today``: the products bought
+    on at least ``own_cycle_min_orders`` days, each one's line of its last day; the customers
+    with an order after ``today`` through :func:`_own_cycle_lines` itself."""
+    end = day_start(today + timedelta(days=1))
+    rows = db.execute(
+        # the customer's column through a scalar look-up (a join builds a bloom filter over
+        # every customer first)
+        "WITH often AS MATERIALIZED (SELECT d.customer_id AS cid, d.product_key AS k, d.days, "
+        "substr(d.days, -10) AS day, (SELECT c.last_order_at FROM customers c "
+        "WHERE c.customer_id = d.customer_id) AS last FROM purchase_days d WHERE d.n_days >= ?) "
+        "SELECT max(o.ordered_at || printf('%06d', l.line_no)), l.order_id, o.customer_id, "
+        "l.line_no, l.product, coalesce(l.category, p.category), p.cycle_days, o.ordered_at, "
+        "o.delivered_at, x.days FROM often x CROSS JOIN orders o ON o.customer_id = x.cid "
+        "AND o.ordered_at >= x.day AND o.ordered_at < date(x.day, '+1 day') "
+        "CROSS JOIN order_lines l ON l.order_id = o.order_id "
+        f"LEFT JOIN products p ON p.sku = l.sku WHERE x.last < ? AND {_OWN_KEY} = x.k "
+        "GROUP BY x.cid, x.k",
+        [rule.own_cycle_min_orders, end],
+    ).fetchall()
+    found = [_line_fact(r[1:]) for r in rows]
+    if db.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE last_order_at >= ?)", [end]
+    ).fetchone()[0]:
+        found += _own_cycle_lines(db, rule, today, late_only=True)
+    return found
+
+
+def _own_cycle_lines(
+    db: sqlite_utils.Database, rule: Rule, today: date, *, late_only: bool = False
+) -> list[LineFact]:
     """The latest line of each product a customer bought on at least ``own_cycle_min_orders``
     days, with the gaps between those days (the customer's own cycle). "The same product" is
     the sku, else the category. Grouped in SQL (only the qualifying pairs reach Python); the
-    bare columns come from the row of ``max()``, as SQLite documents."""
+    bare columns come from the row of ``max()``, as SQLite documents.
+
+    The reference for :func:`_own_cycle_latest`; with ``late_only``, only the customers with
+    an order after ``today``."""
+    late = " AND c.last_order_at >= ?" if late_only else ""
+    end = day_start(today + timedelta(days=1))
     rows = db.execute(
         "SELECT max(o.ordered_at || printf('%06d', l.line_no)), l.order_id, o.customer_id, "
         "l.line_no, l.product, coalesce(l.category, p.category), p.cycle_days, o.ordered_at, "
         "o.delivered_at, group_concat(DISTINCT substr(o.ordered_at, 1, 10)) "
         "FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
         "JOIN order_lines l ON l.order_id = o.order_id LEFT JOIN products p ON p.sku = l.sku "
-        "WHERE c.order_count >= ? AND o.ordered_at < ? "
+        f"WHERE c.order_count >= ?{late} AND o.ordered_at < ? "
         "AND coalesce(l.sku, l.category, p.category) IS NOT NULL "
         "GROUP BY o.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
         "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END "
         "HAVING count(DISTINCT substr(o.ordered_at, 1, 10)) >= ?",
         [
             rule.own_cycle_min_orders,
-            day_start(today + timedelta(days=1)),
+            *([end] if late_only else []),
+            end,
             rule.own_cycle_min_orders,
         ],
     ).fetchall()
