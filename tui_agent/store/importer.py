@@ -26,7 +26,7 @@ from tui_agent.core.csvrows import (
     Kind,
     Plan,
 )
-from tui_agent.store import order_figures, order_status
+from tui_agent.store import order_figures, order_status, purchase_days
 from tui_agent.store.csvread import (
     BatchFn,
     Progress,
@@ -322,6 +322,12 @@ def _merge_orders(
             "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
         )
 
+    purchase_days.after_orders_import(
+        db,
+        first_load=first_load,
+        staged="SELECT customer_id, ordered_at, sku, category FROM _stage",
+        affected="_affected",
+    )
     order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
 
@@ -551,6 +557,7 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
     )
     _refresh_birth_md(db, only("customer_id"))
     _refresh_avg_gap(db)
+    purchase_days.refresh(db, ids_table)
 
 
 def _refresh_birth_md(db: sqlite_utils.Database, where: str) -> None:
