@@ -347,7 +347,11 @@ def birthday_facts(
     db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
 ) -> Facts:
     days = sorted(birthday.month_days(rules, rule, today))
-    lunar = sorted(birthday.lunar_keys(rules, rule, today))
+    # converting days to the lunar calendar takes a while: only when a customer has one
+    has_lunar = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE lunar_birthday > '')"
+    ).fetchone()[0]
+    lunar = sorted(birthday.lunar_keys(rules, rule, today)) if has_lunar else []
     marks, lmarks = ",".join("?" * len(days)), ",".join("?" * len(lunar))
     return Facts(
         customers=_customers_where(

@@ -1,0 +1,184 @@
+"""The heavy rule kinds' occurrences in SQL: one ``INSERT ... SELECT`` into ``_occ`` per rule.
+
+Each writes exactly what its pure function in ``core.kinds`` returns for the facts its query
+in ``store.facts`` reads with ``live`` (the same windows, the same conditions): key, due day,
+text, order, anchor, product. The pure functions are the reference: the tests compare both
+(tests/store/test_sql_occurrences.py) and the whole generation with the slow planner.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from tui_agent.core.kinds import after_delivery, replenish
+from tui_agent.core.kinds.base import Facts
+from tui_agent.core.rules import Rule, RuleSet
+from tui_agent.store.facts import _delivered_between, day_start
+from tui_agent.store.generation import stopped_sql
+
+_INTO = (
+    "INSERT INTO _occ (key, customer_id, ri, due, text, order_id, anchor, product, category, "
+    "assumed, checked) "
+)
+
+
+def kept_sql(rule: Rule, today: date, key: str, alias: str = "o") -> tuple[str, list[Any]]:
+    """SQL conditions (and parameters) on the orders ``alias`` leaving out what planning drops,
+    as ``core.lifecycle.plan_day`` drops it: an occurrence whose key (``rule.id:`` + the SQL
+    expression ``key``) exists, a customer who opted out, and for a rule that stops on
+    repurchase a chain stopped by a newer order (``generation.stopped_sql``)."""
+    stopped = ""
+    if rule.stop_on_repurchase:
+        stopped = f" AND NOT {stopped_sql(day_start(today + timedelta(days=1)), alias)}"
+    sql = (
+        f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key}) "
+        f"AND EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = {alias}.customer_id "
+        f"AND NOT c.opt_out{stopped})"
+    )
+    return sql, [f"{rule.id}:"]
+
+
+def after_delivery_sql(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, ri: int, today: date
+) -> None:
+    """``kinds.after_delivery`` (and ``vip``) over ``facts.orders_facts``'s window."""
+    first, last = after_delivery.window(rules, rule, today)
+    live_sql, live_params = kept_sql(rule, today, "o.order_id")
+    bounds = _delivered_between(first, last, rules.assumed_delivery_days)
+    vip = " WHERE seq >= ?" if rule.kind == "vip" else ""
+    db.execute(
+        _INTO + "SELECT ? || order_id, customer_id, ?, date(d, ?), "
+        "? || CASE WHEN seq THEN 'order #' || seq ELSE 'order' END || ' ' || order_id || ' ' "
+        "|| CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' END || d || ?, "
+        "order_id, ordered_at, NULL, NULL, assumed, 1 FROM ("
+        "SELECT order_id, customer_id, ordered_at, seq, substr(delivered_at, 1, 10) AS d, "
+        f"0 AS assumed FROM orders o WHERE delivered_at >= ? AND delivered_at < ?{live_sql} "
+        "UNION ALL "
+        "SELECT order_id, customer_id, ordered_at, seq, date(substr(ordered_at, 1, 10), ?), 1 "
+        f"FROM orders o WHERE ordered_at >= ? AND ordered_at < ? AND +delivered_at IS NULL"
+        f"{live_sql}){vip}",
+        [
+            f"{rule.id}:",
+            ri,
+            f"+{rule.days} days",
+            f"{rule.label}: ",
+            f" (+{rule.days} d)",
+            *bounds[:2],
+            *live_params,
+            f"+{rules.assumed_delivery_days} days",
+            *bounds[2:],
+            *live_params,
+            *([rule.min_orders] if vip else []),
+        ],
+    )
+
+
+def _category_key(category: str) -> str:
+    return category.strip().lower()
+
+
+def _category_cycles(db: sqlite_utils.Database, rules: RuleSet) -> None:
+    """``_cat``: the rules' category cycles by key, and ``tui_category_key``, the key of a
+    category as ``RuleSet.cycle_for`` makes it, for the categories SQLite's ``lower(trim())``
+    does not fold the same (any but printable ASCII)."""
+    db.conn.create_function("tui_category_key", 1, _category_key, deterministic=True)
+    db.execute("DROP TABLE IF EXISTS temp._cat")
+    db.execute("CREATE TEMP TABLE _cat (key TEXT PRIMARY KEY, days INTEGER NOT NULL)")
+    db.conn.executemany("INSERT INTO _cat VALUES (?, ?)", rules.category_cycle_days.items())
+
+
+_LINES = (
+    "SELECT l.order_id, o.customer_id, l.line_no, l.product, o.ordered_at, {day} AS d, "
+    "{assumed} AS assumed, p.cycle_days AS product_cycle, coalesce(l.category, p.category) AS cat "
+    "FROM orders o JOIN order_lines l ON l.order_id = o.order_id "
+    "LEFT JOIN products p ON p.sku = l.sku WHERE {where}"
+)
+# RuleSet.cycle_for: the product's cycle, else its category's (by key, see _category_cycles)
+_CYCLE = (
+    "CASE WHEN product_cycle THEN product_cycle ELSE (SELECT days FROM _cat WHERE key = "
+    "CASE WHEN cat GLOB '*[^ -~]*' THEN tui_category_key(cat) ELSE lower(trim(cat)) END) END"
+)
+
+
+def replenish_sql(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, ri: int, today: date
+) -> None:
+    """``kinds.replenish`` over ``facts.replenish_facts``'s windows: the lines whose cycle
+    (the product's, else its category's; both at least a day, as the imports and the rules
+    ensure) falls due today, one window per distinct offset. Lines with the customer's own
+    cycle (``own_cycle_min_orders``) come from the facts query and the pure function, and
+    replace the same lines here."""
+    from tui_agent.store.facts import _own_cycle_lines, _own_cycle_live
+    from tui_agent.store.generation import OCC_INSERT, occurrence_rows
+
+    db.execute("DROP TABLE IF EXISTS temp._own")
+    db.execute(
+        "CREATE TEMP TABLE _own (order_id TEXT, line_no INTEGER, PRIMARY KEY (order_id, line_no))"
+    )
+    if rule.own_cycle_min_orders > 0:
+        own = (
+            _own_cycle_live(db, rules, rule, today)
+            if rule.stop_on_repurchase
+            else _own_cycle_lines(db, rule, today)
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO _own VALUES (?, ?)", [(ln.order_id, ln.line_no) for ln in own]
+        )
+        found = replenish.occurrences(rules, rule, Facts(lines=own), today)
+        db.conn.executemany(OCC_INSERT, occurrence_rows(found, {rule.id: ri}))
+    _category_cycles(db, rules)
+    cycles = {
+        int(r[0])
+        for r in db.execute("SELECT DISTINCT cycle_days FROM products WHERE cycle_days > 0")
+    }
+    cycles |= set(rules.category_cycle_days.values())
+    kept, kept_params = kept_sql(rule, today, "x.order_id || ':' || x.line_no", "x")
+    lead = rule.lead_days
+    delivered = _LINES.format(
+        day="substr(o.delivered_at, 1, 10)",
+        assumed=0,
+        where="o.delivered_at >= ? AND o.delivered_at < ?",
+    )
+    assumed = _LINES.format(
+        day="date(substr(o.ordered_at, 1, 10), ?)",
+        assumed=1,
+        where="o.ordered_at >= ? AND o.ordered_at < ? AND +o.delivered_at IS NULL",
+    )
+    for back in sorted({replenish.offset(c, lead) for c in cycles}):
+        first = today - timedelta(days=back + rules.catch_up_days)
+        last = today - timedelta(days=back)
+        bounds = _delivered_between(first, last, rules.assumed_delivery_days)
+        db.execute(
+            _INTO + "SELECT ? || order_id || ':' || line_no, customer_id, ?, date(d, ?), "
+            "? || coalesce(nullif(product, ''), nullif(cat, ''), 'product') || ' (' || cycle "
+            "|| '-day cycle) ' || CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' "
+            "END || d || CASE WHEN cycle <= ? THEN ? ELSE '' END, "
+            f"order_id, ordered_at, product, cat, assumed, 1 FROM (SELECT *, {_CYCLE} AS cycle "
+            f"FROM ({delivered} UNION ALL {assumed})) x WHERE max(1, cycle - ?) = ? "
+            "AND NOT EXISTS (SELECT 1 FROM _own w WHERE w.order_id = x.order_id "
+            f"AND w.line_no = x.line_no){kept}",
+            [
+                f"{rule.id}:",
+                ri,
+                f"+{back} days",
+                f"{rule.label}: ",
+                lead,
+                f"; cycle not longer than the {lead}-day lead: reminder +1 d",
+                *bounds[:2],
+                f"+{rules.assumed_delivery_days} days",
+                *bounds[2:],
+                lead,
+                back,
+                *kept_params,
+            ],
+        )
+
+
+SQL_KINDS = {
+    "after_delivery": after_delivery_sql,
+    "vip": after_delivery_sql,
+    "replenish": replenish_sql,
+}
