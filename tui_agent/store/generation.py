@@ -415,9 +415,10 @@ def generate(
     db.execute("BEGIN")
     try:
         collect(db, today, look_back(db, today, rules))
+        seen = int(db.execute("PRAGMA data_version").fetchone()[0])
     finally:
         db.execute("COMMIT")
-    return write_day(db, today, rules, stamp, now, plan_and_write)
+    return write_day(db, today, rules, stamp, now, plan_and_write, seen)
 
 
 def write_day(
@@ -427,17 +428,25 @@ def write_day(
     stamp: str,
     now: datetime | None,
     write_plan: PlanWriter,
+    seen: int | None = None,
 ) -> GenerateResult:
     """Under the write lock: snoozed follow-ups due back, the day's plan (``write_plan``),
-    chains stopped since, the daily capacity; then the campaigns' members of the day."""
+    chains stopped since, the daily capacity; then the campaigns' members of the day.
+
+    ``seen``: the database's ``data_version`` when the plan's facts were read. When no other
+    connection has written since, the follow-ups just created are planned from what is
+    there now (nothing changed): opted-out customers and stopped chains were left out, and
+    the stale check need not look at them (on the first day, all of the open ones)."""
     with write_tx(db):
+        unchanged = seen == db.execute("PRAGMA data_version").fetchone()[0]
+        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM follow_ups").fetchone()[0]
         unsnoozed = db.execute(
             "UPDATE follow_ups SET status = 'pending', snoozed_until = NULL, updated_at = ? "
             "WHERE status = 'snoozed' AND snoozed_until <= ?",
             [stamp, today.isoformat()],
         ).rowcount
         new, capped, merged = write_plan(db, today, rules, stamp)
-        cancelled = cancel_stale(db, rules, stamp, today)
+        cancelled = cancel_stale(db, rules, stamp, today, first if unchanged else None)
         deferred = _defer_over_capacity(db, today, rules, stamp)
         set_meta(db, "last_generated", today.isoformat())
         set_meta(db, "generated_mark", data_mark(db))
@@ -452,8 +461,15 @@ def write_day(
     return GenerateResult(new - capped, merged, capped, cancelled, unsnoozed, deferred)
 
 
-def cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None, today: date) -> int:
-    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order.
+def cancel_stale(
+    db: sqlite_utils.Database,
+    rules: RuleSet,
+    stamp: str | None,
+    today: date,
+    below: int | None = None,
+) -> int:
+    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order
+    (with ``below``, only those with a lower id).
 
     The same rule as :func:`core.lifecycle.stopped_by_repurchase`, in SQL so that only the
     rows to cancel reach Python (times are ISO text, which compares in time order). Only an
@@ -466,11 +482,11 @@ def cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None, t
         "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
         "JOIN customers c ON c.customer_id = f.customer_id "
         "LEFT JOIN orders o ON o.order_id = f.order_id "
-        "WHERE f.status IN ('pending', 'snoozed') AND (c.opt_out = 1 OR "
+        "WHERE f.status IN ('pending', 'snoozed') AND f.id < ? AND (c.opt_out = 1 OR "
         f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at AND (c.last_order_at < ? OR "
         "EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = f.customer_id "
         "AND n.ordered_at > o.ordered_at AND n.ordered_at < ?))))",
-        [*stop, end, end],
+        [(1 << 62) if below is None else below, *stop, end, end],
     ).fetchall()
     cancels = [
         (

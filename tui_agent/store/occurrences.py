@@ -25,8 +25,8 @@ _INTO = (
 )
 
 
-def kept_sql(rule: Rule, today: date, key: str, alias: str = "o") -> tuple[str, list[Any]]:
-    """SQL conditions (and parameters) on the orders ``alias`` leaving out what planning drops,
+def kept_sql(rule: Rule, today: date, key: str, alias: str = "o") -> tuple[str, dict[str, Any]]:
+    """SQL conditions (and their named parameters) on ``alias`` leaving out what planning drops,
     as ``core.lifecycle.plan_day`` drops it: an occurrence whose key (``rule.id:`` + the SQL
     expression ``key``) exists, a customer who opted out, and for a rule that stops on
     repurchase a chain stopped by a newer order (``generation.stopped_sql``)."""
@@ -34,11 +34,11 @@ def kept_sql(rule: Rule, today: date, key: str, alias: str = "o") -> tuple[str, 
     if rule.stop_on_repurchase:
         stopped = f" AND NOT {stopped_sql(day_start(today + timedelta(days=1)), alias)}"
     sql = (
-        f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key}) "
+        f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = :prefix || {key}) "
         f"AND EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = {alias}.customer_id "
         f"AND NOT c.opt_out{stopped})"
     )
-    return sql, [f"{rule.id}:"]
+    return sql, {"prefix": f"{rule.id}:"}
 
 
 def after_delivery_sql(
@@ -46,33 +46,33 @@ def after_delivery_sql(
 ) -> None:
     """``kinds.after_delivery`` (and ``vip``) over ``facts.orders_facts``'s window."""
     first, last = after_delivery.window(rules, rule, today)
-    live_sql, live_params = kept_sql(rule, today, "o.order_id")
-    bounds = _delivered_between(first, last, rules.assumed_delivery_days)
-    vip = " WHERE seq >= ?" if rule.kind == "vip" else ""
+    kept, kept_params = kept_sql(rule, today, "o.order_id")
+    d0, d1, o0, o1 = _delivered_between(first, last, rules.assumed_delivery_days)
+    vip = " WHERE seq >= :min_orders" if rule.kind == "vip" else ""
     db.execute(
-        _INTO + "SELECT ? || order_id, customer_id, ?, date(d, ?), "
-        "? || CASE WHEN seq THEN 'order #' || seq ELSE 'order' END || ' ' || order_id || ' ' "
-        "|| CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' END || d || ?, "
-        "order_id, ordered_at, NULL, NULL, assumed, 1 FROM ("
+        _INTO + "SELECT :prefix || order_id, customer_id, :ri, date(d, :plus), "
+        ":label || CASE WHEN seq THEN 'order #' || seq ELSE 'order' END || ' ' || order_id "
+        "|| ' ' || CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' END || d "
+        "|| :suffix, order_id, ordered_at, NULL, NULL, assumed, 1 FROM ("
         "SELECT order_id, customer_id, ordered_at, seq, substr(delivered_at, 1, 10) AS d, "
-        f"0 AS assumed FROM orders o WHERE delivered_at >= ? AND delivered_at < ?{live_sql} "
+        f"0 AS assumed FROM orders o WHERE delivered_at >= :d0 AND delivered_at < :d1{kept} "
         "UNION ALL "
-        "SELECT order_id, customer_id, ordered_at, seq, date(substr(ordered_at, 1, 10), ?), 1 "
-        f"FROM orders o WHERE ordered_at >= ? AND ordered_at < ? AND +delivered_at IS NULL"
-        f"{live_sql}){vip}",
-        [
-            f"{rule.id}:",
-            ri,
-            f"+{rule.days} days",
-            f"{rule.label}: ",
-            f" (+{rule.days} d)",
-            *bounds[:2],
-            *live_params,
-            f"+{rules.assumed_delivery_days} days",
-            *bounds[2:],
-            *live_params,
-            *([rule.min_orders] if vip else []),
-        ],
+        "SELECT order_id, customer_id, ordered_at, seq, "
+        "date(substr(ordered_at, 1, 10), :assumed), 1 FROM orders o "
+        f"WHERE ordered_at >= :o0 AND ordered_at < :o1 AND +delivered_at IS NULL{kept}){vip}",
+        {
+            "ri": ri,
+            "plus": f"+{rule.days} days",
+            "label": f"{rule.label}: ",
+            "suffix": f" (+{rule.days} d)",
+            "d0": d0,
+            "d1": d1,
+            "o0": o0,
+            "o1": o1,
+            "assumed": f"+{rules.assumed_delivery_days} days",
+            "min_orders": rule.min_orders,
+            **kept_params,
+        },
     )
 
 
@@ -90,16 +90,18 @@ def _category_cycles(db: sqlite_utils.Database, rules: RuleSet) -> None:
     db.conn.executemany("INSERT INTO _cat VALUES (?, ?)", rules.category_cycle_days.items())
 
 
+# A window's lines whose cycle (RuleSet.cycle_for: the product's, else its category's by key,
+# see _category_cycles) puts the reminder ``back`` days after delivery.
 _LINES = (
     "SELECT l.order_id, o.customer_id, l.line_no, l.product, o.ordered_at, {day} AS d, "
-    "{assumed} AS assumed, p.cycle_days AS product_cycle, coalesce(l.category, p.category) AS cat "
+    "{assumed} AS assumed, coalesce(l.category, p.category) AS cat, "
+    "coalesce(nullif(p.cycle_days, 0), k.days) AS cycle "
     "FROM orders o JOIN order_lines l ON l.order_id = o.order_id "
-    "LEFT JOIN products p ON p.sku = l.sku WHERE {where}"
-)
-# RuleSet.cycle_for: the product's cycle, else its category's (by key, see _category_cycles)
-_CYCLE = (
-    "CASE WHEN product_cycle THEN product_cycle ELSE (SELECT days FROM _cat WHERE key = "
-    "CASE WHEN cat GLOB '*[^ -~]*' THEN tui_category_key(cat) ELSE lower(trim(cat)) END) END"
+    "LEFT JOIN _products p ON p.sku = l.sku LEFT JOIN _cat k ON k.key = "
+    "CASE WHEN coalesce(l.category, p.category) GLOB '*[^ -~]*' "
+    "THEN tui_category_key(coalesce(l.category, p.category)) "
+    "ELSE lower(trim(coalesce(l.category, p.category))) END "
+    "WHERE {where} AND max(1, coalesce(nullif(p.cycle_days, 0), k.days) - :lead) = :back"
 )
 
 
@@ -130,50 +132,63 @@ def replenish_sql(
         found = replenish.occurrences(rules, rule, Facts(lines=own), today)
         db.conn.executemany(OCC_INSERT, occurrence_rows(found, {rule.id: ri}))
     _category_cycles(db, rules)
+    # the products' cycles and categories, in a small table without rowids (one look-up)
+    db.execute("DROP TABLE IF EXISTS temp._products")
+    db.execute(
+        "CREATE TEMP TABLE _products (sku TEXT PRIMARY KEY, category TEXT, cycle_days INTEGER) "
+        "WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO _products SELECT sku, category, cycle_days FROM products")
     cycles = {
         int(r[0])
         for r in db.execute("SELECT DISTINCT cycle_days FROM products WHERE cycle_days > 0")
     }
     cycles |= set(rules.category_cycle_days.values())
     kept, kept_params = kept_sql(rule, today, "x.order_id || ':' || x.line_no", "x")
+    if rule.own_cycle_min_orders > 0:
+        kept += (
+            " AND NOT EXISTS (SELECT 1 FROM _own w WHERE w.order_id = x.order_id "
+            "AND w.line_no = x.line_no)"
+        )
     lead = rule.lead_days
     delivered = _LINES.format(
         day="substr(o.delivered_at, 1, 10)",
         assumed=0,
-        where="o.delivered_at >= ? AND o.delivered_at < ?",
+        where="o.delivered_at >= :d0 AND o.delivered_at < :d1",
     )
     assumed = _LINES.format(
-        day="date(substr(o.ordered_at, 1, 10), ?)",
+        day="date(substr(o.ordered_at, 1, 10), :assumed)",
         assumed=1,
-        where="o.ordered_at >= ? AND o.ordered_at < ? AND +o.delivered_at IS NULL",
+        where="o.ordered_at >= :o0 AND o.ordered_at < :o1 AND +o.delivered_at IS NULL",
     )
     for back in sorted({replenish.offset(c, lead) for c in cycles}):
         first = today - timedelta(days=back + rules.catch_up_days)
         last = today - timedelta(days=back)
-        bounds = _delivered_between(first, last, rules.assumed_delivery_days)
+        d0, d1, o0, o1 = _delivered_between(first, last, rules.assumed_delivery_days)
+        # the window's lines first (few have its cycle), then the checks on those
         db.execute(
-            _INTO + "SELECT ? || order_id || ':' || line_no, customer_id, ?, date(d, ?), "
-            "? || coalesce(nullif(product, ''), nullif(cat, ''), 'product') || ' (' || cycle "
+            f"WITH x AS MATERIALIZED ({delivered} UNION ALL {assumed}) "
+            + _INTO
+            + "SELECT :prefix || order_id || ':' || line_no, customer_id, :ri, date(d, :plus), "
+            ":label || coalesce(nullif(product, ''), nullif(cat, ''), 'product') || ' (' || cycle "
             "|| '-day cycle) ' || CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' "
-            "END || d || CASE WHEN cycle <= ? THEN ? ELSE '' END, "
-            f"order_id, ordered_at, product, cat, assumed, 1 FROM (SELECT *, {_CYCLE} AS cycle "
-            f"FROM ({delivered} UNION ALL {assumed})) x WHERE max(1, cycle - ?) = ? "
-            "AND NOT EXISTS (SELECT 1 FROM _own w WHERE w.order_id = x.order_id "
-            f"AND w.line_no = x.line_no){kept}",
-            [
-                f"{rule.id}:",
-                ri,
-                f"+{back} days",
-                f"{rule.label}: ",
-                lead,
-                f"; cycle not longer than the {lead}-day lead: reminder +1 d",
-                *bounds[:2],
-                f"+{rules.assumed_delivery_days} days",
-                *bounds[2:],
-                lead,
-                back,
-                *kept_params,
-            ],
+            "END || d || CASE WHEN cycle <= :lead THEN :short ELSE '' END, "
+            f"order_id, ordered_at, product, cat, assumed, 1 FROM x WHERE 1{kept}",
+            {
+                "prefix": f"{rule.id}:",
+                "ri": ri,
+                "plus": f"+{back} days",
+                "label": f"{rule.label}: ",
+                "lead": lead,
+                "short": f"; cycle not longer than the {lead}-day lead: reminder +1 d",
+                "back": back,
+                "d0": d0,
+                "d1": d1,
+                "o0": o0,
+                "o1": o1,
+                "assumed": f"+{rules.assumed_delivery_days} days",
+                **kept_params,
+            },
         )
 
 
