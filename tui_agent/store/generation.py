@@ -242,6 +242,7 @@ class _Planned:
     service: bool
     rules: list[int]
     seqs: list[int]
+    pending: int | None  # the open follow-up the occurrences merge into
 
 
 def _kept(db: sqlite_utils.Database, today: date) -> list[_Planned]:
@@ -253,19 +254,23 @@ def _kept(db: sqlite_utils.Database, today: date) -> list[_Planned]:
     fresh = "NOT EXISTS (SELECT 1 FROM follow_up_reasons f WHERE f.key = o.key)"
     cols = "o.seq, o.customer_id, o.ri, o.due, o.order_id, r.service, r.rank, o.key"
     rows = db.execute(
-        "SELECT seq, customer_id, ri, due, order_id, service FROM ("
+        "SELECT seq, customer_id, ri, due, order_id, service, "
+        # the customer's open follow-up, if any: the day's occurrences merge into it (the
+        # lowest id); a campaign's follow-up is its own touch, never merged into
+        "(SELECT min(f.id) FROM follow_ups f WHERE f.customer_id = x.customer_id "
+        "AND f.status IN ('pending', 'snoozed') AND f.stage != 'campaign') FROM ("
         f"SELECT {cols} FROM _occ o JOIN _rules r ON r.ri = o.ri WHERE o.checked AND {fresh} "
         f"UNION ALL SELECT {cols} FROM _occ o JOIN _rules r ON r.ri = o.ri "
-        "JOIN customers c ON c.customer_id = o.customer_id "
-        f"WHERE NOT o.checked AND {fresh} AND NOT c.opt_out "
-        f"AND NOT (r.stop AND o.anchor IS NOT NULL AND {stopped_sql(end, 'o', 'anchor')})) "
+        f"WHERE NOT o.checked AND {fresh} AND EXISTS (SELECT 1 FROM customers c "
+        "WHERE c.customer_id = o.customer_id AND NOT c.opt_out "
+        f"AND NOT (r.stop AND o.anchor IS NOT NULL AND {stopped_sql(end, 'o', 'anchor')}))) x "
         "ORDER BY customer_id, rank, due, key"
     ).fetchall()
     out: list[_Planned] = []
     cur: _Planned | None = None
-    for seq, cid, ri, due, order_id, service in rows:
+    for seq, cid, ri, due, order_id, service, pending in rows:
         if cur is None or cid != cur.customer_id:
-            cur = _Planned(cid, ri, order_id, due, bool(service), [ri], [seq])
+            cur = _Planned(cid, ri, order_id, due, bool(service), [ri], [seq], pending)
             out.append(cur)
             continue
         cur.rules.append(ri)
@@ -281,23 +286,14 @@ def plan_and_write(
 ) -> tuple[int, int, int]:
     """Plan ``_occ`` as ``core.lifecycle.plan_day`` does and write it (see the module doc)."""
     planned = _kept(db, today)
-    # A customer's open follow-up takes the day's occurrences (the one with the lowest id);
-    # a campaign's follow-up is its own touch: lifecycle reasons never merge into it.
-    pending = dict(
-        db.execute(
-            "SELECT customer_id, min(id) FROM follow_ups WHERE status IN ('pending', 'snoozed') "
-            "AND stage != 'campaign' GROUP BY customer_id"
-        ).fetchall()
-    )
     first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM follow_ups").fetchone()[0]
     tag_text: dict[tuple[int, ...], str] = {}
     new: list[tuple[Any, ...]] = []
     merges: list[tuple[_Planned, int]] = []
     order: list[tuple[int, int]] = []
     for p in planned:
-        fid = pending.get(p.customer_id)
-        if fid is not None:
-            merges.append((p, fid))
+        if p.pending is not None:
+            merges.append((p, p.pending))
             continue
         fid = first + len(new)
         seq = tuple(p.rules)
