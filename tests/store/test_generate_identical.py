@@ -146,3 +146,33 @@ def test_own_cycles_at_the_edges_of_the_window(tmp_path: Path) -> None:
     texts = [r[3] for r in _state(fast)[1] if r[2] == "replenish"]
     assert any("own cycle 30 d from 3 orders" in t for t in texts), texts
     assert any("own cycle 3 d from 3 orders" in t for t in texts), texts
+
+
+def test_a_customers_occurrences_are_ranked_as_the_reference_ranks_them(tmp_path: Path) -> None:
+    """A long catch-up and no rule stopping on a repurchase: customers get several
+    occurrences of one rule (same priority, different days) in one follow-up; the leading
+    one, the tags and the order the reasons are shown in are the reference planner's."""
+    fast = connect(tmp_path / "fast.db")
+    random_shop(fast, tmp_path, seed=7)
+    fast.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _copy(tmp_path / "fast.db", tmp_path / "ref.db")
+    ref = connect(tmp_path / "ref.db")
+    base = calendar_rules()
+    rules = replace(
+        base,
+        catch_up_days=20,
+        quiet_days=frozenset(),
+        rules=tuple(replace(r, stop_on_repurchase=False) for r in base.rules),
+    )
+    # after the last order (the reference would count later orders in the own cycles)
+    for day in (date(2026, 3, 1), date(2026, 3, 8), date(2026, 3, 20)):
+        now = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
+        assert fu.generate(fast, day, rules, now=now) == reference_generate(
+            ref, day, rules, now=now
+        )
+        assert _state(fast) == _state(ref), day
+    same_rule = fast.execute(
+        "SELECT count(*) FROM (SELECT follow_up_id, rule FROM follow_up_reasons "
+        "GROUP BY follow_up_id, rule HAVING count(DISTINCT substr(text, 1, 200)) > 1)"
+    ).fetchone()[0]
+    assert same_rule > 0
