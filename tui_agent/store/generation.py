@@ -372,11 +372,17 @@ def _merge(
         ):
             current[fid] = (rule, tags)
     leads, tags_only = [], []
+    by_id = {r.id: r for r in reversed(rules.rules)}  # RuleSet.by_id: the first of an id
+    merged: dict[tuple[str, tuple[int, ...]], str] = {}
     for p, fid in merges:
         rule_id, old_tags = current[fid]
-        tags = ",".join(tags_of(rules, p.rules, [t for t in old_tags.split(",") if t]))
+        key = (old_tags, tuple(p.rules))
+        tags = merged.get(key)
+        if tags is None:
+            start = [t for t in old_tags.split(",") if t]
+            tags = merged[key] = ",".join(tags_of(rules, p.rules, start))
         lead = rules.rules[p.lead]
-        now_rule = rules.by_id(rule_id)
+        now_rule = by_id.get(rule_id)
         if now_rule is None or lead.priority > now_rule.priority:
             leads.append((lead.id, lead.stage.value, p.order_id, tags, stamp, fid))
         else:
