@@ -123,7 +123,7 @@ def _live_orders(rule: Rule, today: date, alias: str, key: str) -> tuple[str, li
     key (``rule.id:`` + the SQL expression ``key``) exists, and, for a rule that stops on
     repurchase, one anchored on an order placed before the customer's last order as planning
     sees it (``customers.last_order_at``, or when that is after ``today`` the last order
-    placed by then: :func:`store.followups._facts_for`)."""
+    placed by then: :func:`store.generation.stopped_sql`)."""
     sql = f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key})"
     params: list[Any] = [f"{rule.id}:"]
     if rule.stop_on_repurchase:
