@@ -107,7 +107,7 @@ def test_generation_writes_what_the_reference_planner_writes(tmp_path: Path, see
     # not vacuous: many follow-ups and merges, every kind, own cycles, moved days, deferrals
     assert written > 100 and moved > 0
     kinds = {r[2] for r in reasons}
-    assert {"care", "replenish", "birthday", "holiday", "member_day", "upkeep"} <= kinds
+    assert {"care", "replenish", "birthday", "holiday", "member_day", "upkeep", "winback"} <= kinds
     assert "own cycle" in texts and "do-not-disturb" in texts
     assert any(f[6] == "cancelled" for f in follow_ups)
 

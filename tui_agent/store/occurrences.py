@@ -15,8 +15,9 @@ import sqlite_utils
 
 from tui_agent.core.kinds import after_delivery, replenish
 from tui_agent.core.kinds.base import Facts
+from tui_agent.core.kinds.winback import winback_days
 from tui_agent.core.rules import Rule, RuleSet
-from tui_agent.store.facts import _delivered_between, day_start
+from tui_agent.store.facts import _delivered_between, avg_gap_days, day_start
 from tui_agent.store.generation import stopped_sql
 
 _INTO = (
@@ -192,8 +193,50 @@ def replenish_sql(
         )
 
 
+def winback_sql(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, ri: int, today: date
+) -> None:
+    """``kinds.winback`` over ``facts.winback_facts``'s window: no order for the shop's
+    average gap. With ``p_alive_below`` (the BTYD trigger), the facts query and the pure
+    function."""
+    if rule.p_alive_below > 0:
+        from tui_agent.core.kinds import winback
+        from tui_agent.store.facts import winback_facts
+        from tui_agent.store.generation import OCC_INSERT, occurrence_rows
+
+        found = winback.occurrences(rules, rule, winback_facts(db, rules, rule, today), today)
+        db.conn.executemany(OCC_INSERT, occurrence_rows(found, {rule.id: ri}))
+        return
+    gap = winback_days(rule, avg_gap_days(db))
+    first = today - timedelta(days=gap + rules.catch_up_days)
+    last = today - timedelta(days=gap)
+    stopped = ""
+    if rule.stop_on_repurchase:
+        stopped = (
+            f" AND NOT {stopped_sql(day_start(today + timedelta(days=1)), 'c', 'last_order_at')}"
+        )
+    db.execute(
+        _INTO + "SELECT :prefix || customer_id || ':' || day, customer_id, :ri, date(day, :plus), "
+        ":label || day || ')', (SELECT order_id FROM orders o WHERE o.customer_id = "
+        "c.customer_id ORDER BY o.ordered_at DESC LIMIT 1), last_order_at, NULL, NULL, 0, 1 "
+        "FROM (SELECT *, substr(last_order_at, 1, 10) AS day FROM customers "
+        "WHERE last_order_at >= :first AND last_order_at < :end) c WHERE NOT c.opt_out "
+        "AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = :prefix || "
+        f"c.customer_id || ':' || day){stopped}",
+        {
+            "prefix": f"{rule.id}:",
+            "ri": ri,
+            "plus": f"+{gap} days",
+            "label": f"{rule.label}: no order for {gap} days (last ",
+            "first": day_start(first),
+            "end": day_start(last + timedelta(days=1)),
+        },
+    )
+
+
 SQL_KINDS = {
     "after_delivery": after_delivery_sql,
     "vip": after_delivery_sql,
     "replenish": replenish_sql,
+    "winback": winback_sql,
 }
