@@ -176,3 +176,39 @@ def test_a_customers_occurrences_are_ranked_as_the_reference_ranks_them(tmp_path
         "GROUP BY follow_up_id, rule HAVING count(DISTINCT substr(text, 1, 200)) > 1)"
     ).fetchone()[0]
     assert same_rule > 0
+
+
+def test_category_cycles_are_found_as_the_rules_key_them(tmp_path: Path) -> None:
+    """A line's category finds its default cycle as ``RuleSet.cycle_for`` keys it (stripped,
+    lower case, Unicode included), in SQL as in the pure reference."""
+    products = [["sku", "name", "category", "cycle_days"], ["P1", "礼盒", "Food", ""]]
+    customers = [["customer_id", "name"]] + [[f"K{i}", f"客户{i}"] for i in range(6)]
+    cats = ["FOOD", "食品", "Beauty ", "ＭＯＴＨＥＲ_ＢＡＢＹ", "Électronique", ""]
+    orders: list[list[object]] = [
+        ["order_id", "customer_id", "ordered_at", "delivered_at", "sku", "category", "amount"]
+    ]
+    for i, cat in enumerate(cats):
+        sku = "P1" if not cat else ""
+        orders.append([f"Q{i}", f"K{i}", "2026-03-01 09:00", "2026-03-01 18:00", sku, cat, 10])
+    fast = connect(tmp_path / "fast.db")
+    import_products(fast, write(tmp_path / "p.csv", products))
+    import_customers(fast, write(tmp_path / "c.csv", customers))
+    import_orders(fast, write(tmp_path / "o.csv", orders))
+    # an ideographic space the import would have stripped: Python's strip() removes it too
+    fast.execute("UPDATE order_lines SET category = ? WHERE order_id = 'Q1'", ["\u3000食品"])
+    fast.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _copy(tmp_path / "fast.db", tmp_path / "ref.db")
+    ref = connect(tmp_path / "ref.db")
+    rules = replace(calendar_rules(), quiet_days=frozenset())
+    day = date(2026, 3, 10)
+    while day <= date(2026, 4, 20):
+        now = datetime.combine(day, datetime.min.time())
+        assert fu.generate(fast, day, rules, now=now) == reference_generate(
+            ref, day, rules, now=now
+        )
+        assert _state(fast) == _state(ref), day
+        day += timedelta(days=1)
+    texts = [r[3] for r in _state(fast)[1] if r[2] == "replenish"]
+    # the ideographic space stripped as Python strips it; no rule names the full-width
+    # letters (lower() keeps them full width), Électronique nor the product's own category
+    assert len(texts) == 4 and any("\u3000食品 (21-day cycle)" in t for t in texts), texts

@@ -3,7 +3,7 @@
 Each writes exactly what its pure function in ``core.kinds`` returns for the facts its query
 in ``store.facts`` reads with ``live`` (the same windows, the same conditions): key, due day,
 text, order, anchor, product. The pure functions are the reference: the tests compare both
-(tests/store/test_sql_occurrences.py) and the whole generation with the slow planner.
+(tests/store/test_generate_identical.py: the whole generation with the slow planner).
 """
 
 from __future__ import annotations
