@@ -212,15 +212,22 @@ def replenish_facts(
                 datetime.fromisoformat(ordered),
                 from_db_datetime(delivered),
             )
-    if rule.own_cycle_min_orders > 0:
-        own = (
-            _own_cycle_live(db, rules, rule, today)
-            if live and rule.stop_on_repurchase
-            else _own_cycle_lines(db, rule, today)
-        )
-        for ln in own:
-            found[(ln.order_id, ln.line_no)] = ln
+    for ln in own_cycle_facts(db, rules, rule, today, live):
+        found[(ln.order_id, ln.line_no)] = ln
     return Facts(lines=list(found.values()))
+
+
+def own_cycle_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> list[LineFact]:
+    """The lines that carry the customer's own cycle (``own_cycle_min_orders``; none when
+    off): they replace the same lines of the windows. Also the set-based generation's source
+    (``store.occurrences.replenish_sql``)."""
+    if rule.own_cycle_min_orders <= 0:
+        return []
+    if live and rule.stop_on_repurchase:
+        return _own_cycle_live(db, rules, rule, today)
+    return _own_cycle_lines(db, rule, today)
 
 
 def _line_fact(row: Sequence[Any]) -> LineFact:

@@ -114,7 +114,7 @@ def replenish_sql(
     ensure) falls due today, one window per distinct offset. Lines with the customer's own
     cycle (``own_cycle_min_orders``) come from the facts query and the pure function, and
     replace the same lines here."""
-    from tui_agent.store.facts import _own_cycle_lines, _own_cycle_live
+    from tui_agent.store.facts import own_cycle_facts
     from tui_agent.store.generation import OCC_INSERT, occurrence_rows
 
     db.execute("DROP TABLE IF EXISTS temp._own")
@@ -122,11 +122,7 @@ def replenish_sql(
         "CREATE TEMP TABLE _own (order_id TEXT, line_no INTEGER, PRIMARY KEY (order_id, line_no))"
     )
     if rule.own_cycle_min_orders > 0:
-        own = (
-            _own_cycle_live(db, rules, rule, today)
-            if rule.stop_on_repurchase
-            else _own_cycle_lines(db, rule, today)
-        )
+        own = own_cycle_facts(db, rules, rule, today, live=True)
         db.conn.executemany(
             "INSERT OR IGNORE INTO _own VALUES (?, ?)", [(ln.order_id, ln.line_no) for ln in own]
         )
