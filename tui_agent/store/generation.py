@@ -2,13 +2,14 @@
 
 Two steps. On a read snapshot, without the write lock (agents keep logging touches), every
 rule's occurrences due in today's catch-up window go into a temporary table: the heavy kinds
-(after delivery, VIP, replenishment by product or category cycle) by one ``INSERT ... SELECT``
-each (``store.occurrences``), the others through their facts query (``store.facts``) and
-pure function (``core.kinds``). Then, under the write lock, one set of statements plans and
-writes them, as ``core.lifecycle.plan_day`` plans: known keys, opted-out customers and chains
-stopped by a newer order dropped, one follow-up per customer led by the highest-priority rule,
-merged into the customer's open follow-up if there is one, the frequency cap. Planning under
-the lock sees what another process wrote meanwhile, so nothing is created twice.
+(after delivery, VIP, replenishment by product or category cycle, win-back) by one
+``INSERT ... SELECT`` each (``store.occurrences``), the others through their facts query
+(``store.facts``) and pure function (``core.kinds``). Then, under the write lock, a few
+statements plan and write them as ``core.lifecycle.plan_day`` plans: known keys, opted-out
+customers and chains stopped by a newer order dropped, one follow-up per customer led by the
+highest-priority rule, merged into the customer's open follow-up if there is one, the
+frequency cap. Planning under the lock sees what another process wrote meanwhile, so nothing
+is created twice.
 
 The pure functions stay the reference: ``store.reference.reference_generate`` plans the slow
 way (every fact loaded, ``plan_day`` in Python) and the tests compare both, texts included.

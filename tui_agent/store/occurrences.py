@@ -18,7 +18,7 @@ from tui_agent.core.kinds.base import Facts
 from tui_agent.core.kinds.winback import winback_days
 from tui_agent.core.rules import Rule, RuleSet
 from tui_agent.store.facts import _delivered_between, avg_gap_days, day_start
-from tui_agent.store.generation import stopped_sql
+from tui_agent.store.generation import SqlKind, stopped_sql
 
 _INTO = (
     "INSERT INTO _occ (key, customer_id, ri, due, text, order_id, anchor, product, category, "
@@ -230,7 +230,7 @@ def winback_sql(
     )
 
 
-SQL_KINDS = {
+SQL_KINDS: dict[str, SqlKind] = {
     "after_delivery": after_delivery_sql,
     "vip": after_delivery_sql,
     "replenish": replenish_sql,
