@@ -141,8 +141,6 @@ def occurrence_rows(
 
 def start_occurrences(db: sqlite_utils.Database, rules: RuleSet) -> dict[str, int]:
     """(Re)create the temporary tables; returns rule id -> place in the rule set."""
-    # in memory: tens of thousands of rows, which a file would take system calls to write
-    db.execute("PRAGMA temp_store = MEMORY")
     for statement in _TABLES.split(";"):
         db.execute(statement)
     ranks = {p: n for n, p in enumerate(sorted({r.priority for r in rules.rules}, reverse=True))}
