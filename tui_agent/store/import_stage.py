@@ -30,13 +30,16 @@ from tui_agent.store.csvread import Msg, Progress, Translate, converted
 MAX_SEEN_SKUS = 100_000  # distinct skus remembered while reading; beyond, SQL finds them
 
 
-def create_staging(db: sqlite_utils.Database, kind: Kind) -> None:
+def create_staging(db: sqlite_utils.Database, kind: Kind, schema: str = "temp") -> None:
+    """``_stage`` in ``schema``: TEMP, or an orders import's ``stage`` scratch file (where a
+    thread of its own can read it, ``store.purchase_days``)."""
     cols = ", ".join(field_names(kind))
     db.execute("DROP TABLE IF EXISTS temp._stage")
+    db.execute(f"DROP TABLE IF EXISTS {schema}._stage")
     db.execute("DROP TABLE IF EXISTS temp._rejects")
     # Orders also stage each line's ordinal within its order (see load).
     extra = ", line_no INTEGER, dup_sku INTEGER" if kind is Kind.ORDERS else ""
-    db.execute(f"CREATE TEMP TABLE _stage (line INTEGER PRIMARY KEY, {cols}{extra})")
+    db.execute(f"CREATE TABLE {schema}._stage (line INTEGER PRIMARY KEY, {cols}{extra})")
     db.execute(
         "CREATE TEMP TABLE _rejects (line INTEGER NOT NULL, col TEXT, reason TEXT, key TEXT)"
     )
@@ -154,21 +157,32 @@ def _headers_of_scattered(db: sqlite_utils.Database, *, ascending: bool) -> None
     from all their lines."""
     if ascending:
         return
-    db.execute(_STAGE_INDEX)
+    _index_stage(db)
     if db.execute("SELECT EXISTS (SELECT 1 FROM _orders WHERE scattered)").fetchone()[0]:
         # INDEXED BY: each order's lines in line order, so its amount is summed as always.
         where = "INDEXED BY _stage_order WHERE order_id IN (SELECT order_id FROM _orders WHERE scattered)"
         db.execute("INSERT OR REPLACE INTO _orders " + _HEADER_SQL.format(where=where))
 
 
-_STAGE_INDEX = "CREATE INDEX IF NOT EXISTS temp._stage_order ON _stage(order_id, line)"
+def _stage_schema(db: sqlite_utils.Database) -> str:
+    """Where ``_stage`` is: ``temp``, else the ``stage`` scratch file."""
+    temp = db.execute("SELECT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE name = '_stage')")
+    return "temp" if temp.fetchone()[0] else "stage"
+
+
+def _index_stage(db: sqlite_utils.Database) -> None:
+    """``_stage``'s (order_id, line) index, in the schema of the table."""
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS {_stage_schema(db)}._stage_order ON _stage(order_id, line)"
+    )
 
 
 def stage_index(db: sqlite_utils.Database) -> bool:
     """Whether ``_stage`` has its (order_id, line) index."""
     return bool(
         db.execute(
-            "SELECT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE name = '_stage_order')"
+            f"SELECT EXISTS (SELECT 1 FROM {_stage_schema(db)}.sqlite_master "
+            "WHERE name = '_stage_order')"
         ).fetchone()[0]
     )
 
@@ -406,16 +420,16 @@ def _check_orders(
     if not db.execute(
         "SELECT EXISTS (SELECT 1 FROM stage.sqlite_master WHERE name = '_orders')"
     ).fetchone()[0]:
-        db.execute(_STAGE_INDEX)
+        _index_stage(db)
         db.execute(_ORDERS_TABLE)
         db.execute("INSERT INTO _orders " + _HEADER_SQL.format(where=""))
     if "status" in plan.present or "refunded" in plan.present:
-        db.execute(_STAGE_INDEX)  # order_status reads each order's first line
+        _index_stage(db)  # order_status reads each order's first line
     if not db.execute("SELECT EXISTS (SELECT 1 FROM _orders WHERE suspect)").fetchone()[0]:
         # Nothing to check line by line.
         _settle(db, result, label, skip_bad)
         return
-    db.execute(_STAGE_INDEX)
+    _index_stage(db)
     # Lines of one order must agree on who ordered and when; the first line sets the order.
     # The same sku twice in one order is taken for a duplicated row (two concatenated
     # exports, a copy-paste) rather than a second line: it would double the order's amount.

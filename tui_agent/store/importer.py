@@ -109,11 +109,13 @@ def _run(
     old_fk = db.execute("PRAGMA foreign_keys").fetchone()[0]
     db.execute("PRAGMA foreign_keys = OFF")
     scratch = order_figures.Scratch(db) if kind is Kind.ORDERS else None
+    if scratch is not None:  # _stage is staged there, not in the temp store
+        db.execute(f"PRAGMA stage.cache_size = -{IMPORT_TEMP_CACHE_KB}")
     try:
         # Parsing and staging touch only this connection's temp tables (and scratch files), so
         # they run before the write lock is taken: agents keep logging touches while a big file
         # is being read.
-        create_staging(db, kind)
+        create_staging(db, kind, "temp" if scratch is None else "stage")
         db.execute("BEGIN")
         plan = load(db, kind, path, enc, mapping, progress, result, translate, max_amount, delim)
         # The checks that need other rows read the staged rows only: still before the write
@@ -262,6 +264,29 @@ def _merge_orders(
         ]
     ):
         thread = order_figures.start(db, first_load=first_load)
+    # A first load's purchase days (one grouping pass over the staged lines) likewise, in a
+    # thread of its own while the lines, customers and orders are written: the merge changes
+    # _stage only when it sets orders aside.
+    days = purchase_days.start(db) if first_load and not result.excluded else None
+    try:
+        _write_orders(db, plan, result, first_load=first_load, thread=thread)
+    finally:
+        if days is not None:
+            days.join()  # before the scratch files go, on an error too
+    purchase_days.after_orders_import(db, first_load=first_load, affected="_affected", thread=days)
+    order_status.after_merge(db, plan)
+    _refresh_avg_gap(db)
+
+
+def _write_orders(
+    db: sqlite_utils.Database,
+    plan: Plan,
+    result: ImportResult,
+    *,
+    first_load: bool,
+    thread: order_figures.ScratchThread | None,
+) -> None:
+    """The lines, the customers' figures and the orders (see :func:`_merge_orders`)."""
     try:
         if not first_load:
             _moved_orders(db, result)
@@ -321,15 +346,6 @@ def _merge_orders(
             "UPDATE orders SET seq = s.rn FROM _seq s "
             "WHERE s.new = 0 AND orders.order_id = s.order_id AND orders.seq IS NOT s.rn"
         )
-
-    purchase_days.after_orders_import(
-        db,
-        first_load=first_load,
-        staged="SELECT customer_id, ordered_at, sku, category FROM _stage",
-        affected="_affected",
-    )
-    order_status.after_merge(db, plan)
-    _refresh_avg_gap(db)
 
 
 def _merge_lines(db: sqlite_utils.Database, result: ImportResult, *, first_load: bool) -> None:

@@ -3,7 +3,7 @@ and last order, and each order's seq, computed in a second thread while the merg
 order lines.
 
 The tables (``_affected``, ``_all``, ``_seq``, ``_cust``) are the same wherever they are
-computed: by the import's connection as TEMP tables, or by :class:`FiguresThread` on a
+computed: by the import's connection as TEMP tables, or by a :class:`ScratchThread` on a
 connection of its own into a scratch file attached to the import's connection. The thread
 reads ``_orders`` from the other scratch file (staging put it there) and, on a re-import, the
 shop's orders as last committed: it is started only when the merge has changed neither
@@ -109,21 +109,23 @@ def _sweep() -> None:
 
 
 class Scratch:
-    """Two scratch files of one orders import, in a private temporary folder, attached to the
-    import's connection: ``stage`` (``_orders``, written while staging) and ``figures`` (the
-    thread's tables). Attach before any transaction; :meth:`close` after the last one."""
+    """Three scratch files of one orders import, in a private temporary folder, attached to
+    the import's connection: ``stage`` (``_stage`` and ``_orders``, written while staging),
+    ``figures`` (the figures thread's tables) and ``days`` (the purchase days thread's, see
+    ``store.purchase_days``). Attach before any transaction; :meth:`close` after the last
+    one."""
+
+    NAMES = ("stage", "figures", "days")
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         _sweep()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
-        self.stage = self.folder / "stage.db"
-        self.figures = self.folder / "figures.db"
         try:
-            db.execute("ATTACH ? AS stage", [str(self.stage)])
-            db.execute("ATTACH ? AS figures", [str(self.figures)])
+            for name in self.NAMES:
+                db.execute(f"ATTACH ? AS {name}", [str(self.folder / f"{name}.db")])
             # Scratch: nothing to keep after a crash, and a rollback only happens when the
             # whole import is given up.
-            for name in ("stage", "figures"):
+            for name in self.NAMES:
                 db.execute(f"PRAGMA {name}.journal_mode = MEMORY")
                 db.execute(f"PRAGMA {name}.synchronous = OFF")
                 db.execute(f"PRAGMA {name}.cache_size = -{STAGE_CACHE_KB}")
@@ -134,46 +136,68 @@ class Scratch:
     def close(self, db: sqlite_utils.Database) -> None:
         try:
             attached = {r[1] for r in db.execute("PRAGMA database_list").fetchall()}
-            for name in ("stage", "figures"):
+            for name in self.NAMES:
                 if name in attached:
                     db.execute(f"DETACH {name}")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(db: sqlite_utils.Database, *, first_load: bool) -> FiguresThread | None:
-    """:class:`FiguresThread` for this import (its scratch files attached), or None when it
-    cannot run (no scratch, or a re-import into a database that is not a file)."""
-    files = {name: file for _, name, file in db.execute("PRAGMA database_list").fetchall()}
+def start(db: sqlite_utils.Database, *, first_load: bool) -> ScratchThread | None:
+    """The figures' :class:`ScratchThread` for this import (its scratch files attached), or
+    None when it cannot run (no scratch, or a re-import into a database that is not a
+    file)."""
+    files = scratch_files(db)
     if not files.get("stage") or not files.get("figures") or not (first_load or files["main"]):
         return None
-    return FiguresThread(files["stage"], files["figures"], files["main"], first_load=first_load)
+    attach = {"stage": files["stage"]}
+    if not first_load:
+        attach["shop"] = files["main"]
+
+    def work(conn: sqlite3.Connection) -> None:
+        compute(conn.execute, first_load=first_load, create="CREATE TABLE")
+
+    return ScratchThread("order-figures", files["figures"], attach, work)
 
 
-class FiguresThread:
-    """:func:`compute` on a connection of its own (SQLite releases the GIL while it works),
-    into the ``figures`` scratch file. :meth:`join` says whether the tables are there."""
+def scratch_files(db: sqlite_utils.Database) -> dict[str, str]:
+    """The files of the databases attached to the connection, by name ('' when in memory)."""
+    return {name: file for _, name, file in db.execute("PRAGMA database_list").fetchall()}
 
-    def __init__(self, stage: str, figures: str, shop: str, *, first_load: bool) -> None:
-        self._args = (stage, figures, shop, first_load)
+
+class ScratchThread:
+    """``work`` on a connection of its own (SQLite releases the GIL while it works), inside
+    one transaction on the scratch file ``target``, with ``attach`` (name: file) attached,
+    read only but for ``stage`` (the shop as last committed; the staged rows).
+    :meth:`join` says whether the work is done (else the caller does it itself)."""
+
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        attach: dict[str, str],
+        work: Callable[[sqlite3.Connection], None],
+        cache_kb: int = THREAD_CACHE_KB,
+    ) -> None:
+        self._args = (target, attach, work, cache_kb)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="order-figures", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        stage, figures, shop, first_load = self._args
-        conn = sqlite3.connect(Path(figures).as_uri(), uri=True, isolation_level=None)
+        target, attach, work, cache_kb = self._args
+        conn = sqlite3.connect(Path(target).as_uri(), uri=True, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
-            conn.execute(f"PRAGMA cache_size = -{THREAD_CACHE_KB}")
-            conn.execute("ATTACH ? AS stage", [Path(stage).as_uri()])
-            if not first_load:
-                conn.execute("ATTACH ? AS shop", [Path(shop).as_uri() + "?mode=ro"])
+            conn.execute(f"PRAGMA cache_size = -{cache_kb}")
+            for name, file in attach.items():
+                uri = Path(file).as_uri() + ("" if name == "stage" else "?mode=ro")
+                conn.execute(f"ATTACH ? AS {name}", [uri])
             conn.execute("BEGIN")
-            compute(conn.execute, first_load=first_load, create="CREATE TABLE")
+            work(conn)
             conn.execute("COMMIT")
-        except BaseException as exc:  # the merge computes them itself
+        except BaseException as exc:  # the merge does the work itself
             self._error = exc
         finally:
             conn.close()

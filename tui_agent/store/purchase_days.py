@@ -17,9 +17,12 @@ orders or lines goes through one of them. Orders written some other way need
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 
 import sqlite_utils
+
+from tui_agent.store.order_figures import ScratchThread, scratch_files
 
 # Over this share of the customers, one pass over every line is cheaper than
 # reading the customers' histories one by one (measured: ~1.4 us a line for the pass,
@@ -39,18 +42,22 @@ def _grouped(source: str) -> str:
     )
 
 
-def _insert(db: sqlite_utils.Database, source: str) -> None:
-    rows = []
-    for cid, sku, category, times in db.execute(_grouped(source)):
+def _rows(
+    execute: Callable[[str], Iterable[tuple[str, str | None, str | None, str]]], source: str
+) -> Iterator[tuple[str, str, int, str]]:
+    for cid, sku, category, times in execute(_grouped(source)):
         # stored times are "YYYY-MM-DD HH:MM:SS": no comma, the day is the first ten
         days = sorted({t[:10] for t in times.split(",")})
         if len(days) >= 2:
             key = f"sku:{sku}" if sku is not None else f"cat:{category}"
-            rows.append((cid, key, len(days), ",".join(days)))
-    db.conn.executemany(
-        "INSERT INTO purchase_days (customer_id, product_key, n_days, days) VALUES (?, ?, ?, ?)",
-        rows,
-    )
+            yield (cid, key, len(days), ",".join(days))
+
+
+_INSERT = "INSERT INTO purchase_days (customer_id, product_key, n_days, days) VALUES (?, ?, ?, ?)"
+
+
+def _insert(db: sqlite_utils.Database, source: str) -> None:
+    db.conn.executemany(_INSERT, list(_rows(db.execute, source)))
 
 
 _ALL_LINES = (
@@ -107,16 +114,57 @@ def refresh_customers(db: sqlite_utils.Database, customer_ids: Iterable[str]) ->
         db.execute("DROP TABLE IF EXISTS temp._pd_ids")
 
 
+# The staged lines, as the first load's pass reads them (``_stage`` in the ``stage`` scratch).
+_STAGED = "SELECT customer_id, ordered_at, sku, category FROM _stage"
+DAYS_CACHE_KB = 8192  # the thread's page cache, which also sizes its sort of the lines
+
+
+def start(db: sqlite_utils.Database) -> ScratchThread | None:
+    """The first load's pass over the staged lines in a thread of its own (its own
+    connection, into the ``days`` scratch file, table ``_pd``) while the merge writes, or None
+    when the staged lines are not in a scratch file. Start it only when the merge will not
+    change ``_stage``; :func:`after_orders_import` joins it."""
+    files = scratch_files(db)
+    if not files.get("stage") or not files.get("days"):
+        return None
+    if not db.execute(
+        "SELECT EXISTS (SELECT 1 FROM stage.sqlite_master WHERE name = '_stage')"
+    ).fetchone()[0]:
+        return None
+
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE _pd (customer_id TEXT, product_key TEXT, n_days INTEGER, days TEXT)"
+        )
+        conn.executemany("INSERT INTO _pd VALUES (?, ?, ?, ?)", _rows(conn.execute, _STAGED))
+
+    return ScratchThread(
+        "purchase-days", files["days"], {"stage": files["stage"]}, work, DAYS_CACHE_KB
+    )
+
+
 def after_orders_import(
-    db: sqlite_utils.Database, *, first_load: bool, staged: str, affected: str
+    db: sqlite_utils.Database,
+    *,
+    first_load: bool,
+    affected: str,
+    thread: ScratchThread | None = None,
 ) -> None:
     """Inside the orders import, once its orders and lines are written. ``first_load``: the
-    database had no order before, and ``staged`` (rows of customer_id, ordered_at, sku,
+    database had no order before, and ``_stage`` (rows of customer_id, ordered_at, sku,
     category) holds exactly the lines now in ``order_lines``: one grouping pass over them,
-    without joining the orders. Otherwise the customers of the temp table ``affected`` (every
-    customer whose orders the file added, changed or took away) are recomputed."""
+    without joining the orders, done by ``thread`` (:func:`start`) when it succeeded.
+    Otherwise the customers of the temp table ``affected`` (every customer whose orders the
+    file added, changed or took away) are recomputed."""
+    done = thread is not None and thread.join()
     if first_load:
         db.execute("DELETE FROM purchase_days")
-        _insert(db, staged)
+        if done:
+            db.execute(
+                "INSERT INTO purchase_days (customer_id, product_key, n_days, days) "
+                "SELECT customer_id, product_key, n_days, days FROM days._pd"
+            )
+        else:
+            _insert(db, _STAGED)
     else:
         refresh(db, affected)
