@@ -1,5 +1,6 @@
 """The orders merge's figures computed in a second thread give the same database as computed
-by the import's own connection, on a first load and on a re-import; the scratch files go."""
+by the import's own connection, on a first load and on a re-import, and so do a first load's
+purchase days; the scratch files go."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui_agent.core.csvrows import BadRowsError
-from tui_agent.store import order_figures
+from tui_agent.store import order_figures, purchase_days
 from tui_agent.store.db import connect
 from tui_agent.store.importer import import_orders
 
@@ -101,3 +102,43 @@ def test_a_killed_imports_scratch_folder_is_swept(
     path.write_text(FIRST, encoding="utf-8")
     import_orders(connect(tmp_path / "s.db"), path)
     assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
+
+
+DAYS = HEAD + (
+    "O1,C1,2026-01-02 10:00,,S1,Tea,food,1,1\n"
+    "O1,C1,2026-01-02 10:00,,,,Food ,1,1\n"
+    "O2,C1,2026-01-05 09:00,,S1,Tea,food,1,1\n"
+    "O3,C1,2026-01-05 18:00,,,,food,1,1\n"
+    "O3,C1,2026-01-05 18:00,,S2,Cup,home,1,1\n"
+    "O4,C2,2026-01-06 10:00,,S2,Cup,home,1,1\n"
+    "O5,C2,2026-01-09 10:00,,S2,Cup,home,1,1\n"
+    "O6,C3,2026-01-09 10:00,,S1,Tea,food,1,1\n"
+)
+
+
+def test_a_first_loads_purchase_days_are_the_same_from_their_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "days.csv"
+    path.write_text(DAYS, encoding="utf-8")
+    real_start = purchase_days.start
+    started: list[order_figures.ScratchThread | None] = []
+
+    def counted(db: object) -> object:
+        thread = real_start(db)  # type: ignore[arg-type]
+        started.append(thread)
+        return thread
+
+    outcomes = []
+    for threaded in (True, False):
+        monkeypatch.setattr(purchase_days, "start", counted if threaded else lambda db: None)
+        db = connect(tmp_path / f"{threaded}.db")
+        import_orders(db, path)
+        outcomes.append(db.execute("SELECT * FROM purchase_days ORDER BY 1, 2").fetchall())
+    assert len(started) == 1 and started[0] is not None and started[0].join()  # it did the work
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == [
+        ("C1", "cat:food", 2, "2026-01-02,2026-01-05"),
+        ("C1", "sku:S1", 2, "2026-01-02,2026-01-05"),
+        ("C2", "sku:S2", 2, "2026-01-06,2026-01-09"),
+    ]

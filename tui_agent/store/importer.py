@@ -1,12 +1,13 @@
 """Importing customers, orders and products from CSV, and the derived columns the scheduler uses.
 
 The shape: rows are streamed from the file, validated in batches (``core.csvrows``, read by
-``store.csvread``) and loaded into TEMP staging tables of this connection, and checked
+``store.csvread``) and loaded into TEMP staging tables of this connection (an orders
+import: into scratch files attached to it, ``order_figures.Scratch``), and checked
 (``store.import_stage``), before any lock on the shop database is taken. Then one write
 transaction: set-based ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` statements merge into
 the real tables, touching only rows whose values changed. Python memory stays bounded
-whatever the file size: the staging and reject tables live in SQLite's temp store, not in
-lists.
+whatever the file size: the staging and reject tables live in SQLite's temp store or the
+scratch files, not in lists.
 """
 
 from __future__ import annotations
