@@ -12,9 +12,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
-from tui_agent.screens.customer import CustomerScreen, FindCustomer
-from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
-from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
 from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.widgets.due_list import DueList
@@ -94,6 +91,9 @@ class ConsoleApp(App[None]):
     def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
         """Every binding with an id, grouped by where it applies (for the help screen)."""
         from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
+        from tui_agent.screens.customer import CustomerScreen, FindCustomer
+        from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
+        from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
         from tui_agent.screens.stats import StatsScreen
 
         return [
