@@ -38,7 +38,6 @@ def build_app(
     display_name: str | None = None,
 ) -> Any:
     """Everything the console needs, or a UserError naming what is wrong."""
-    from tui_agent.app import ConsoleApp
     from tui_agent.phrasing import load_phrasebook
     from tui_agent.session import Session
 
@@ -66,6 +65,10 @@ def build_app(
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
+    # The first frame's rows are read in a thread while Textual is imported and starts.
+    session.prefetch_opening()
+    from tui_agent.app import ConsoleApp
+
     return ConsoleApp(session, keymap=config.keymap, theme=config.theme)
 
 
