@@ -229,3 +229,31 @@ def test_a_prefetched_opening_paints_the_same_first_frame_at_mount(
         reads.clear()
     assert frames[0]["rows"] and frames[0]["opened"] is not None
     assert frames[0] == frames[1]
+
+
+def test_the_garbage_collector_paused_for_the_start_runs_again(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import tui_agent.app as app_module
+
+    monkeypatch.setattr(app_module, "GC_PAUSE_SECONDS", 0.05)
+
+    async def body() -> None:
+        app = _console(shop, clip)
+        gc.disable()  # as run_console does
+        try:
+            async with app.run_test(size=(140, 45)) as pilot:
+                await settle(pilot)
+                for _ in range(40):
+                    if gc.isenabled():
+                        break
+                    await pilot.pause(0.05)
+                assert gc.isenabled()
+        finally:
+            gc.enable()
+            gc.unfreeze()
+        app.session.close()
+
+    run(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -81,10 +82,23 @@ def run_console(
     display_name: str | None = None,
 ) -> None:
     """Open the full-screen console (``tui-agent`` with no command, or ``tui-agent console``)."""
-    app = build_app(db_path=db_path, agent=agent, today=today, demo=demo, display_name=display_name)
+    # The start allocates tens of MB (Textual, the screen, the rows) and keeps nearly all of
+    # it: the cyclic garbage collector would scan it over and over (~40 ms of the first
+    # paint). Paused until the console has started (ConsoleApp turns it back on); not while
+    # a demo shop is built.
+    if not demo:
+        gc.disable()
+    try:
+        app = build_app(
+            db_path=db_path, agent=agent, today=today, demo=demo, display_name=display_name
+        )
+    except BaseException:
+        gc.enable()
+        raise
     try:
         app.run()
     finally:
+        gc.enable()
         app.session.close()
     if demo:
         click.echo(f"The demo database stays at {app.session.db_path} (open it with --db).")
