@@ -56,29 +56,9 @@ class PhraseBook:
     def suggest(
         self, stage: Stage, tags: Sequence[str], language: str, category: str | None = None
     ) -> Phrase | None:
-        """The phrase that fits a follow-up best (None when none fits).
-
-        It needs a tag of the rule or the same stage. A phrase written for a product
-        category (tags ``food``, ``beauty``, ``clothing``, ``baby``, ``electronics``) is
-        only suggested for that category; among the rest, most rule tags in common first,
-        then the product's category, then the same stage, then the customer's language.
-        """
-        wanted = set(tags)
-        kind = category_tag(category)
-        best: Phrase | None = None
-        best_key: tuple[int, int, int, int] = (0, 0, 0, 0)
-        for p in self.library.phrases.values():
-            common = len(wanted.intersection(p.tags))
-            same = int(p.stage == stage)
-            if not common and not same:
-                continue
-            kinds = CATEGORY_TAGS.intersection(p.tags)
-            if kinds and kind not in kinds:
-                continue  # a refill offer for baby food is not for a T-shirt
-            key = (common, int(kind in kinds), same, int(language in p.languages))
-            if best is None or key > best_key:
-                best, best_key = p, key
-        return best
+        """The phrase that fits a follow-up best (None when none fits): see
+        :meth:`core.phrases.Library.suggest`."""
+        return self.library.suggest(stage, tags, language, category)
 
     def search(self, query: str, *, limit: int = 50, language: str | None = None) -> list[Match]:
         """Ranked matches; an empty query browses the library (most used first)."""
@@ -105,27 +85,6 @@ class PhraseBook:
         """The phrase's text (in the customer's language when it has that variant)."""
         r = render_with(phrase.variant(language).body, context, supplied)
         return Filled(r.text, tuple(r.missing))
-
-
-CATEGORY_TAGS = frozenset({"food", "beauty", "clothing", "baby", "electronics"})
-_CATEGORY_WORDS = {
-    "food": ("food", "食品", "饮料", "零食", "茶", "生鲜", "粮油"),
-    "beauty": ("beauty", "美妆", "护肤", "彩妆", "个护", "skincare", "cosmetic"),
-    "clothing": ("clothing", "服饰", "服装", "鞋", "apparel", "fashion"),
-    "baby": ("baby", "母婴", "婴", "童", "mother"),
-    "electronics": ("electronic", "数码", "电子", "家电", "digital"),
-}
-
-
-def category_tag(category: str | None) -> str | None:
-    """The phrase tag for a product category (``mother_baby`` and 母婴 -> ``baby``)."""
-    if not category:
-        return None
-    text = category.casefold()
-    for tag, words in _CATEGORY_WORDS.items():
-        if any(w in text for w in words):
-            return tag
-    return None
 
 
 def make_context(

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tui_agent.cli import main
-from tui_agent.core.privacy import has_phone, mask_phones
+from tui_agent.core.privacy import has_phone, mask_phone, mask_phones
 from tui_agent.store.db import connect
 
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -103,3 +103,23 @@ def test_mask_phones() -> None:
     # Ids, amounts and dates are not phone numbers and stay as they are.
     for text in ("O00012345", "C0012345", "amount 1234567.50", "2026-01-02 10:00:00"):
         assert mask_phones(text) == text
+
+
+@pytest.mark.parametrize(
+    ("phone", "shown"),
+    [
+        ("13812345678", "138****5678"),
+        ("+86 138-1234-5678", "+86 1**-****-5678"),
+        ("+86 138 1234 5678", "+86 1** **** 5678"),
+        ("6234567", "*****67"),  # short: only the last two digits
+        ("12", "12"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_one_phone_mask_for_every_screen(phone: str | None, shown: str) -> None:
+    """The card, the customer page, `customer show` and the campaign export share this mask
+    (they had three that disagreed: the card hid the +86 prefix, the page showed a short
+    number whole)."""
+    assert mask_phone(phone) == shown
+    assert not has_phone(mask_phone(phone))

@@ -60,3 +60,30 @@ def test_demo_refuses_to_overwrite(tmp_path: Path) -> None:
     with pytest.raises(DemoError, match="already exists"):
         build_demo(path, today=TODAY, rules=load_ruleset(), customers=40)
     assert path.read_text() == "keep me"
+
+
+def test_demo_sends_the_phrase_the_console_would_suggest(tmp_path: Path) -> None:
+    """The demo's past touches use the console's suggestion, product category included: a
+    refill offer written for baby food is never what the demo "sent" about a T-shirt."""
+    from tui_agent.core.phrases import CATEGORY_TAGS, category_tag, load_library
+    from tui_agent.paths import shipped_phrases_dir
+
+    path = tmp_path / "demo.db"
+    build_demo(path, today=TODAY, rules=load_ruleset(), customers=120, seed=3)
+    db = connect(path)
+    book = load_library([shipped_phrases_dir()]).library
+    checked = 0
+    for fid, phrase_id in db.execute(
+        "SELECT follow_up_id, phrase_id FROM touches "
+        "WHERE follow_up_id IS NOT NULL AND phrase_id IS NOT NULL"
+    ).fetchall():
+        item = fu.get_follow_up(db, fid)
+        assert item is not None
+        phrase = book.get(phrase_id)
+        assert phrase is not None
+        kinds = CATEGORY_TAGS.intersection(phrase.tags)
+        focus = item.focus
+        if kinds:
+            assert category_tag(focus.category if focus else None) in kinds, (fid, phrase_id)
+            checked += 1
+    assert checked > 0  # some touches did use a category's own phrase

@@ -59,6 +59,7 @@ def test_find_work_outcome_undo_and_filter(make_app: MakeApp, shop: Path, clip: 
             await keys(pilot, "escape")  # out of the search box
             await keys(pilot, "r")
             assert isinstance(app.screen, OutcomePicker)
+            assert app.screen.who == "王小明"  # whom the touch was for, named in the picker
             await keys(pilot, "2")
             await type_text(pilot, "thanks")
             await keys(pilot, "enter")
@@ -74,9 +75,14 @@ def test_find_work_outcome_undo_and_filter(make_app: MakeApp, shop: Path, clip: 
             await settle(pilot)
             assert "retracted" in page_text(screen)
 
-            # Back to the queue; filter it by stage.
+            # Back to the queue: the retracted touch is no longer "your last touch".
             await keys(pilot, "escape")
             assert app.screen is app.work_screen
+            await keys(pilot, "r")
+            assert not isinstance(app.screen, OutcomePicker)
+            assert "No touch of yours yet" in status_text(app)
+
+            # Filter the queue by stage.
             await keys(pilot, "f")
             await type_text(pilot, "stage=repurchase")
             await keys(pilot, "enter")

@@ -27,6 +27,7 @@ from tui_agent.cli.common import today as cli_today
 from tui_agent.core import campaigns as cc
 from tui_agent.core.export import private_file, safe_cell
 from tui_agent.core.metrics import DEFAULT_WINDOW_DAYS
+from tui_agent.core.privacy import mask_phone
 from tui_agent.core.segments import Segment
 
 _SET_RE = re.compile(r"^([a-z_]+)=(.*)$", re.S)
@@ -473,7 +474,7 @@ def export_cmd(
                     f"customer {cc.printable(cid)!r}: missing values for: {', '.join(missing)} "
                     "(give them with --set NAME=VALUE); nothing written"
                 )
-            rows.append((cid, cname, phone if full_phone else cc.mask_phone(phone), text))
+            rows.append((cid, cname, phone if full_phone else mask_phone(phone), text))
         _write_private_csv(file, EXPORT_HEADER, rows)
         logged = 0
         if log_as_sent:

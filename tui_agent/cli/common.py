@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -142,6 +143,11 @@ def one_line_errors() -> Iterator[None]:
         yield
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
+    except BrokenPipeError:
+        # The reader went away (`tui-agent customer find a | head -1`): stop quietly, as
+        # Python's documentation recommends, so the exit's own flush raises nothing either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except (sqlite3.Error, OSError) as exc:
         where = _opened[0] if _opened else "database"
         line = describe_error(where, exc)

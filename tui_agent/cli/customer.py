@@ -28,11 +28,11 @@ from tui_agent.core.customer_page import (
     CustomerPage,
     TouchEvent,
     TouchRecord,
-    mask_phone,
     prediction_line,
     printable,
 )
 from tui_agent.core.models import FollowUp, Order
+from tui_agent.core.privacy import mask_phone
 from tui_agent.store.predictions import PREDICTION_KEYS
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def event_json(e: TouchEvent) -> dict[str, object]:
 
 
 def _phone(phone: str | None, show: bool) -> str | None:
-    return phone if show else mask_phone(phone)
+    return phone if show else (mask_phone(phone) or None)
 
 
 # ---------------------------------------------------------------------------------------------

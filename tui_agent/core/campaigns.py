@@ -281,15 +281,6 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def mask_phone(phone: str | None) -> str:
-    """``13812345678`` -> ``138****5678``: every digit but the first three and last four."""
-    if not phone:
-        return ""
-    digits = [i for i, ch in enumerate(phone) if ch.isdigit()]
-    hide = set(digits[3:-4])
-    return "".join("*" if i in hide else ch for i, ch in enumerate(phone))
-
-
 def printable(text: str) -> str:
     """Text from the shop's files, safe to print on a terminal: the one cleaning every
     imported cell gets (``core.safetext.clean_cell``: controls made visible, bidi marks

@@ -270,17 +270,6 @@ def _national(number: str) -> str:
     return number
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """The first three and last four digits of a phone number, the rest as ``*``."""
-    if not phone:
-        return phone
-    places = [i for i, c in enumerate(phone) if c.isdigit()]
-    if len(places) < 8:
-        return phone
-    hide = set(places[3:-4])
-    return "".join("*" if i in hide else c for i, c in enumerate(phone))
-
-
 # ---------------------------------------------------------------------------------------------
 # Search keys of a name: full pinyin and initials
 

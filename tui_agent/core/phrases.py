@@ -126,25 +126,60 @@ class Library:
                 return p
         return None
 
-    def suggest(self, stage: Stage | str, tags: Sequence[str], language: str) -> Phrase | None:
-        """The best phrase for a follow-up, or None when nothing fits.
+    def suggest(
+        self,
+        stage: Stage | str,
+        tags: Sequence[str],
+        language: str,
+        category: str | None = None,
+    ) -> Phrase | None:
+        """The phrase that fits a follow-up best (None when none fits): the console's
+        suggestion and the demo's sent texts both come from here.
 
-        Most tags in common first, then the same stage, then having the customer's language;
-        ties keep library order. A phrase needs a common tag or the same stage to be chosen.
+        It needs a tag of the rule or the same stage. A phrase written for a product
+        category (tags ``food``, ``beauty``, ``clothing``, ``baby``, ``electronics``) is
+        only suggested for that category; among the rest, most rule tags in common first,
+        then the product's category, then the same stage, then the customer's language;
+        ties keep library order.
         """
         stage_value = str(stage)
         wanted = set(tags)
+        kind = category_tag(category)
         best: Phrase | None = None
-        best_key: tuple[int, int, int] = (0, 0, 0)
+        best_key: tuple[int, int, int, int] = (0, 0, 0, 0)
         for p in self.phrases.values():
             common = len(wanted.intersection(p.tags))
             same = int(p.stage.value == stage_value)
             if not common and not same:
                 continue
-            key = (common, same, int(language in p.languages))
+            kinds = CATEGORY_TAGS.intersection(p.tags)
+            if kinds and kind not in kinds:
+                continue  # a refill offer for baby food is not for a T-shirt
+            key = (common, int(kind in kinds), same, int(language in p.languages))
             if best is None or key > best_key:
                 best, best_key = p, key
         return best
+
+
+CATEGORY_TAGS = frozenset({"food", "beauty", "clothing", "baby", "electronics"})
+_CATEGORY_WORDS = {
+    "food": ("food", "食品", "饮料", "零食", "茶", "生鲜", "粮油"),
+    "beauty": ("beauty", "美妆", "护肤", "彩妆", "个护", "skincare", "cosmetic"),
+    "clothing": ("clothing", "服饰", "服装", "鞋", "apparel", "fashion"),
+    "baby": ("baby", "母婴", "婴", "童", "mother"),
+    "electronics": ("electronic", "数码", "电子", "家电", "digital"),
+}
+
+
+def category_tag(category: str | None) -> str | None:
+    """The phrase tag for a product category (``mother_baby`` and 母婴 -> ``baby``)."""
+    if not category:
+        return None
+    text = category.casefold()
+    for tag, words in _CATEGORY_WORDS.items():
+        if any(w in text for w in words):
+            return tag
+    return None
 
 
 @dataclass

@@ -29,6 +29,17 @@ def _mask(match: re.Match[str]) -> str:
     return "".join("*" if i in hide else ch for i, ch in enumerate(text))
 
 
+def mask_phone(phone: str | None) -> str:
+    """One stored phone number as every screen, command and export shows it: the first three
+    and last four digits (``13812345678`` -> ``138****5678``, separators kept), or only the
+    last two of a number shorter than eight digits. ``""`` for no number."""
+    if not phone:
+        return ""
+    digits = [i for i, ch in enumerate(phone) if ch.isdigit()]
+    hide = set(digits[3:-4] if len(digits) >= 8 else digits[:-2])
+    return "".join("*" if i in hide else ch for i, ch in enumerate(phone))
+
+
 def mask_phones(text: str) -> str:
     """``text`` with every phone number's middle digits replaced by ``*``, and every email's
     local part but its first character."""

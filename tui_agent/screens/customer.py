@@ -32,6 +32,7 @@ from tui_agent.core.customer_page import (
     printable,
 )
 from tui_agent.core.phrases import Phrase
+from tui_agent.core.privacy import mask_phone
 from tui_agent.core.segments import Segment
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
@@ -39,7 +40,6 @@ from tui_agent.screens.modals import MissingValuesForm, _Dialog
 from tui_agent.screens.touch_actions import TouchActionsScreen
 from tui_agent.session import CapBlocked, Session
 from tui_agent.store.outcomes import DeskError, Undone
-from tui_agent.widgets.customer_card import mask_phone
 from tui_agent.widgets.phrase_search import PhraseSearch
 from tui_agent.widgets.preview import Preview
 
@@ -96,7 +96,7 @@ class FindCustomer(_Dialog):
         results.clear_options()
         for hit in hits:
             line = Text(printable(hit.name) or hit.customer_id, style="bold")
-            line.append(f"  {hit.customer_id}  {mask_phone(hit.phone)}", style="dim")
+            line.append(f"  {hit.customer_id}  {mask_phone(hit.phone) or '—'}", style="dim")
             if hit.tier:
                 line.append(f"  {printable(hit.tier)}")
             line.append(f"  {hit.order_count} 单", style="dim")
@@ -391,10 +391,12 @@ class CustomerScreen(TouchActionsScreen):
             f"touch #{touch_id} ({kind}) logged for {name or self.customer_id} · "
             f"{result.describe()} · r outcome, u undo"
         )
-        self.app.call_from_thread(self._after_write, note, touch_id)
+        self.app.call_from_thread(self._after_write, note, touch_id, name or self.customer_id)
 
-    def _after_write(self, note: str, touch_id: int) -> None:
+    def _after_write(self, note: str, touch_id: int, who: str) -> None:
+        # The agent's last touch is the console's, whichever screen logged it (r and u).
         self.console.work_screen.last_touch = touch_id
+        self.console.work_screen.last_touch_who = who
         self.app.post_message(TouchLogged(touch_id, 0))
         self.load_page()
         self._status(note)
@@ -415,10 +417,14 @@ class CustomerScreen(TouchActionsScreen):
         self.load_page()
 
     def _touch_undone(self, undone: Undone) -> None:
-        self.app.call_from_thread(
-            self._status, escape(f"Touch #{undone.touch_id} taken back (retracted)")
-        )
+        self.app.call_from_thread(self._undone, undone.touch_id)
         self.load_page()
+
+    def _undone(self, touch_id: int) -> None:
+        work_screen = self.console.work_screen
+        if work_screen.last_touch == touch_id:  # a retracted touch gets no outcome
+            work_screen.last_touch = None
+        self._status(escape(f"Touch #{touch_id} taken back (retracted)"))
 
     def action_back(self) -> None:
         self.app.pop_screen()

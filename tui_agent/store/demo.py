@@ -104,9 +104,12 @@ def _demo_text(
     """What a demo agent sent: the suggested phrase, filled as the console would fill it."""
     customer = queries.get_customer(db, item.customer_id)
     assert customer is not None
-    phrase = library.suggest(item.stage, item.suggested_tags, customer.language)
+    focus = item.focus
+    category = focus.category if focus else None
+    # The console's own choice (the product's category counts), so the demo's history reads
+    # as what an agent would have sent.
+    phrase = library.suggest(item.stage, item.suggested_tags, customer.language, category)
     if phrase is not None:
-        focus = item.focus
         ctx = build_context(
             customer,
             queries.latest_order(db, item.customer_id),

@@ -12,17 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui_agent.core.models import CustomerCard
-
-
-def mask_phone(phone: str | None) -> str:
-    """Hide the middle of a phone number: 13812345678 -> 138****5678."""
-    if not phone:
-        return "—"
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep = 3 if len(digits) >= 8 else 1
-    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
+from tui_agent.core.privacy import mask_phone
 
 
 class CustomerCardView(Static, can_focus=True):
