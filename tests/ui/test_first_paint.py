@@ -257,3 +257,23 @@ def test_the_garbage_collector_paused_for_the_start_runs_again(
         app.session.close()
 
     run(body)
+
+
+@pytest.mark.parametrize("prefetched", [False, True])
+def test_the_start_notice_shows_however_the_first_card_came(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch, prefetched: bool
+) -> None:
+    monkeypatch.setattr(Session, "start_notice", lambda _s: "holiday data: calendar missing")
+
+    async def body() -> None:
+        app = _console(shop, clip)
+        if prefetched:
+            app.session.prefetch_opening()  # the card is shown at mount, before the first show
+        async with app.run_test(size=(140, 45)) as pilot:
+            await settle(pilot)
+            assert "holiday data: calendar missing" in str(
+                app.work_screen.query_one("#status").render()
+            )
+        app.session.close()
+
+    run(body)

@@ -154,6 +154,8 @@ class WorkQueueScreen(TouchActionsScreen):
             # Looked for once the first card is shown: it imports the holidays package and
             # builds a year's calendar (~0.15 s of CPU the first paint should not share).
             self._notice_due = True
+            if self._first_shown:  # shown already, at mount (the console's prefetch)
+                self._first_card_shown()
         if self.claimed is not None and self.claimed != self.session.held:
             self.query_one(DueList).mark_claim(self.claimed, Text(""))
             self.claimed = None
