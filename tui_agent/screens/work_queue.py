@@ -283,12 +283,13 @@ class WorkQueueScreen(TouchActionsScreen):
     def _first_card_shown(self) -> None:
         """After the first paint: what start-up work was put off until then."""
         self._first_shown = True
+        # Once that frame is out: the card may have been shown at mount, before any paint.
         if self._generate_pending:
             self._generate_pending = False
-            self.start_generation()
+            self.call_after_refresh(self.start_generation)
         if self._notice_due:
             self._notice_due = False
-            self.load_notice()
+            self.call_after_refresh(self.load_notice)
 
     def _show_notice(self, notice: str) -> None:
         self._note = escape(notice)
