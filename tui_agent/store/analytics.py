@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -106,6 +106,7 @@ class _Windows:
     base_lo: str | None  # retention windows for the lifetime estimate, when history allows
     mid: str | None
     estimate_days: int
+    month_lo: str  # the repurchase by month: first day of its first month
 
 
 def _windows(db: sqlite_utils.Database, start: date | None, end: date, today: date) -> _Windows:
@@ -129,7 +130,14 @@ def _windows(db: sqlite_utils.Database, start: date | None, end: date, today: da
         base_lo=base_lo,
         mid=mid,
         estimate_days=days,
+        month_lo=_months_lo(today, REPURCHASE_MONTHS),
     )
+
+
+def _months_lo(today: date, months: int) -> str:
+    """First day of the first of the ``months`` calendar months ending with today's."""
+    first_month = (today.year * 12 + today.month - 1) - (months - 1)
+    return date(first_month // 12, first_month % 12 + 1, 1).isoformat()
 
 
 def _customer_pass_sql(
@@ -195,25 +203,65 @@ def _customer_pass(
         "base_lo": w.base_lo,
         "mid": w.mid,
     }
+    return w, _in_parts(db, lambda c_lo, c_hi: _customer_pass_sql(w, whole, c_lo, c_hi), params)
+
+
+def _read_only(path: str) -> sqlite3.Connection:
+    """A read connection of its own to the shop's file, memory-mapped like the main one."""
+    conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    return conn
+
+
+def _in_parts(
+    db: sqlite_utils.Database, sql_for: Callable[[bool, bool], str], params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a per-customer query in customer id order, read in parts side by side.
+
+    ``sql_for(c_lo, c_hi)`` gives the query limited to customer ids ``>= :c_lo`` and/or
+    ``< :c_hi`` (see :func:`_split_customers`); each part runs on a read connection of its
+    own in a thread, and the parts are put back together in order.
+    """
     parts = _split_customers(db)
     if len(parts) < 2:
-        return w, db.execute(_customer_pass_sql(w, whole), params).fetchall()
+        return db.execute(sql_for(False, False), params).fetchall()
     path = _db_file(db)
     assert path is not None
 
     def run(bounds: tuple[str | None, str | None]) -> list[tuple[Any, ...]]:
         lo, hi = bounds
-        conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        conn = _read_only(path)
         try:
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            sql = _customer_pass_sql(w, whole, lo is not None, hi is not None)
+            sql = sql_for(lo is not None, hi is not None)
             return conn.execute(sql, {**params, "c_lo": lo, "c_hi": hi}).fetchall()
         finally:
             conn.close()
 
     with ThreadPoolExecutor(len(parts)) as pool:
         chunks = list(pool.map(run, parts))
-    return w, [row for chunk in chunks for row in chunk]
+    return [row for chunk in chunks for row in chunk]
+
+
+def _beside(db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], R]) -> Callable[[], R]:
+    """Start ``fn`` on a read connection of its own, in a thread (SQLite releases the GIL
+    while it steps), so it runs beside what the caller does next; returns a function that
+    waits for its result. In memory or on small shops: run right here."""
+    path = _db_file(db)
+    if path is None or len(_split_customers(db)) < 2:
+        result = fn(db)
+        return lambda: result
+
+    def run() -> R:
+        conn = _read_only(path)
+        try:
+            return fn(sqlite_utils.Database(conn))
+        finally:
+            conn.close()
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
 
 
 # The per-customer pass is split by customer id over this many read connections in threads
@@ -630,6 +678,9 @@ class _Fold:
     seg_acc: dict[Segment, list[float]] = field(
         default_factory=lambda: {s: [0, 0, 0, 0.0] for s in Segment}
     )
+    # Worked out on the way when the fold can (else None: see shop_stats).
+    established: tuple[int, int] | None = None
+    by_month: tuple[mt.MonthRepurchase, ...] | None = None
 
     def by_code(self) -> dict[tuple[int, ...], list[float]]:
         """One accumulator per score triple, looked up without a function call."""
@@ -715,12 +766,20 @@ def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:
     return bool(int(c_n) == n and c_first == first and c_last == last)
 
 
-def _derived_rows_sql(estimate: bool, whole: bool) -> str:
+def _derived_rows_sql(estimate: bool, whole: bool, c_lo: bool = False, c_hi: bool = False) -> str:
     """Per customer with orders, in customer id order (the order the orders pass adds its sums
     in, so the floats come out the same): id (only when the period needs it), count, amount,
     first and last order, the span from first to last, the days from the first order to the
-    second and, for the lifetime estimate, whether there was an order in the earlier window
-    when first and last cannot tell.
+    second, and, for the lifetime estimate, whether there was an order in the earlier window
+    when first and last cannot tell. Then what :func:`_months_of` needs for the repurchase by
+    month: the months of the first and last order, whether the customer stayed a one-time
+    buyer in the month of their first order, and the months strictly between first and last.
+
+    Each customer's orders are read with a seek in the covering index, and only when first
+    and last cannot tell: the second order (2+ orders), the orders in the earlier estimate
+    window, the months in between (3+ orders). ``OFFSET 0`` keeps the inner query a
+    co-routine (SQLite does not flatten it), so the second order is looked up once and the
+    rows stream in the inner query's customer id order, with no sort.
     """
     between = (
         """CASE WHEN c.first_order_at < :base_lo AND c.last_order_at >= :mid THEN EXISTS (
@@ -730,19 +789,68 @@ def _derived_rows_sql(estimate: bool, whole: bool) -> str:
         if estimate
         else "NULL"
     )
+    # A month's text bounds: every 'YYYY-MM-DD ...' of the month sorts after 'YYYY-MM-00' and
+    # before 'YYYY-MM-32', and every other month's outside them.
     return f"""
-        SELECT {"NULL" if whole else "c.customer_id"}, c.order_count, c.total_spent,
-               c.first_order_at, c.last_order_at,
-               CASE WHEN c.order_count >= 2
-               THEN julianday(c.last_order_at) - julianday(c.first_order_at) END,
-               CASE WHEN c.order_count >= 2 AND c.first_order_at >= :lo
-               AND c.first_order_at < :hi THEN julianday((
-                   SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
-                   WHERE o.customer_id = c.customer_id ORDER BY o.ordered_at LIMIT 1 OFFSET 1))
-                   - julianday(c.first_order_at) END,
-               {between}
-        FROM customers c WHERE c.order_count > 0 ORDER BY c.customer_id
+        SELECT {"NULL" if whole else "x.id"}, x.n, x.m, x.first, x.last,
+               CASE WHEN x.n >= 2 THEN julianday(x.last) - julianday(x.first) END,
+               julianday(x.second) - julianday(x.first), x.in_base,
+               CASE WHEN x.first < :month_lo THEN NULL
+                    WHEN x.n = 1 THEN 1
+                    WHEN x.second > x.first THEN x.second >= substr(x.first, 1, 8) || '32'
+                    ELSE NOT EXISTS (
+                        SELECT 1 FROM orders o INDEXED BY idx_orders_customer_amount
+                        WHERE o.customer_id = x.id AND o.ordered_at > x.first
+                          AND o.ordered_at < substr(x.first, 1, 8) || '32') END,
+               CASE WHEN x.n >= 3 AND x.last >= :month_lo THEN (
+                   SELECT group_concat(DISTINCT substr(o.ordered_at, 1, 7))
+                   FROM orders o INDEXED BY idx_orders_customer_amount
+                   WHERE o.customer_id = x.id
+                     AND o.ordered_at >= substr(x.first, 1, 8) || '32'
+                     AND o.ordered_at < substr(x.last, 1, 8) || '00'
+                     AND o.ordered_at >= :month_lo) END
+        FROM (
+            SELECT c.customer_id AS id, c.order_count AS n, c.total_spent AS m,
+                   c.first_order_at AS first, c.last_order_at AS last,
+                   CASE WHEN c.order_count >= 2 AND (c.first_order_at >= :month_lo
+                        OR (c.first_order_at >= :lo AND c.first_order_at < :hi)) THEN (
+                       SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
+                       WHERE o.customer_id = c.customer_id
+                       ORDER BY o.ordered_at LIMIT 1 OFFSET 1) END AS second,
+                   {between} AS in_base
+            FROM customers c WHERE c.order_count > 0
+                 {"AND c.customer_id >= :c_lo" if c_lo else ""}
+                 {"AND c.customer_id < :c_hi" if c_hi else ""}
+            ORDER BY c.customer_id LIMIT -1 OFFSET 0) AS x
     """
+
+
+def _months_of(
+    keys: Iterable[tuple[str, str, int | None, str | None]], month_lo: str
+) -> tuple[mt.MonthRepurchase, ...]:
+    """The repurchase by month (see :func:`repurchase_by_month`) from one key per customer:
+    the months of their first and last order, whether they stayed a one-time buyer in the
+    month of their first order (None when that month is before ``month_lo``) and the months
+    of their orders strictly between (text joined by commas, or None).
+
+    A customer counts in each month they ordered in; they are returning there unless it is
+    the month of their first order and every order of theirs in it was that first one.
+    Customers sharing a key are counted together.
+    """
+    lo = month_lo[:7]
+    customers: dict[str, int] = defaultdict(int)
+    stayed: dict[str, int] = defaultdict(int)
+    for (first, last, stay, middle), k in Counter(keys).items():
+        months = {m for m in (first, last) if m >= lo}
+        if middle:
+            months.update(middle.split(","))
+        for m in months:
+            customers[m] += k
+        if stay:
+            stayed[first] += k
+    return tuple(
+        mt.MonthRepurchase(m, customers[m], customers[m] - stayed[m]) for m in sorted(customers)
+    )
 
 
 # The period's own figures when it is not all history: only its orders are aggregated.
@@ -757,16 +865,19 @@ _PERIOD_SQL = """
 def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     """The figures from the customers' derived columns (see :func:`_derived_current`).
 
-    Segments and cohorts are about all orders up to today, which (no order being after today)
-    is what the derived columns hold. A customer's first and last order also answer who
-    ordered in the LTV year (last order in it) and who was in the estimate's earlier window
-    and came back in the later one, when those windows end today. What is left reads orders:
-    the period's own figures (unless it is all history) and the year's revenue.
+    Segments, cohorts and the repurchase by month are about all orders up to today, which
+    (no order being after today) is what the derived columns hold. A customer's first and
+    last order also answer who ordered in the LTV year (last order in it), who was a customer
+    before it (first order before it: the LTV year's other orders are all of the newer
+    customers' orders) and who was in the estimate's earlier window and came back in the
+    later one, when those windows end today. What is left reads orders: the period's own
+    figures (unless it is all history) and the year's revenue.
     """
     ends_today = w.end_hi == w.today_hi
     est = w.mid is not None and ends_today
-    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi}
-    rows = db.execute(_derived_rows_sql(est, whole), params).fetchall()
+    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi, "month_lo": w.month_lo}
+    year_revenue = _beside(db, lambda d: _year_revenue(d, w)) if ends_today else None
+    rows = _in_parts(db, lambda c_lo, c_hi: _derived_rows_sql(est, whole, c_lo, c_hi), params)
     period: dict[str, tuple[int, float, float]] = {}
     if not whole:
         period = {r[0]: r[1:] for r in db.execute(_PERIOD_SQL, params)}
@@ -774,6 +885,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     codes = _rfm_codes(rows, n=1, m=2, last=4)
     by_code = f.by_code()
     customers = repeat = orders = gaps = year_customers = base = retained = 0
+    established = newer_orders = 0
     revenue = span = 0.0
     cohort_n: dict[str, int] = defaultdict(int)
     cohort_rep: dict[str, list[int]] = defaultdict(lambda: [0] * len(mt.COHORT_DAYS))
@@ -784,7 +896,8 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     if not ends_today:
         year_lo = "~"
     none = (0, 0.0, 0.0)
-    for (cid, n, m, first, last, span_c, second, between), code in zip(rows, codes, strict=True):
+    for row, code in zip(rows, codes, strict=True):
+        cid, n, m, first, last, span_c, second, between = row[:8]
         acc = by_code[code]
         acc[0] += 1
         acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way
@@ -812,6 +925,10 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
                         counts[i] += 1
         if last >= year_lo:
             year_customers += 1
+            if first < year_lo:
+                established += 1
+            else:
+                newer_orders += n  # every order of theirs is in the year
         # An order in [base_lo, mid): first or last is in it, or (both outside) `between`.
         if last >= base_lo and first < mid and between != 0:
             base += 1
@@ -820,26 +937,34 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
         customers, repeat, orders, revenue, span, gaps,
     )  # fmt: skip
     f.cohort_n, f.cohort_rep = dict(cohort_n), dict(cohort_rep)
+    f.by_month = _months_of(((r[3][:7], r[4][:7], r[8], r[9]) for r in rows), w.month_lo)
     if ends_today:
         f.year_customers, f.base, f.retained = year_customers, base, retained
         f.year_orders = db.execute(
             "SELECT count(*) FROM orders WHERE ordered_at >= ? AND ordered_at < ?",
             [w.year_lo, w.end_hi],
         ).fetchone()[0]
-        # Summed per customer, then over customers in id order, as the orders pass does.
-        year_revenue = 0.0
-        for (m,) in db.execute(
-            """
-            SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
-            WHERE ordered_at >= ? AND ordered_at < ? GROUP BY customer_id
-            """,
-            [w.year_lo, w.end_hi],
-        ):
-            year_revenue += m
-        f.year_revenue = year_revenue
+        f.established = (f.year_orders - newer_orders, established)
+        assert year_revenue is not None
+        f.year_revenue = year_revenue()
     else:
         _year_sums(db, w, f)
     return f
+
+
+def _year_revenue(db: sqlite_utils.Database, w: _Windows) -> float:
+    """The LTV year's revenue, summed per customer, then over customers in id order, as the
+    orders pass does (so the float is the same)."""
+    year_revenue = 0.0
+    for (m,) in db.execute(
+        """
+        SELECT total(amount) FROM orders INDEXED BY idx_orders_customer_amount
+        WHERE ordered_at >= ? AND ordered_at < ? GROUP BY customer_id
+        """,
+        [w.year_lo, w.end_hi],
+    ):
+        year_revenue += m
+    return year_revenue
 
 
 def _year_sums(db: sqlite_utils.Database, w: _Windows, f: _Fold) -> None:
@@ -938,8 +1063,7 @@ def repurchase_by_month(
     One pass over the covering index, grouped by customer and month (no sort); each group's
     latest order is compared with the customer's first order.
     """
-    first_month = (today.year * 12 + today.month - 1) - (months - 1)
-    lo = date(first_month // 12, first_month % 12 + 1, 1)
+    lo = _months_lo(today, months)
     today_hi = _hi(today)
     if _derived_current(db, today_hi):
         first = "(SELECT c.first_order_at FROM customers c WHERE c.customer_id = o.customer_id)"
@@ -957,7 +1081,7 @@ def repurchase_by_month(
             GROUP BY o.customer_id, m)
         GROUP BY m ORDER BY m
         """,
-        {"lo": lo.isoformat(), "hi": today_hi},
+        {"lo": lo, "hi": today_hi},
     ).fetchall()
     return tuple(mt.MonthRepurchase(m, int(n), int(r)) for m, n, r in rows)
 
@@ -1030,11 +1154,14 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
-    by_month = _by_month_in_background(db, today)
     if _derived_current(db, w.today_hi):
         f = _fold_derived(db, w, whole)
     else:
+        month_pass = _by_month_in_background(db, today)
         f = _fold_orders(db, w, whole, start, end, today)
+        f.by_month = month_pass()
+    by_month = f.by_month
+    assert by_month is not None  # both folds fill it in
 
     cohorts = []
     for month in sorted(f.cohort_n):
@@ -1056,7 +1183,7 @@ def shop_stats(
         f.year_customers,
         (f.base, f.retained, w.estimate_days) if w.mid else None,
         lifetime_years,
-        _established(db, w),
+        _established(db, w) if f.established is None else f.established,
     )
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
@@ -1074,7 +1201,7 @@ def shop_stats(
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
         attribution=attribution(db, start, end, window_days, today=today),
-        by_month=by_month(),
+        by_month=by_month,
         outcomes=touch_outcomes(db, start, min(end, today)),
     )
 
