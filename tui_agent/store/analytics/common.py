@@ -163,9 +163,14 @@ def _split_customers(db: sqlite_utils.Database) -> list[tuple[str | None, str | 
 
 
 def _read_only(path: str) -> sqlite3.Connection:
-    """A read connection of its own to the shop's file, memory-mapped like the main one."""
+    """A read connection of its own to the shop's file, for a thread.
+
+    Not memory-mapped: the pages it maps would count a second time in the process's resident
+    memory wherever the main connection maps them too (+35-50 MB at 200k customers), for no
+    CPU gained on these queries (measured within noise).
+    """
     conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=5.0)
-    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    conn.execute("PRAGMA cache_size = -16000")
     return conn
 
 
