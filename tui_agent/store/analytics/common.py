@@ -141,10 +141,19 @@ def _db_file(db: sqlite_utils.Database) -> str | None:
     return None
 
 
+def _big(db: sqlite_utils.Database) -> bool:
+    """Whether reading beside the main connection pays: a shop file of PARALLEL_MIN_ORDERS
+    orders or more (the highest rowid: an index seek), and more than one core."""
+    if (os.cpu_count() or 1) < 2 or _db_file(db) is None:
+        return False
+    top = db.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
+    return bool(top >= PARALLEL_MIN_ORDERS)
+
+
 def _split_customers(db: sqlite_utils.Database) -> list[tuple[str | None, str | None]]:
     """Customer id ranges ``[lo, hi)`` holding about equal numbers of orders (one = no split)."""
     parts = min(4, os.cpu_count() or 1)
-    if parts < 2 or _db_file(db) is None:
+    if parts < 2 or not _big(db):
         return [(None, None)]
     n = db.execute("SELECT count(*) FROM orders").fetchone()[0]
     if n < PARALLEL_MIN_ORDERS:
@@ -208,7 +217,7 @@ def _beside(db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], R])
     while it steps), so it runs beside what the caller does next; returns a function that
     waits for its result. In memory or on small shops: run right here."""
     path = _db_file(db)
-    if path is None or len(_split_customers(db)) < 2:
+    if path is None or not _big(db):
         result = fn(db)
         return lambda: result
 

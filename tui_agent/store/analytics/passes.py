@@ -207,8 +207,8 @@ def _derived_rows_sql(estimate: bool, whole: bool, c_lo: bool = False, c_hi: boo
     # before 'YYYY-MM-32', and every other month's outside them.
     return f"""
         SELECT {"NULL" if whole else "x.id"}, x.n, x.m, x.first, x.last,
-               CASE WHEN x.n >= 2 THEN julianday(x.last) - julianday(x.first) END,
-               julianday(x.second) - julianday(x.first), x.in_base,
+               CASE WHEN x.n >= 2 THEN julianday(x.last) - x.first_day END,
+               julianday(x.second) - x.first_day, x.in_base,
                CASE WHEN x.first < :month_lo THEN NULL
                     WHEN x.n = 1 THEN 1
                     WHEN x.second > x.first THEN x.second >= substr(x.first, 1, 8) || '32'
@@ -226,6 +226,8 @@ def _derived_rows_sql(estimate: bool, whole: bool, c_lo: bool = False, c_hi: boo
         FROM (
             SELECT c.customer_id AS id, c.order_count AS n, c.total_spent AS m,
                    c.first_order_at AS first, c.last_order_at AS last,
+                   CASE WHEN c.order_count >= 2 THEN julianday(c.first_order_at) END
+                       AS first_day,
                    CASE WHEN c.order_count >= 2 AND (c.first_order_at >= :month_lo
                         OR (c.first_order_at >= :lo AND c.first_order_at < :hi)) THEN (
                        SELECT o.ordered_at FROM orders o INDEXED BY idx_orders_customer_amount
@@ -282,8 +284,9 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     if not ends_today:
         year_lo = "~"
     none = (0, 0.0, 0.0)
-    for row, code in zip(rows, codes, strict=True):
-        cid, n, m, first, last, span_c, second, between = row[:8]
+    for (cid, n, m, first, last, span_c, second, between, _, _), code in zip(
+        rows, codes, strict=True
+    ):
         acc = by_code[code]
         acc[0] += 1
         acc[3] += round(m, 2)  # cents, as the derived total_spent: same sums either way

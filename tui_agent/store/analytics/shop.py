@@ -10,7 +10,7 @@ import sqlite_utils
 from tui_agent.core import metrics as mt
 from tui_agent.store.analytics import common
 from tui_agent.store.analytics.attribution import attribution, touch_outcomes
-from tui_agent.store.analytics.common import _month_end, _scan, _windows
+from tui_agent.store.analytics.common import _beside, _month_end, _scan, _windows
 from tui_agent.store.analytics.ltv import _established
 from tui_agent.store.analytics.passes import _fold_derived, _fold_orders
 from tui_agent.store.analytics.repurchase import _by_month_in_background, category_stats
@@ -40,6 +40,13 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
+    touches = _beside(
+        db,
+        lambda d: (
+            attribution(d, start, end, window_days, today=today),
+            touch_outcomes(d, start, min(end, today)),
+        ),
+    )
     # Through the module, so that tests can take the path that reads every order.
     if common._derived_current(db, w.today_hi):
         f = _fold_derived(db, w, whole)
@@ -72,6 +79,7 @@ def shop_stats(
         lifetime_years,
         _established(db, w) if f.established is None else f.established,
     )
+    attributed, outcomes = touches()  # read beside the customers' figures on big shops
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
     )
@@ -87,9 +95,9 @@ def shop_stats(
         cohorts=tuple(cohorts),
         by_category=tuple(category_stats(db, start, min(end, today))) if categories else None,
         by_segment=by_segment,
-        attribution=attribution(db, start, end, window_days, today=today),
+        attribution=attributed,
         by_month=by_month,
-        outcomes=touch_outcomes(db, start, min(end, today)),
+        outcomes=outcomes,
     )
 
 
