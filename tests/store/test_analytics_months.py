@@ -97,6 +97,21 @@ def test_the_derived_path_is_taken(shop: sqlite_utils.Database) -> None:
     assert common._derived_current(shop, common._hi(TODAY))
 
 
+def test_the_derived_pass_streams_in_customer_order(shop: sqlite_utils.Database) -> None:
+    """Its sums add up in customer id order, as the orders pass does: the inner query walks
+    the customers' primary key and the outer one reads it as a co-routine (no sort), and each
+    customer's orders are sought in the covering index, never the table."""
+    w = common._windows(shop, None, TODAY, TODAY)
+    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi, "month_lo": w.month_lo}
+    sql = passes._derived_rows_sql(estimate=True, whole=True)
+    steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    assert "CO-ROUTINE x" in steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in s for s in steps)
+    assert all("COVERING INDEX" in s for s in steps if s.startswith("SEARCH o"))
+    ids = [r[0] for r in shop.execute(passes._derived_rows_sql(True, False), params)]
+    assert ids == sorted(ids) and len(ids) == len(ORDERS)
+
+
 @pytest.mark.parametrize("today", [TODAY, date(2024, 8, 8), date(2024, 12, 31)])
 def test_repurchase_by_month_from_the_derived_columns(
     shop: sqlite_utils.Database, today: date

@@ -186,8 +186,8 @@ def _derived_rows_sql(estimate: bool, whole: bool, c_lo: bool = False, c_hi: boo
     first and last order, the span from first to last, the days from the first order to the
     second, and, for the lifetime estimate, whether there was an order in the earlier window
     when first and last cannot tell. Then what :func:`_months_of` needs for the repurchase by
-    month: the months of the first and last order, whether the customer stayed a one-time
-    buyer in the month of their first order, and the months strictly between first and last.
+    month besides the first and last order: whether the customer stayed a one-time buyer in
+    the month of their first order, and the months strictly between first and last.
 
     Each customer's orders are read with a seek in the covering index, and only when first
     and last cannot tell: the second order (2+ orders), the orders in the earlier estimate
