@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from tui_agent.store.purchase_days import refresh_customers
+
 
 def add_customer(db: sqlite_utils.Database, cid: str, **fields: object) -> None:
     row = {"customer_id": cid, "name": fields.pop("name", f"客户{cid}"), **fields}
@@ -26,7 +28,8 @@ def add_order(
     seq: int = 1,
     lines: list[tuple[str, str, str | None]] | None = None,
 ) -> None:
-    """An order with its lines (sku, product, category); customer aggregates updated by hand."""
+    """An order with its lines (sku, product, category); customer aggregates updated by hand,
+    the customer's purchase days (``store.purchase_days``) recomputed."""
     db.execute(
         "INSERT INTO orders (order_id, customer_id, ordered_at, delivered_at, amount, seq) VALUES (?,?,?,?,?,?)",
         [oid, cid, ordered, delivered, amount, seq],
@@ -42,3 +45,4 @@ def add_order(
         "WHERE customer_id = ?",
         [amount, ordered, ordered, cid],
     )
+    refresh_customers(db, [cid])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tui_agent.core.rules import load_rules
 from tui_agent.paths import rules_path
+from tui_agent.store import purchase_days
 from tui_agent.store.db import connect, write_tx
 from tui_agent.store.followups import generate
 
@@ -74,6 +75,7 @@ def build_shop(path: Path, today: date = TODAY, *, generated: bool = True) -> Pa
                     "VALUES (?,?,?,?,?,?,?)",
                     [oid, 1, sku, pname, cat, 1, 199.0],
                 )
+        purchase_days.rebuild(db)  # derived, like the customers' figures above
     if generated:
         generate(db, today, load_rules(rules_path()))
     db.conn.close()

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 MMAP_BYTES = 1 << 30
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -49,6 +49,24 @@ def _clean_imported_text(db: sqlite_utils.Database) -> None:
                 f"UPDATE {table} SET {col} = ? WHERE rowid = ?",
                 [(clean_cell(text).strip(), rowid) for rowid, text in rows],
             )
+
+
+def _purchase_days(db: sqlite_utils.Database) -> None:
+    from tui_agent.store import purchase_days
+
+    db.execute(
+        """
+        CREATE TABLE purchase_days (
+            customer_id TEXT NOT NULL,
+            product_key TEXT NOT NULL,  -- 'sku:' || sku, else 'cat:' || lower(trim(category))
+            n_days INTEGER NOT NULL,    -- distinct order days, at least 2
+            days TEXT NOT NULL,         -- those days, YYYY-MM-DD, ascending, comma separated
+            PRIMARY KEY (customer_id, product_key)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_purchase_days_n ON purchase_days(n_days)")
+    purchase_days.rebuild(db)
 
 
 # Each migration takes the database from version N-1 to N. Append, never edit.
@@ -339,6 +357,9 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
             WHERE customer_id = new.customer_id;
         END;
     """,
+    # 12: the days each customer bought each product (store/purchase_days.py), for the
+    # replenish rule's own cycle; kept by the orders import, filled here from the orders.
+    _purchase_days,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

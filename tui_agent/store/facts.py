@@ -214,9 +214,9 @@ def replenish_facts(
             )
     if rule.own_cycle_min_orders > 0:
         own = (
-            _own_cycle_live(db, rules, rule, today)
+            _own_cycle_current(db, rules, rule, today)
             if live and rule.stop_on_repurchase
-            else _own_cycle_lines(db, rule, today)
+            else _own_cycle_latest(db, rule, today)
         )
         for ln in own:
             found[(ln.order_id, ln.line_no)] = ln
@@ -240,33 +240,165 @@ def _line_fact(row: Sequence[Any]) -> LineFact:
     )
 
 
-def _own_cycle_lines(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
+def _own_cycle_latest(db: sqlite_utils.Database, rule: Rule, today: date) -> list[LineFact]:
+    """:func:`_own_cycle_lines`, from the stored purchase days (``store.purchase_days``) for
+    the customers whose every order was placed by the end of ``today``: the products bought
+    on at least ``own_cycle_min_orders`` days, each one's line of its last day; the customers
+    with an order after ``today`` through :func:`_own_cycle_lines` itself."""
+    end = day_start(today + timedelta(days=1))
+    rows = db.execute(
+        # the customer's column through a scalar look-up (a join builds a bloom filter over
+        # every customer first)
+        "WITH often AS MATERIALIZED (SELECT d.customer_id AS cid, d.product_key AS k, d.days, "
+        "substr(d.days, -10) AS day, (SELECT c.last_order_at FROM customers c "
+        "WHERE c.customer_id = d.customer_id) AS last FROM purchase_days d WHERE d.n_days >= ?) "
+        "SELECT max(o.ordered_at || printf('%06d', l.line_no)), l.order_id, o.customer_id, "
+        "l.line_no, l.product, coalesce(l.category, p.category), p.cycle_days, o.ordered_at, "
+        "o.delivered_at, x.days FROM often x CROSS JOIN orders o ON o.customer_id = x.cid "
+        "AND o.ordered_at >= x.day AND o.ordered_at < date(x.day, '+1 day') "
+        "CROSS JOIN order_lines l ON l.order_id = o.order_id "
+        f"LEFT JOIN products p ON p.sku = l.sku WHERE x.last < ? AND {_OWN_KEY} = x.k "
+        "GROUP BY x.cid, x.k",
+        [rule.own_cycle_min_orders, end],
+    ).fetchall()
+    found = [_line_fact(r[1:]) for r in rows]
+    if db.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE last_order_at >= ?)", [end]
+    ).fetchone()[0]:
+        found += _own_cycle_lines(db, rule, today, late_only=True)
+    return found
+
+
+def _own_cycle_lines(
+    db: sqlite_utils.Database, rule: Rule, today: date, *, late_only: bool = False
+) -> list[LineFact]:
     """The latest line of each product a customer bought on at least ``own_cycle_min_orders``
     days, with the gaps between those days (the customer's own cycle). "The same product" is
     the sku, else the category. Grouped in SQL (only the qualifying pairs reach Python); the
-    bare columns come from the row of ``max()``, as SQLite documents."""
+    bare columns come from the row of ``max()``, as SQLite documents.
+
+    The reference for :func:`_own_cycle_latest`; with ``late_only``, only the customers with
+    an order after ``today``."""
+    late = " AND c.last_order_at >= ?" if late_only else ""
+    end = day_start(today + timedelta(days=1))
     rows = db.execute(
         "SELECT max(o.ordered_at || printf('%06d', l.line_no)), l.order_id, o.customer_id, "
         "l.line_no, l.product, coalesce(l.category, p.category), p.cycle_days, o.ordered_at, "
         "o.delivered_at, group_concat(DISTINCT substr(o.ordered_at, 1, 10)) "
         "FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
         "JOIN order_lines l ON l.order_id = o.order_id LEFT JOIN products p ON p.sku = l.sku "
-        "WHERE c.order_count >= ? AND o.ordered_at < ? "
+        f"WHERE c.order_count >= ?{late} AND o.ordered_at < ? "
         "AND coalesce(l.sku, l.category, p.category) IS NOT NULL "
         "GROUP BY o.customer_id, CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
         "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END "
         "HAVING count(DISTINCT substr(o.ordered_at, 1, 10)) >= ?",
         [
             rule.own_cycle_min_orders,
-            day_start(today + timedelta(days=1)),
+            *([end] if late_only else []),
+            end,
             rule.own_cycle_min_orders,
         ],
     ).fetchall()
     return [_line_fact(r[1:]) for r in rows]
 
 
-def _own_cycle_live(
+def _own_cycle_current(
     db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date
+) -> list[LineFact]:
+    """:func:`_own_cycle_live`'s lines, read from the stored purchase days for the customers
+    whose every order was placed by the end of ``today`` (the stored days are then exactly
+    the days planning counts); the customers with an order after it (``--today`` in the
+    past) go through :func:`_own_cycle_live` itself."""
+    found = _own_cycle_stored(db, rules, rule, today)
+    end = day_start(today + timedelta(days=1))
+    if db.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE last_order_at >= ?)", [end]
+    ).fetchone()[0]:
+        found += _own_cycle_live(db, rules, rule, today, late_only=True)
+    return found
+
+
+def _own_cycle_params(rules: RuleSet, rule: Rule, today: date) -> dict[str, Any]:
+    n = rule.own_cycle_min_orders
+    return {
+        "end": day_start(today + timedelta(days=1)),
+        "n": n,
+        "rule": f"{rule.id}:",
+        "assumed": rules.assumed_delivery_days,
+        "today": today.isoformat(),
+        "first": (today - timedelta(days=rules.catch_up_days)).isoformat(),
+        "halves": max(1, (n - 1) // 2 + 1),
+        "longest": max(rules.category_cycle_days.values(), default=0),
+        "lead": rule.lead_days,
+    }
+
+
+# The delivery day (or the assumed one) of candidate ``x``, as a julian day number.
+_OWN_DDAY = (
+    "julianday(coalesce(substr(o.delivered_at, 1, 10), "
+    "date(o.ordered_at, '+' || :assumed || ' days'))) AS dday"
+)
+
+# What planning would drop of candidate ``x`` (its line ``l``, product ``p``): a key
+# already written, and a reminder outside the window (see :func:`_own_cycle_live`).
+_OWN_REACH = (
+    "WHERE NOT EXISTS (SELECT 1 FROM follow_up_reasons f "
+    "WHERE f.key = :rule || x.order_id || ':' || x.line_no) "
+    # the reminder's reach: at least a day after delivery, at most the bound
+    "AND x.dday <= julianday(:today) - 1 AND (x.first_at IS NULL "
+    "OR x.dday + max(1, max((julianday(substr(x.ordered_at, 1, 10)) "
+    "- julianday(substr(x.first_at, 1, 10))) / :halves, "
+    "CASE WHEN p.cycle_days IS NOT NULL AND p.cycle_days != 0 THEN p.cycle_days "
+    "ELSE :longest END) + 0.5 - :lead) >= julianday(:first))"
+)
+
+_OWN_KEY = (
+    "CASE WHEN l.sku IS NOT NULL THEN 'sku:' || l.sku "
+    "ELSE 'cat:' || lower(trim(coalesce(l.category, p.category))) END"
+)
+
+
+def _own_cycle_stored(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date
+) -> list[LineFact]:
+    """:func:`_own_cycle_live` for the customers whose last order was placed by the end of
+    ``today``, from ``purchase_days`` (``store.purchase_days``): the products bought on at
+    least ``own_cycle_min_orders`` days whose last day is the customer's last order's, then
+    that order's line of the product (the latest of them: planning counts from the last
+    order on), a few indexed reads each."""
+    rows = db.execute(
+        # the customer's columns through scalar look-ups: a join makes SQLite build a bloom
+        # filter over every customer first (15 ms at 200k customers)
+        "WITH often AS MATERIALIZED (SELECT d.customer_id AS cid, d.product_key AS k, d.days, "
+        "(SELECT c.last_order_at FROM customers c WHERE c.customer_id = d.customer_id) AS last "
+        "FROM purchase_days d WHERE d.n_days >= :n), "
+        # only a product of the last order's day can be in the last order
+        "pair AS MATERIALIZED (SELECT * FROM often "
+        "WHERE last < :end AND substr(days, -10) = substr(last, 1, 10)), "
+        "cand AS MATERIALIZED (SELECT max(o.ordered_at || printf('%06d', l.line_no)), "
+        "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at, x.days, "
+        f"{_OWN_DDAY} FROM pair x "
+        "CROSS JOIN orders o ON o.customer_id = x.cid AND o.ordered_at = x.last "
+        "CROSS JOIN order_lines l ON l.order_id = o.order_id "
+        f"LEFT JOIN products p ON p.sku = l.sku WHERE {_OWN_KEY} = x.k GROUP BY x.cid, x.k) "
+        "SELECT x.order_id, x.customer_id, x.line_no, l.product, "
+        "coalesce(l.category, p.category), p.cycle_days, x.ordered_at, x.delivered_at, x.days "
+        "FROM (SELECT *, (SELECT c.first_order_at FROM customers c "
+        "WHERE c.customer_id = cand.customer_id) AS first_at FROM cand) x "
+        "JOIN order_lines l ON l.order_id = x.order_id AND l.line_no = x.line_no "
+        f"LEFT JOIN products p ON p.sku = l.sku {_OWN_REACH}",
+        _own_cycle_params(rules, rule, today),
+    ).fetchall()
+    return [_line_fact(r) for r in rows]
+
+
+def _own_cycle_live(
+    db: sqlite_utils.Database,
+    rules: RuleSet,
+    rule: Rule,
+    today: date,
+    *,
+    late_only: bool = False,
 ) -> list[LineFact]:
     """What :func:`_own_cycle_lines` finds that planning keeps, for a rule that stops on
     repurchase, without grouping every repeat customer's whole history.
@@ -284,14 +416,15 @@ def _own_cycle_live(
     first order to this one, ``k >= own_cycle_min_orders - 1``; the own cycle, a weighted
     mean of the median and the base cycle rounded, is at most the larger of the two plus
     a half; the base at most the product's cycle, else the longest category default.
+
+    The reference for :func:`_own_cycle_stored`, which generation uses instead; it still
+    reads, with ``late_only``, the customers with an order after ``today``.
     """
-    n = rule.own_cycle_min_orders
-    halves = max(1, (n - 1) // 2 + 1)
-    longest = max(rules.category_cycle_days.values(), default=0)
     same = (
         "CASE WHEN l.sku IS NOT NULL THEN l2.sku = l.sku ELSE l2.sku IS NULL AND "
         "lower(trim(l2.category)) = lower(trim(coalesce(l.category, p.category))) END"
     )
+    late = " AND c.last_order_at >= :end" if late_only else ""
     rows = db.execute(
         # the moment planning counts from ('' when the customer has no last order: nothing
         # is stopped, every order counts)
@@ -299,12 +432,11 @@ def _own_cycle_live(
         "WHEN c.last_order_at IS NULL THEN '' WHEN c.last_order_at < :end THEN c.last_order_at "
         "ELSE (SELECT max(m.ordered_at) FROM orders m WHERE m.customer_id = c.customer_id "
         "AND m.ordered_at < :end) END AS at, c.first_order_at AS first_at "
-        "FROM customers c WHERE c.order_count >= :n), "
+        f"FROM customers c WHERE c.order_count >= :n{late}), "
         # each product's latest line from then on (the bare columns come from max()'s row)
         "cand AS MATERIALIZED (SELECT max(o.ordered_at || printf('%06d', l.line_no)), "
         "l.order_id, o.customer_id, l.line_no, o.ordered_at, o.delivered_at, last.first_at, "
-        "julianday(coalesce(substr(o.delivered_at, 1, 10), "
-        "date(o.ordered_at, '+' || :assumed || ' days'))) AS dday "
+        f"{_OWN_DDAY} "
         "FROM last JOIN orders o ON o.customer_id = last.cid AND o.ordered_at >= last.at "
         "AND o.ordered_at < :end JOIN order_lines l ON l.order_id = o.order_id "
         "LEFT JOIN products p ON p.sku = l.sku "
@@ -317,28 +449,10 @@ def _own_cycle_live(
         "JOIN order_lines l2 ON l2.order_id = o2.order_id "
         f"WHERE o2.customer_id = x.customer_id AND o2.ordered_at < :end AND {same}) AS days "
         "FROM cand x JOIN order_lines l ON l.order_id = x.order_id AND l.line_no = x.line_no "
-        "LEFT JOIN products p ON p.sku = l.sku "
-        "WHERE NOT EXISTS (SELECT 1 FROM follow_up_reasons f "
-        "WHERE f.key = :rule || x.order_id || ':' || x.line_no) "
-        # the reminder's reach (see above): at least a day after delivery, at most the bound
-        "AND x.dday <= julianday(:today) - 1 AND (x.first_at IS NULL "
-        "OR x.dday + max(1, max((julianday(substr(x.ordered_at, 1, 10)) "
-        "- julianday(substr(x.first_at, 1, 10))) / :halves, "
-        "CASE WHEN p.cycle_days IS NOT NULL AND p.cycle_days != 0 THEN p.cycle_days "
-        "ELSE :longest END) + 0.5 - :lead) >= julianday(:first))) "
+        f"LEFT JOIN products p ON p.sku = l.sku {_OWN_REACH}) "
         # at least n distinct days: n dates of 10 characters and n - 1 commas
         "SELECT * FROM found WHERE length(days) >= 11 * :n - 1",
-        {
-            "end": day_start(today + timedelta(days=1)),
-            "n": n,
-            "rule": f"{rule.id}:",
-            "assumed": rules.assumed_delivery_days,
-            "today": today.isoformat(),
-            "first": (today - timedelta(days=rules.catch_up_days)).isoformat(),
-            "halves": halves,
-            "longest": longest,
-            "lead": rule.lead_days,
-        },
+        _own_cycle_params(rules, rule, today),
     ).fetchall()
     return [_line_fact(r) for r in rows]
 

@@ -42,7 +42,7 @@ from tui_agent.core.csvrows import (
     plan_header,
 )
 from tui_agent.core.textcodec import EncodingDoubt, bom_encoding, judge
-from tui_agent.store import order_status
+from tui_agent.store import order_status, purchase_days
 from tui_agent.store.db import get_meta, set_meta, write_tx
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
@@ -1061,6 +1061,12 @@ def _merge_orders(
             "JOIN order_lines l ON l.order_id = s.order_id AND l.line_no > s.n)"
         )
         result.removed = cur.rowcount
+    purchase_days.after_orders_import(
+        db,
+        first_load=first_load,
+        staged="SELECT customer_id, ordered_at, sku, category FROM _stage",
+        affected="_affected",
+    )
     order_status.after_merge(db, plan)
     _refresh_avg_gap(db)
 
@@ -1221,6 +1227,7 @@ def _refresh(db: sqlite_utils.Database, ids_table: str | None) -> None:
     )
     _refresh_birth_md(db, only("customer_id"))
     _refresh_avg_gap(db)
+    purchase_days.refresh(db, ids_table)
 
 
 def _refresh_birth_md(db: sqlite_utils.Database, where: str) -> None:
