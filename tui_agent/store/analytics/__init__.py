@@ -9,14 +9,13 @@ capability:
   year's sums they cannot give on the way;
 - :mod:`.repurchase`: the repurchase by month, days between orders, per category;
 - :mod:`.rfm`: RFM scores and segments, computed or stored;
-- :mod:`.attribution`: touches against the baseline, recorded outcomes, the daily series;
+- :mod:`.touch_stats`: touches against the baseline, recorded outcomes, the daily series;
 - :mod:`.export`: the CSV exports;
 - :mod:`.common`: time windows, the memory map, parallel reads, the derived columns' check.
 
 This package offers what its callers use; import from here.
 """
 
-from tui_agent.store.analytics.attribution import attribution, daily_series, touch_outcomes
 from tui_agent.store.analytics.common import NONE_KEY, REPURCHASE_MONTHS, _derived_current
 from tui_agent.store.analytics.export import EXPORT_KINDS, export_rows
 from tui_agent.store.analytics.repurchase import avg_gap_days, category_stats, repurchase_by_month
@@ -31,6 +30,7 @@ from tui_agent.store.analytics.rfm import (
     stored_segments_current,
 )
 from tui_agent.store.analytics.shop import ltv_figures, shop_stats
+from tui_agent.store.analytics.touch_stats import attribution, daily_series, touch_outcomes
 
 __all__ = [
     "EXPORT_KINDS",

@@ -9,11 +9,11 @@ import sqlite_utils
 
 from tui_agent.core import metrics as mt
 from tui_agent.store.analytics import common
-from tui_agent.store.analytics.attribution import attribution, touch_outcomes
 from tui_agent.store.analytics.common import _beside, _month_end, _scan, _windows
 from tui_agent.store.analytics.ltv import _established
 from tui_agent.store.analytics.passes import _fold_derived, _fold_orders
 from tui_agent.store.analytics.repurchase import _by_month_in_background, category_stats
+from tui_agent.store.analytics.touch_stats import attribution, touch_outcomes
 
 
 @_scan
