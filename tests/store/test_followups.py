@@ -13,7 +13,8 @@ from tests.helpers import add_customer, add_order
 from tui_agent.core.rules import RuleSet, load_rules
 from tui_agent.paths import rules_path
 from tui_agent.store import followups as fu
-from tui_agent.store.db import connect
+from tui_agent.store import generation as gen
+from tui_agent.store.db import connect, write_tx
 
 RULES: RuleSet = load_rules(rules_path())
 D = date(2026, 3, 10)
@@ -240,13 +241,18 @@ def test_replenishment_names_its_product(db: sqlite_utils.Database) -> None:
     assert (item.focus.product, item.focus.category) == ("补水面膜", "beauty")
 
 
-def test_a_plan_made_before_another_generation_is_stale(db: sqlite_utils.Database) -> None:
+def test_occurrences_found_before_another_generation_are_not_written_twice(
+    db_path: Path, db: sqlite_utils.Database
+) -> None:
+    """Occurrences are found without the write lock; planning runs under it, so what
+    another process wrote meanwhile is not written again (nor merged into itself)."""
     add_customer(db, "c1")
     add_order(db, "o1", "c1", "2026-03-01", "2026-03-09 10:00:00")
-    plan, pending = fu._plan(db, D, RULES)
-    assert not fu._plan_is_stale(db, plan, pending)
-    fu.generate(db, D, RULES)  # another process got there first
-    assert fu._plan_is_stale(db, plan, pending)
+    gen.collect(db, D, RULES)  # this process found the care occurrence...
+    assert fu.generate(connect(db_path), D, RULES).created == 1  # ...another one wrote it
+    with write_tx(db):
+        assert gen.plan_and_write(db, D, RULES, "2026-03-10 08:00:00") == (0, 0, 0)
+    assert db.execute("SELECT count(*) FROM follow_up_reasons").fetchone()[0] == 1
 
 
 def _generate(path: str, day: str, out: mp.Queue) -> None:  # type: ignore[type-arg]

@@ -123,7 +123,7 @@ def _live_orders(rule: Rule, today: date, alias: str, key: str) -> tuple[str, li
     key (``rule.id:`` + the SQL expression ``key``) exists, and, for a rule that stops on
     repurchase, one anchored on an order placed before the customer's last order as planning
     sees it (``customers.last_order_at``, or when that is after ``today`` the last order
-    placed by then: :func:`store.followups._facts_for`)."""
+    placed by then: :func:`store.generation.stopped_sql`)."""
     sql = f" AND NOT EXISTS (SELECT 1 FROM follow_up_reasons r WHERE r.key = ? || {key})"
     params: list[Any] = [f"{rule.id}:"]
     if rule.stop_on_repurchase:
@@ -212,15 +212,22 @@ def replenish_facts(
                 datetime.fromisoformat(ordered),
                 from_db_datetime(delivered),
             )
-    if rule.own_cycle_min_orders > 0:
-        own = (
-            _own_cycle_current(db, rules, rule, today)
-            if live and rule.stop_on_repurchase
-            else _own_cycle_latest(db, rule, today)
-        )
-        for ln in own:
-            found[(ln.order_id, ln.line_no)] = ln
+    for ln in own_cycle_facts(db, rules, rule, today, live):
+        found[(ln.order_id, ln.line_no)] = ln
     return Facts(lines=list(found.values()))
+
+
+def own_cycle_facts(
+    db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
+) -> list[LineFact]:
+    """The lines that carry the customer's own cycle (``own_cycle_min_orders``; none when
+    off): they replace the same lines of the windows. Also the set-based generation's source
+    (``store.occurrences.replenish_sql``)."""
+    if rule.own_cycle_min_orders <= 0:
+        return []
+    if live and rule.stop_on_repurchase:
+        return _own_cycle_current(db, rules, rule, today)
+    return _own_cycle_latest(db, rule, today)
 
 
 def _line_fact(row: Sequence[Any]) -> LineFact:
@@ -461,7 +468,11 @@ def birthday_facts(
     db: sqlite_utils.Database, rules: RuleSet, rule: Rule, today: date, live: bool = False
 ) -> Facts:
     days = sorted(birthday.month_days(rules, rule, today))
-    lunar = sorted(birthday.lunar_keys(rules, rule, today))
+    # converting days to the lunar calendar takes a while: only when a customer has one
+    has_lunar = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE lunar_birthday > '')"
+    ).fetchone()[0]
+    lunar = sorted(birthday.lunar_keys(rules, rule, today)) if has_lunar else []
     marks, lmarks = ",".join("?" * len(days)), ",".join("?" * len(lunar))
     return Facts(
         customers=_customers_where(

@@ -1,4 +1,5 @@
-"""Follow-ups and touches: generating the day's queue, claims, logging touches.
+"""Follow-ups and touches: the day's queue, claims, logging touches (generating the queue is
+``store.generation``; ``generate`` is re-exported here).
 
 Every write is one transaction (``write_tx``); claims are single atomic UPDATEs, so two agents
 on one database file never hold the same follow-up.
@@ -6,23 +7,26 @@ on one database file never hold the same follow-up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlite_utils
 
-from tui_agent.core import lifecycle as lc
 from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
-from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.models import FollowUp, FollowUpStatus, Reason, Stage, Touch
 from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import outcomes
-from tui_agent.store.db import get_meta, retry_busy, set_meta, write_tx
-from tui_agent.store.facts import FACTS, day_start
+from tui_agent.store.db import retry_busy, write_tx
 from tui_agent.store.facts import avg_gap_days as avg_gap_days  # re-exported
+from tui_agent.store.facts import day_start
+from tui_agent.store.generation import DEFERRED as DEFERRED  # re-exported
+from tui_agent.store.generation import GenerateResult as GenerateResult
+from tui_agent.store.generation import data_mark as data_mark
+from tui_agent.store.generation import generate as generate
+from tui_agent.store.generation import occurrences_for_day as occurrences_for_day
 from tui_agent.store.outcomes import live_touch
 
 T = TypeVar("T")
@@ -39,84 +43,13 @@ class CapBlocked(ClaimLost):
     ``force=True``. A ClaimLost, so callers that refuse to copy on ClaimLost do so here too."""
 
 
-@dataclass(frozen=True, slots=True)
-class GenerateResult:
-    created: int
-    merged: int
-    capped: int
-    cancelled: int
-    unsnoozed: int
-    deferred: int = 0  # put off to tomorrow by the daily capacity
-
-
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
 # ---------------------------------------------------------------------------------------------
-# Generation
-
-
-def _facts_for(
-    db: sqlite_utils.Database, ids: Sequence[str], today: date
-) -> dict[str, lc.CustomerFact]:
-    """What planning needs of each customer (``opt_out`` and ``last_order_at``; the other
-    fields stay empty) as of the end of ``today``: when planning a past day, an order placed
-    after it must not stop a chain (it had not happened yet)."""
-    facts: dict[str, lc.CustomerFact] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for cid, opt, last in db.execute(
-            f"SELECT customer_id, opt_out, last_order_at FROM customers "
-            f"WHERE customer_id IN ({marks})",
-            list(chunk),
-        ):
-            facts[cid] = lc.CustomerFact(cid, bool(opt), from_db_datetime(last))
-    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
-    end = to_db(tomorrow)
-    later = [
-        c.customer_id for c in facts.values() if c.last_order_at and c.last_order_at >= tomorrow
-    ]
-    for chunk in _chunks(later):
-        marks = ",".join("?" * len(chunk))
-        found = dict(
-            db.execute(
-                f"SELECT customer_id, max(ordered_at) FROM orders WHERE customer_id IN ({marks}) "
-                "AND ordered_at < ? GROUP BY customer_id",
-                [*chunk, end],
-            ).fetchall()
-        )
-        for cid in chunk:
-            facts[cid] = replace(facts[cid], last_order_at=from_db_datetime(found.get(cid)))
-    return facts
-
-
-def _existing_keys(db: sqlite_utils.Database, keys: Sequence[str]) -> set[str]:
-    out: set[str] = set()
-    for chunk in _chunks(keys):
-        marks = ",".join("?" * len(chunk))
-        out.update(
-            r[0]
-            for r in db.execute(
-                f"SELECT key FROM follow_up_reasons WHERE key IN ({marks})", list(chunk)
-            )
-        )
-    return out
-
-
-def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for cid, fid in db.execute(
-            # A campaign's follow-up is its own touch: lifecycle reasons never merge into it.
-            f"SELECT customer_id, min(id) FROM follow_ups WHERE status IN ('pending', 'snoozed') "
-            f"AND stage != 'campaign' AND customer_id IN ({marks}) GROUP BY customer_id",
-            list(chunk),
-        ):
-            out[cid] = fid
-    return out
+# The frequency cap's touch counts
 
 
 def touch_counts(
@@ -139,257 +72,6 @@ def touch_counts(
             c24[cid] = n24
             c7[cid] = n7
     return c24, c7
-
-
-def occurrences_for_day(
-    db: sqlite_utils.Database, today: date, rules: RuleSet, *, live: bool = False
-) -> list[lc.Occurrence]:
-    """Every rule's occurrences due in today's catch-up window: for each rule, its kind's
-    facts query (``store.facts.FACTS``) and pure occurrence function (``core.kinds``), then
-    do-not-disturb days applied (``lifecycle.settle``). With ``live`` (the planner), the
-    queries may leave out what planning drops anyway (see ``store.facts.FactsQuery``)."""
-    wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
-    found: list[lc.Occurrence] = []
-    for rule in rules.rules:
-        facts = FACTS[rule.kind](db, wide, rule, today, live)
-        found += OCCURRENCES[rule.kind](wide, rule, facts, today)
-    return lc.settle(rules, found, today)
-
-
-def data_mark(db: sqlite_utils.Database) -> str:
-    """Changes when orders or customers are added: their largest rowids (new rows of a rowid
-    table take the largest rowid + 1; reading it is one step down the b-tree)."""
-    orders = db.execute("SELECT max(rowid) FROM orders").fetchone()[0]
-    customers = db.execute("SELECT max(rowid) FROM customers").fetchone()[0]
-    return f"{orders}:{customers}"
-
-
-def _look_back(db: sqlite_utils.Database, today: date, rules: RuleSet) -> RuleSet:
-    """The rules with the catch-up shortened to the last generated day (inclusive, so orders
-    imported later that day are still seen) when nothing was added since it was generated.
-    Occurrence keys make a longer look-back harmless; this only saves reading."""
-    last = get_meta(db, "last_generated")
-    if not last or last > today.isoformat() or get_meta(db, "generated_mark") != data_mark(db):
-        return rules
-    back = min(rules.catch_up_days, (today - date.fromisoformat(last)).days)
-    return replace(rules, catch_up_days=back)
-
-
-def _plan(db: sqlite_utils.Database, today: date, rules: RuleSet) -> tuple[lc.Plan, dict[str, int]]:
-    """Read the day's facts through indexed windows and plan; returns the plan and the open
-    follow-ups it saw (customer -> id), so the writer can tell whether the plan went stale.
-
-    Days already generated need not be read again, unless orders or customers were added
-    since (an order imported after its day was generated still gets the occurrences within
-    ``catch_up_days``): see :func:`_look_back`.
-    """
-    occurrences = occurrences_for_day(db, today, _look_back(db, today, rules), live=True)
-    ids = sorted({o.customer_id for o in occurrences})
-    c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
-    pending = _open_follow_ups(db, ids)
-    plan = lc.plan_day(
-        occurrences,
-        customers=_facts_for(db, ids, today),
-        existing_keys=_existing_keys(db, [o.key for o in occurrences]),
-        pending=pending,
-        touches_24h=c24,
-        touches_7d=c7,
-        cap=rules.cap,
-    )
-    return plan, pending
-
-
-def _plan_is_stale(db: sqlite_utils.Database, plan: lc.Plan, pending: dict[str, int]) -> bool:
-    """True when another process generated, or an agent closed a follow-up we merge into,
-    between planning and taking the write lock."""
-    keys = [o.key for n in plan.new for o in n.occurrences]
-    keys += [o.key for m in plan.merges for o in m.occurrences]
-    if _existing_keys(db, keys):
-        return True
-    ids = sorted({n.customer_id for n in plan.new} | set(pending))
-    return _open_follow_ups(db, ids) != {c: pending[c] for c in ids if c in pending}
-
-
-def generate(
-    db: sqlite_utils.Database, today: date, rules: RuleSet, *, now: datetime | None = None
-) -> GenerateResult:
-    """Create the follow-ups due on ``today``. Idempotent: a second run creates nothing new.
-
-    The reading and planning run on a snapshot without the write lock, so agents keep logging
-    touches meanwhile; the writes then take the lock, check that the plan still holds (plan
-    again under the lock if another process got there first) and commit as one transaction.
-    """
-    stamp = to_db(now or datetime.now())
-    db.execute("BEGIN")
-    try:
-        plan, pending = _plan(db, today, rules)
-    finally:
-        db.execute("COMMIT")
-    with write_tx(db):
-        unsnoozed = db.execute(
-            "UPDATE follow_ups SET status = 'pending', snoozed_until = NULL, updated_at = ? "
-            "WHERE status = 'snoozed' AND snoozed_until <= ?",
-            [stamp, today.isoformat()],
-        ).rowcount
-        if _plan_is_stale(db, plan, pending):
-            plan, pending = _plan(db, today, rules)
-        # Ids are assigned here, under the write lock, so the rows go in with two executemany
-        # calls instead of one INSERT per follow-up (tens of thousands on a big shop's day).
-        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM follow_ups").fetchone()[0]
-        ids = range(first, first + len(plan.new))
-        capped = sum(bool(n.capped) for n in plan.new)
-        db.conn.executemany(
-            "INSERT INTO follow_ups (id, customer_id, stage, rule, suggested_tags, due_date, status, "
-            "status_reason, order_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    fid,
-                    n.customer_id,
-                    n.stage.value,
-                    n.rule.id,
-                    ",".join(n.tags),
-                    n.due.isoformat(),
-                    "skipped" if n.capped else "pending",
-                    n.capped,
-                    n.order_id,
-                    stamp,
-                    stamp,
-                )
-                for fid, n in zip(ids, plan.new, strict=True)
-            ],
-        )
-        _insert_reasons(
-            db, [(fid, o) for fid, n in zip(ids, plan.new, strict=True) for o in n.occurrences]
-        )
-        for merge in plan.merges:
-            _merge_into(db, merge, rules, stamp)
-        cancelled = _cancel_stale(db, rules, stamp, today)
-        deferred = _defer_over_capacity(db, today, rules, stamp)
-        set_meta(db, "last_generated", today.isoformat())
-        set_meta(db, "generated_mark", data_mark(db))
-    from tui_agent.store.campaigns import schedule_campaigns  # campaigns import this module
-
-    schedule_campaigns(db, today, rules, now=now)
-    return GenerateResult(
-        len(plan.new) - capped, len(plan.merges), capped, cancelled, unsnoozed, deferred
-    )
-
-
-def _insert_reasons(db: sqlite_utils.Database, rows: Iterable[tuple[int, lc.Occurrence]]) -> None:
-    db.conn.executemany(
-        "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, category, "
-        "delivery_assumed) VALUES (?,?,?,?,?,?,?,?)",
-        [
-            (o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category, o.delivery_assumed)
-            for fid, o in rows
-        ],
-    )
-
-
-def _merge_into(
-    db: sqlite_utils.Database, merge: lc.Merge, rules: RuleSet, stamp: str | None
-) -> None:
-    row = db.execute(
-        "SELECT rule, suggested_tags, due_date FROM follow_ups WHERE id = ?", [merge.follow_up_id]
-    ).fetchone()
-    current = rules.by_id(row[0])
-    tags = [t for t in row[1].split(",") if t]
-    lead = merge.occurrences[0]
-    for o in merge.occurrences:
-        tags.extend(t for t in o.rule.tags if t not in tags)
-    if current is None or lead.rule.priority > current.priority:
-        db.execute(
-            "UPDATE follow_ups SET rule = ?, stage = ?, order_id = ?, suggested_tags = ?, updated_at = ? WHERE id = ?",
-            [
-                lead.rule.id,
-                lead.rule.stage.value,
-                lead.order_id,
-                ",".join(tags),
-                stamp,
-                merge.follow_up_id,
-            ],
-        )
-    else:
-        db.execute(
-            "UPDATE follow_ups SET suggested_tags = ?, updated_at = ? WHERE id = ?",
-            [",".join(tags), stamp, merge.follow_up_id],
-        )
-    _insert_reasons(db, [(merge.follow_up_id, o) for o in merge.occurrences])
-
-
-def _cancel_stale(db: sqlite_utils.Database, rules: RuleSet, stamp: str | None, today: date) -> int:
-    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order.
-
-    The same rule as :func:`core.lifecycle.stopped_by_repurchase`, in SQL so that only the
-    rows to cancel reach Python (times are ISO text, which compares in time order). Only an
-    order placed by the end of ``today`` stops a chain (planning a past day).
-    """
-    stop = [r.id for r in rules.rules if r.stop_on_repurchase]
-    marks = ",".join("?" * len(stop)) or "NULL"
-    end = day_start(today + timedelta(days=1))
-    rows = db.execute(
-        "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
-        "JOIN customers c ON c.customer_id = f.customer_id "
-        "LEFT JOIN orders o ON o.order_id = f.order_id "
-        "WHERE f.status IN ('pending', 'snoozed') AND (c.opt_out = 1 OR "
-        f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at AND (c.last_order_at < ? OR "
-        "EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = f.customer_id "
-        "AND n.ordered_at > o.ordered_at AND n.ordered_at < ?))))",
-        [*stop, end, end],
-    ).fetchall()
-    cancels = [
-        (
-            "customer opted out" if opt_out else f"ordered again on {str(last)[:10]}",
-            stamp,
-            fid,
-        )
-        for fid, opt_out, last in rows
-    ]
-    db.conn.executemany(
-        "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, updated_at = ?, "
-        "claimed_by = NULL WHERE id = ?",
-        cancels,
-    )
-    return len(cancels)
-
-
-DEFERRED = "deferred:"
-
-
-def _defer_over_capacity(
-    db: sqlite_utils.Database, today: date, rules: RuleSet, stamp: str | None
-) -> int:
-    """Defer the follow-ups beyond ``[work] daily_capacity`` to tomorrow (snoozed, with the
-    reason); the choice is :func:`core.lifecycle.capacity_cut`."""
-    if rules.daily_capacity <= 0:
-        return 0
-    start, end = day_start(today), day_start(today + timedelta(days=1))
-    done = db.execute(
-        "SELECT count(*) FROM follow_ups WHERE status IN ('done', 'skipped') "
-        "AND updated_at >= ? AND updated_at < ? AND coalesce(status_reason, '') NOT LIKE 'cap:%'",
-        [start, end],
-    ).fetchone()[0]
-    priority = {r.id: r.priority for r in rules.rules}
-    items = [
-        lc.QueueItem(
-            fid, date.fromisoformat(due), priority.get(rule, 0), value or 0.0, n, bool(who)
-        )
-        for fid, due, rule, value, n, who in db.execute(
-            "SELECT f.id, f.due_date, f.rule, c.total_spent, f.deferrals, f.claimed_by "
-            "FROM follow_ups f JOIN customers c ON c.customer_id = f.customer_id "
-            "WHERE f.status = 'pending' AND f.due_date <= ?",
-            [today.isoformat()],
-        )
-    ]
-    cut = lc.capacity_cut(items, rules.daily_capacity, done, rules.max_deferrals)
-    until = (today + timedelta(days=1)).isoformat()
-    reason = f"{DEFERRED} daily capacity {rules.daily_capacity} reached on {today.isoformat()}"
-    db.conn.executemany(
-        "UPDATE follow_ups SET status = 'snoozed', snoozed_until = ?, status_reason = ?, "
-        "deferrals = deferrals + 1, updated_at = ? WHERE id = ?",
-        [(until, reason, stamp, fid) for fid in cut],
-    )
-    return len(cut)
 
 
 def deferred_count(db: sqlite_utils.Database, today: date) -> int:

@@ -1,23 +1,29 @@
 """The slow reference for generation: every fact loaded whole, every kind's pure function.
 
-Used by the tests (the indexed windows of ``store.facts`` must find exactly what this finds)
-and by the queue benchmark's baseline; a set-based rewrite of generation compares with it.
+Used by the tests (the indexed windows of ``store.facts`` and the SQL of ``store.generation``
+must find and write exactly what this finds and plans) and by the queue benchmark's baseline.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 import sqlite_utils
 
 from tui_agent.core import lifecycle as lc
-from tui_agent.core.dates import from_db_date, from_db_datetime
+from tui_agent.core.dates import from_db_date, from_db_datetime, to_db
 from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.rules import RuleSet
 from tui_agent.store.facts import avg_gap_days
+from tui_agent.store.followups import touch_counts
+from tui_agent.store.generation import GenerateResult, look_back, write_day
+
+T = TypeVar("T")
 
 
 def reference_keys(db: sqlite_utils.Database, rules: RuleSet, today: date) -> set[str]:
@@ -128,3 +134,167 @@ def _with_own_gaps(
             gaps = tuple((b - a).days for a, b in itertools.pairwise(ds))
             out[i] = replace(out[i], own_gaps=gaps)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference planner: the day planned in Python (``core.lifecycle.plan_day``), the way
+# generation worked before it moved to SQL (``store.generation``), which must write the same.
+
+
+def reference_generate(
+    db: sqlite_utils.Database, today: date, rules: RuleSet, *, now: datetime | None = None
+) -> GenerateResult:
+    """``store.generation.generate`` the slow way: the occurrences of
+    :func:`reference_occurrences`, planned by ``plan_day`` and written row by row."""
+    stamp = to_db(now or datetime.now())
+    assert stamp is not None
+    found = reference_occurrences(db, look_back(db, today, rules), today)
+
+    def write(
+        db: sqlite_utils.Database, today: date, rules: RuleSet, stamp: str
+    ) -> tuple[int, int, int]:
+        return _write_plan(db, _plan(db, today, rules, found), rules, stamp)
+
+    return write_day(db, today, rules, stamp, now, write)
+
+
+def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _facts_for(
+    db: sqlite_utils.Database, ids: Sequence[str], today: date
+) -> dict[str, lc.CustomerFact]:
+    """What planning needs of each customer (``opt_out`` and ``last_order_at``) as of the end
+    of ``today``: when planning a past day, a later order had not happened yet."""
+    facts: dict[str, lc.CustomerFact] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for cid, opt, last in db.execute(
+            f"SELECT customer_id, opt_out, last_order_at FROM customers "
+            f"WHERE customer_id IN ({marks})",
+            list(chunk),
+        ):
+            facts[cid] = lc.CustomerFact(cid, bool(opt), from_db_datetime(last))
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
+    for cid, fact in list(facts.items()):
+        if fact.last_order_at and fact.last_order_at >= tomorrow:
+            found = db.execute(
+                "SELECT max(ordered_at) FROM orders WHERE customer_id = ? AND ordered_at < ?",
+                [cid, to_db(tomorrow)],
+            ).fetchone()[0]
+            facts[cid] = replace(fact, last_order_at=from_db_datetime(found))
+    return facts
+
+
+def _existing_keys(db: sqlite_utils.Database, keys: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT key FROM follow_up_reasons WHERE key IN ({marks})", list(chunk)
+            )
+        )
+    return out
+
+
+def _open_follow_ups(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for cid, fid in db.execute(
+            f"SELECT customer_id, min(id) FROM follow_ups WHERE status IN ('pending', 'snoozed') "
+            f"AND stage != 'campaign' AND customer_id IN ({marks}) GROUP BY customer_id",
+            list(chunk),
+        ):
+            out[cid] = fid
+    return out
+
+
+def _plan(
+    db: sqlite_utils.Database, today: date, rules: RuleSet, found: list[lc.Occurrence]
+) -> lc.Plan:
+    ids = sorted({o.customer_id for o in found})
+    c24, c7 = touch_counts(db, ids, datetime.combine(today, datetime.min.time()))
+    return lc.plan_day(
+        found,
+        customers=_facts_for(db, ids, today),
+        existing_keys=_existing_keys(db, [o.key for o in found]),
+        pending=_open_follow_ups(db, ids),
+        touches_24h=c24,
+        touches_7d=c7,
+        cap=rules.cap,
+    )
+
+
+def _write_plan(
+    db: sqlite_utils.Database, plan: lc.Plan, rules: RuleSet, stamp: str
+) -> tuple[int, int, int]:
+    first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM follow_ups").fetchone()[0]
+    for fid, n in enumerate(plan.new, start=first):
+        db.execute(
+            "INSERT INTO follow_ups (id, customer_id, stage, rule, suggested_tags, due_date, "
+            "status, status_reason, order_id, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                fid,
+                n.customer_id,
+                n.stage.value,
+                n.rule.id,
+                ",".join(n.tags),
+                n.due.isoformat(),
+                "skipped" if n.capped else "pending",
+                n.capped,
+                n.order_id,
+                stamp,
+                stamp,
+            ],
+        )
+        _insert_reasons(db, fid, n.occurrences)
+    for merge in plan.merges:
+        _merge_into(db, merge, rules, stamp)
+    return len(plan.new), sum(bool(n.capped) for n in plan.new), len(plan.merges)
+
+
+def _insert_reasons(
+    db: sqlite_utils.Database, fid: int, occurrences: Sequence[lc.Occurrence]
+) -> None:
+    for o in occurrences:
+        db.execute(
+            "INSERT INTO follow_up_reasons (key, follow_up_id, rule, text, order_id, product, "
+            "category, delivery_assumed) VALUES (?,?,?,?,?,?,?,?)",
+            [o.key, fid, o.rule.id, o.text, o.order_id, o.product, o.category, o.delivery_assumed],
+        )
+
+
+def _merge_into(db: sqlite_utils.Database, merge: lc.Merge, rules: RuleSet, stamp: str) -> None:
+    row = db.execute(
+        "SELECT rule, suggested_tags FROM follow_ups WHERE id = ?", [merge.follow_up_id]
+    ).fetchone()
+    current = rules.by_id(row[0])
+    tags = [t for t in row[1].split(",") if t]
+    lead = merge.occurrences[0]
+    for o in merge.occurrences:
+        tags.extend(t for t in o.rule.tags if t not in tags)
+    if current is None or lead.rule.priority > current.priority:
+        db.execute(
+            "UPDATE follow_ups SET rule = ?, stage = ?, order_id = ?, suggested_tags = ?, "
+            "updated_at = ? WHERE id = ?",
+            [
+                lead.rule.id,
+                lead.rule.stage.value,
+                lead.order_id,
+                ",".join(tags),
+                stamp,
+                merge.follow_up_id,
+            ],
+        )
+    else:
+        db.execute(
+            "UPDATE follow_ups SET suggested_tags = ?, updated_at = ? WHERE id = ?",
+            [",".join(tags), stamp, merge.follow_up_id],
+        )
+    _insert_reasons(db, merge.follow_up_id, merge.occurrences)
