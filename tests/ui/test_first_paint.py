@@ -25,6 +25,7 @@ from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.store import analytics
 from tui_agent.store import followups as fu
+from tui_agent.store.analytics import rfm
 from tui_agent.store.db import connect, get_meta
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
@@ -97,7 +98,7 @@ def test_the_card_reads_only_stored_segments_and_fills_them_in(
 
     db_path = build_shop(tmp_path / "shop.db")
     assert not analytics.stored_segments_current(connect(db_path), TODAY)
-    monkeypatch.setattr(analytics, "_segment_table", _forbid)  # no whole-shop scoring here
+    monkeypatch.setattr(rfm, "_segment_table", _forbid)  # no whole-shop scoring here
     monkeypatch.setattr(app_module, "MODEL_REFRESH_DELAY", 0.05)
 
     async def body() -> None:
