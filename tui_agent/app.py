@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -12,9 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui_agent.core import clipboard
-from tui_agent.screens.customer import CustomerScreen, FindCustomer
-from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
-from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
 from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.widgets.due_list import DueList
@@ -25,6 +23,9 @@ THEMES = ("textual-dark", "textual-light")
 # process of its own): the first paint and the queue come first.
 MODEL_REFRESH_DELAY = 3.0
 MODEL_POLL_SECONDS = 0.5  # how often that process is checked (the card's segment fills in)
+# Seconds after start before the garbage collector, paused for the start (run_console), runs
+# again: the first frame is out by then.
+GC_PAUSE_SECONDS = 1.0
 
 
 class ConsoleApp(App[None]):
@@ -72,6 +73,12 @@ class ConsoleApp(App[None]):
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
         self.set_timer(MODEL_REFRESH_DELAY, self._refresh_models)
+        if not gc.isenabled():
+            self.set_timer(GC_PAUSE_SECONDS, self._resume_gc)
+
+    def _resume_gc(self) -> None:
+        gc.freeze()  # what the start built lives as long as the console: never rescanned
+        gc.enable()
 
     def _refresh_models(self) -> None:
         job = self.model_refresh = self.session.refresh_models_in_background()
@@ -94,6 +101,9 @@ class ConsoleApp(App[None]):
     def binding_groups(self) -> list[tuple[str, Iterable[BindingType]]]:
         """Every binding with an id, grouped by where it applies (for the help screen)."""
         from tui_agent.screens.campaigns import CampaignQueueScreen, CampaignsScreen
+        from tui_agent.screens.customer import CustomerScreen, FindCustomer
+        from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
+        from tui_agent.screens.modals import ConfirmOptOut, EditText, SnoozePicker
         from tui_agent.screens.stats import StatsScreen
 
         return [

@@ -7,29 +7,36 @@ No Textual in this module, so it is tested on its own.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from tui_agent.config import Config
 from tui_agent.core.customer_page import CapStatus, CustomerHit, CustomerPage, Outcome, TouchEvent
-from tui_agent.core.metrics import DailySeries, ShopStats
 from tui_agent.core.models import Customer, CustomerCard, FollowUp, Order
 from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.core.rules import RuleSet
 from tui_agent.core.segments import Segment
 from tui_agent.phrasing import PhraseBook, make_context
-from tui_agent.store import analytics, customers, outcomes, predictions, queries, worklog
 from tui_agent.store import campaigns as campaign_store
+from tui_agent.store import customers, outcomes, predictions, queries, worklog
 from tui_agent.store import followups as fu
 from tui_agent.store.db import connect, get_meta
 from tui_agent.store.outcomes import DeskError, Undone
 from tui_agent.store.usage import phrase_usage
+
+if TYPE_CHECKING:
+    from tui_agent.core.metrics import DailySeries, ShopStats
+
+# ``store.analytics`` (and ``core.metrics``) are imported where the figures are read: the
+# first paint never needs them (~12 ms of imports).
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,16 @@ class QueueState:
     deferred: int = 0  # put off from today to tomorrow by the daily capacity
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What the console's first frame shows, read in one go (:meth:`Session.opening`)."""
+
+    state: QueueState
+    first: Opened | None  # the card of the first follow-up nobody else is working
+    capped: str | None  # why a touch on ``first`` now would break the frequency cap
+    generated: bool  # today's follow-ups are generated
+
+
 class Session:
     """One agent's session: queue, claims, touches, all through the ``store`` layer."""
 
@@ -108,6 +125,7 @@ class Session:
         # Slow figures (segments) use their own connection, so they never hold up claims.
         self._slow_lock = threading.Lock()
         self._slow_db: sqlite_utils.Database | None = None
+        self._opening: Future[Opening] | None = None  # read ahead (prefetch_opening)
 
     @property
     def expire(self) -> int:
@@ -173,6 +191,52 @@ class Session:
             progress = fu.day_progress(self._db, self.today)
             deferred = fu.deferred_count(self._db, self.today)
         return QueueState(tuple(items), progress.done, progress.total, deferred)
+
+    def opening(self) -> Opening:
+        """The first frame's data: the queue, the card of its first follow-up nobody else is
+        working (None when there is none or it could not be read: the preview then says
+        why), whether today is generated; and this agent's phrase ranking, loaded."""
+        state = self.queue()
+        self.load_usage()
+        first: tuple[Opened, str | None] | None = None
+        item = next((i for i in state.items if not self.held_by_other(i)), None)
+        if item is not None:
+            try:
+                first = self.preview_for_work(item.id)
+            except (sqlite3.Error, DeskError):
+                first = None
+        opened, capped = first if first is not None else (None, None)
+        return Opening(state, opened, capped, self.generated_today())
+
+    def prefetch_opening(self) -> None:
+        """Start reading :meth:`opening` in a thread now. The console calls this before it
+        imports Textual: the first frame's rows are read while the UI library loads."""
+        future: Future[Opening] = Future()
+
+        def read() -> None:
+            try:
+                future.set_result(self.opening())
+            except BaseException as exc:  # the screen reads it again and reports
+                future.set_exception(exc)
+
+        self._opening = future
+        threading.Thread(target=read, name="tui-agent-opening", daemon=True).start()
+
+    def take_opening(self, timeout: float | None = None) -> Opening | None:
+        """The prefetched :meth:`opening`, once, waiting at most ``timeout`` seconds for it
+        (None: as long as it takes). None if none was started, if it is not ready in time
+        (it stays for the next call), or if reading it failed (read it again: that says why)."""
+        future = self._opening
+        if future is None:
+            return None
+        try:
+            opening: Opening | None = future.result(timeout)
+        except TimeoutError:
+            return None
+        except Exception:
+            opening = None
+        self._opening = None
+        return opening
 
     def start_notice(self) -> str | None:
         """What the agent should know at start (the status line): a coming year's official
@@ -296,6 +360,15 @@ class Session:
         holder = self.agent if mine else (item.claimed_by if self.held_by_other(item) else None)
         return Opened(item, mine, holder, card, context, phrase_id)
 
+    def preview_for_work(self, follow_up_id: int) -> tuple[Opened, str | None] | None:
+        """:meth:`preview`, and why a touch now would break the frequency cap (a manual touch
+        earlier today) if it would."""
+        opened = self.preview(follow_up_id)
+        if opened is None:
+            return None
+        cap = self.cap_status(opened.follow_up.customer_id, reply=False)
+        return opened, cap.message if cap.blocked else None
+
     def _related_product(self, order: Order | None) -> str | None:
         """The related or upgrade product the shop set for a product of this order."""
         if order is not None:
@@ -313,6 +386,8 @@ class Session:
 
         ``stored_only``: None unless today's stored segments are current (one row read; the
         model refresh process stores them), never the whole shop scored in this process."""
+        from tui_agent.store import analytics
+
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
@@ -333,6 +408,8 @@ class Session:
 
     def shop_figures(self) -> ShopFigures:
         """Repurchase rate, LTV and segment sizes over the last 365 days (seconds on big shops)."""
+        from tui_agent.store import analytics
+
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
@@ -357,6 +434,8 @@ class Session:
 
     def daily_series(self, days: int = 30) -> DailySeries:
         """Touches and repurchases per day over the last ``days`` days, and conversion per stage."""
+        from tui_agent.store import analytics
+
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)
@@ -467,6 +546,8 @@ class Session:
             page = customers.customer_page(self._db, customer_id, self.today, with_segment=False)
         if page is None or not with_segment:
             return page
+        from tui_agent.store import analytics
+
         with self._slow_lock:
             if self._slow_db is None:
                 self._slow_db = connect(self.db_path)

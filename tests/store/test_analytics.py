@@ -10,6 +10,8 @@ import sqlite_utils
 from tests.analytics_data import add_customer, add_order, add_touch, build_shop
 from tui_agent.core.segments import Segment
 from tui_agent.store import analytics as an
+from tui_agent.store.analytics import common, passes, rfm
+from tui_agent.store.analytics import shop as shop_module
 from tui_agent.store.db import write_tx
 from tui_agent.store.importer import refresh_derived
 
@@ -250,7 +252,7 @@ def test_stats_pass_reads_only_the_covering_index(
     shop: sqlite_utils.Database, start: date | None
 ) -> None:
     """The per-customer pass reads orders from one index and never touches the table."""
-    w = an._windows(shop, start, TODAY, TODAY)
+    w = common._windows(shop, start, TODAY, TODAY)
     params = {
         "lo": w.lo,
         "hi": w.hi,
@@ -260,7 +262,7 @@ def test_stats_pass_reads_only_the_covering_index(
         "base_lo": w.base_lo,
         "mid": w.mid,
     }
-    sql = an._customer_pass_sql(w, start is None)
+    sql = passes._customer_pass_sql(w, start is None)
     steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert "SCAN o USING COVERING INDEX idx_orders_customer_amount" in steps
     assert all("COVERING INDEX" in s for s in steps if s.startswith(("SCAN", "SEARCH")))
@@ -270,9 +272,9 @@ def test_parallel_pass_gives_the_same_figures(
     shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serial = an.shop_stats(shop, START, TODAY, TODAY)
-    monkeypatch.setattr(an, "PARALLEL_MIN_ORDERS", 0)
-    monkeypatch.setattr(an.os, "cpu_count", lambda: 3)
-    parts = an._split_customers(shop)
+    monkeypatch.setattr(common, "PARALLEL_MIN_ORDERS", 0)
+    monkeypatch.setattr(common.os, "cpu_count", lambda: 3)
+    parts = common._split_customers(shop)
     # Orders by customer: A A A B C C D. Offsets 7 * 1 // 3 = 2 and 7 * 2 // 3 = 4 are A and C;
     # a cut is a customer id, so a customer's orders are never split between two ranges.
     assert parts == [(None, "A"), ("A", "C"), ("C", None)]
@@ -303,12 +305,12 @@ def _refreshed(db: sqlite_utils.Database) -> sqlite_utils.Database:
 
 def test_derived_columns_are_used_only_when_current(shop: sqlite_utils.Database) -> None:
     today_hi = "2024-04-01"
-    assert not an._derived_current(shop, today_hi)  # plain INSERTs left them empty
+    assert not common._derived_current(shop, today_hi)  # plain INSERTs left them empty
     _refreshed(shop)
-    assert an._derived_current(shop, today_hi)
-    assert not an._derived_current(shop, "2024-03-01")  # o3 is after that "today"
+    assert common._derived_current(shop, today_hi)
+    assert not common._derived_current(shop, "2024-03-01")  # o3 is after that "today"
     add_order(shop, "o8", "E", "2024-03-05 10:00:00", 5.0)  # written without a refresh
-    assert not an._derived_current(shop, today_hi)
+    assert not common._derived_current(shop, today_hi)
 
 
 @pytest.mark.parametrize(
@@ -345,10 +347,12 @@ def test_derived_columns_give_the_same_figures(
             add_order(shop, f"g{i}", "G", f"{day} 10:00:00", 12.5)
     _refreshed(shop)
     calls: list[str] = []
-    fast_fold = an._fold_derived
-    monkeypatch.setattr(an, "_fold_derived", lambda *a: calls.append("fast") or fast_fold(*a))
+    fast_fold = shop_module._fold_derived
+    monkeypatch.setattr(
+        shop_module, "_fold_derived", lambda *a: calls.append("fast") or fast_fold(*a)
+    )
     fast = an.shop_stats(shop, start, end, today, categories=True)
-    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    monkeypatch.setattr(common, "_derived_current", lambda *a: False)
     slow = an.shop_stats(shop, start, end, today, categories=True)
     assert fast == slow
     assert calls == ["fast"]
@@ -364,7 +368,7 @@ def test_segments_from_derived_columns_agree(
     add_order(shop, "o9", "E", "2024-03-30 10:00:00", 0.3)
     _refreshed(shop)
     fast = an.rfm_scores(shop, TODAY)
-    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    monkeypatch.setattr(common, "_derived_current", lambda *a: False)
     assert an.rfm_scores(shop, TODAY) == fast
     assert [r.customer_id for r in fast] == ["A", "B", "C", "D", "E"]
 
@@ -376,7 +380,7 @@ def test_segment_table_matches_rfm_scores(shop: sqlite_utils.Database, refresh: 
         _refreshed(shop)
     for today in (TODAY, date(2024, 2, 15)):
         expected = {r.customer_id: r.segment.value for r in an.rfm_scores(shop, today)}
-        assert an._segment_table(shop, today) == expected
+        assert rfm._segment_table(shop, today) == expected
         assert len(expected) == (5 if today == TODAY else 4)
 
 
@@ -460,7 +464,7 @@ def test_stored_segments_are_read_one_row_at_a_time(
     def no_scoring(*args: object) -> None:
         raise AssertionError("scored everyone for one card")
 
-    monkeypatch.setattr(an, "_segment_table", no_scoring)
+    monkeypatch.setattr(rfm, "_segment_table", no_scoring)
     assert an.segments_for(shop, ["A", "B", "C", "D", "E"], TODAY) == lazy
     assert an.segment_of(shop, "A", TODAY) == "champions"
     # another day, or a new order: the stored rows are not used (the lazy path is)

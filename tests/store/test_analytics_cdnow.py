@@ -25,6 +25,7 @@ import sqlite_utils
 from tui_agent.core.metrics import ShopStats
 from tui_agent.core.segments import Segment, segment_for
 from tui_agent.store import analytics as an
+from tui_agent.store.analytics import common
 from tui_agent.store.db import connect, write_tx
 from tui_agent.store.importer import refresh_derived
 
@@ -285,11 +286,11 @@ def test_derived_columns_agree(
     shop.conn.backup(copy.conn)  # the shared fixture stays as the other tests expect it
     with write_tx(copy):
         refresh_derived(copy)
-    assert an._derived_current(copy, an._hi(TODAY))
+    assert common._derived_current(copy, common._hi(TODAY))
     periods = [(None, END), (date(1997, 4, 1), date(1997, 12, 31)), (date(1998, 1, 1), END)]
     fast = [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
     fast_rfm = an.rfm_scores(copy, TODAY)
-    monkeypatch.setattr(an, "_derived_current", lambda *a: False)
+    monkeypatch.setattr(common, "_derived_current", lambda *a: False)
     assert fast == [an.shop_stats(copy, start, end, TODAY) for start, end in periods]
     slow_rfm = an.rfm_scores(copy, TODAY)
     # Same scores and segments; the derived monetary is rounded to cents (100.5, where adding

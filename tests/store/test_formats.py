@@ -407,3 +407,42 @@ def test_canonical_times_with_an_offset(db: sqlite_utils.Database, tmp_path: Pat
         ("O2", "2026-02-21 10:00:00", None),
         ("O3", "2026-02-22 09:00:00", None),
     ]
+
+
+def _as_tab_separated(src: Path, dst: Path, encoding: str) -> Path:
+    """``src`` re-saved as Excel's "Unicode text": the same cells, tab-separated."""
+    import csv
+
+    with open(src, encoding=encoding, newline="") as f:
+        cells = list(csv.reader(f))
+    with open(dst, "w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter="\t").writerows(cells)
+    return dst
+
+
+def test_tab_separated_platform_exports_are_recognised(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    """A platform export saved tab-separated is recognised by its header and imports the same
+    orders as the comma-separated file (the header used to be split on commas only, so it
+    was taken for the canonical CSV and every row failed)."""
+    from tui_agent.store.db import connect
+
+    comma = connect(tmp_path / "comma.db")
+    run(comma, "shopify_orders_export.csv")
+    tabbed = _as_tab_separated(
+        DATA / "shopify_orders_export.csv", tmp_path / "shopify.txt", "utf-8-sig"
+    )
+    done = import_platform_orders(db, [tabbed], fmt=None, shop_tz=SHANGHAI)
+    assert done.preset is not None and done.preset.key == "shopify"
+    assert rows(db, ORDERS) == rows(comma, ORDERS) and rows(db, LINES) == rows(comma, LINES)
+
+    # Taobao's pair, both re-saved tab-separated (GBK, as Taobao writes them).
+    pair = [
+        _as_tab_separated(DATA / name, tmp_path / name.replace(".csv", ".txt"), "gbk")
+        for name in ("taobao_宝贝报表.csv", "taobao_订单报表.csv")
+    ]
+    taobao_db = connect(tmp_path / "taobao.db")
+    done = import_platform_orders(taobao_db, pair, fmt=None, shop_tz=SHANGHAI)
+    assert done.preset is not None and done.preset.key.startswith("taobao")
+    assert len(rows(taobao_db, LINES)) == 4

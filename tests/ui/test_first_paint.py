@@ -25,6 +25,7 @@ from tui_agent.screens.work_queue import WorkQueueScreen
 from tui_agent.session import Session
 from tui_agent.store import analytics
 from tui_agent.store import followups as fu
+from tui_agent.store.analytics import rfm
 from tui_agent.store.db import connect, get_meta
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
@@ -97,7 +98,7 @@ def test_the_card_reads_only_stored_segments_and_fills_them_in(
 
     db_path = build_shop(tmp_path / "shop.db")
     assert not analytics.stored_segments_current(connect(db_path), TODAY)
-    monkeypatch.setattr(analytics, "_segment_table", _forbid)  # no whole-shop scoring here
+    monkeypatch.setattr(rfm, "_segment_table", _forbid)  # no whole-shop scoring here
     monkeypatch.setattr(app_module, "MODEL_REFRESH_DELAY", 0.05)
 
     async def body() -> None:
@@ -160,5 +161,120 @@ def test_a_generation_process_that_fails_is_replaced_by_generating_in_process(
             await settle(pilot)
             today_ids = {f.id for f in fu.due_queue(connect(db_path), TODAY, limit=500)}
             assert set(app.work_screen.query_one(DueList).items) == today_ids
+
+    run(body)
+
+
+def _count_queue_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    reads: list[int] = []
+    queue = Session.queue
+
+    def counted(session: Session) -> object:
+        reads.append(1)
+        return queue(session)
+
+    monkeypatch.setattr(Session, "queue", counted)
+    return reads
+
+
+def _first_frame(app: ConsoleApp) -> dict[str, object]:
+    screen = app.work_screen
+    return {
+        "rows": list(screen.query_one(DueList).order),
+        "progress": screen.sub_title,
+        "opened": screen.opened.follow_up.id if screen.opened else None,
+        "card": screen.query_one(CustomerCardView).card,
+        "status": str(screen.query_one("#status").render()),
+        "preview": str(screen.query_one("#preview").render()),
+        "phrases": [m.phrase.id for m in screen.query_one("#phrase-search").matches],
+    }
+
+
+def test_the_console_reads_the_queue_once_to_open(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = _count_queue_reads(monkeypatch)
+
+    async def body() -> None:
+        app = _console(shop, clip)
+        async with app.run_test(size=(140, 45)) as pilot:
+            await settle(pilot)
+            assert app.work_screen.opened is not None  # the first card is shown
+            assert len(reads) == 1  # not once more for the screen's first show
+
+    run(body)
+
+
+def test_a_prefetched_opening_paints_the_same_first_frame_at_mount(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real console reads the first frame's rows while Textual loads (build_app)."""
+    reads = _count_queue_reads(monkeypatch)
+    frames: list[dict[str, object]] = []
+
+    async def body(app: ConsoleApp, prefetched: bool) -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            if prefetched:  # shown at mount, before any worker could have read it
+                assert app.work_screen.opened is not None
+                assert app.session.take_opening() is None  # taken
+            await settle(pilot)
+            frames.append(_first_frame(app))
+        app.session.close()
+
+    for prefetched in (False, True):
+        app = _console(shop, clip)
+        if prefetched:
+            app.session.prefetch_opening()
+        run(lambda app=app, prefetched=prefetched: body(app, prefetched))
+        assert len(reads) == 1
+        reads.clear()
+    assert frames[0]["rows"] and frames[0]["opened"] is not None
+    assert frames[0] == frames[1]
+
+
+def test_the_garbage_collector_paused_for_the_start_runs_again(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import tui_agent.app as app_module
+
+    monkeypatch.setattr(app_module, "GC_PAUSE_SECONDS", 0.05)
+
+    async def body() -> None:
+        app = _console(shop, clip)
+        gc.disable()  # as run_console does
+        try:
+            async with app.run_test(size=(140, 45)) as pilot:
+                await settle(pilot)
+                for _ in range(40):
+                    if gc.isenabled():
+                        break
+                    await pilot.pause(0.05)
+                assert gc.isenabled()
+        finally:
+            gc.enable()
+            gc.unfreeze()
+        app.session.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("prefetched", [False, True])
+def test_the_start_notice_shows_however_the_first_card_came(
+    shop: Path, clip: Clipboard, monkeypatch: pytest.MonkeyPatch, prefetched: bool
+) -> None:
+    monkeypatch.setattr(Session, "start_notice", lambda _s: "holiday data: calendar missing")
+
+    async def body() -> None:
+        app = _console(shop, clip)
+        if prefetched:
+            app.session.prefetch_opening()  # the card is shown at mount, before the first show
+        async with app.run_test(size=(140, 45)) as pilot:
+            await settle(pilot)
+            assert "holiday data: calendar missing" in str(
+                app.work_screen.query_one("#status").render()
+            )
+        app.session.close()
 
     run(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -38,7 +39,6 @@ def build_app(
     display_name: str | None = None,
 ) -> Any:
     """Everything the console needs, or a UserError naming what is wrong."""
-    from tui_agent.app import ConsoleApp
     from tui_agent.phrasing import load_phrasebook
     from tui_agent.session import Session
 
@@ -66,6 +66,10 @@ def build_app(
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
+    # The first frame's rows are read in a thread while Textual is imported and starts.
+    session.prefetch_opening()
+    from tui_agent.app import ConsoleApp
+
     return ConsoleApp(session, keymap=config.keymap, theme=config.theme)
 
 
@@ -78,10 +82,23 @@ def run_console(
     display_name: str | None = None,
 ) -> None:
     """Open the full-screen console (``tui-agent`` with no command, or ``tui-agent console``)."""
-    app = build_app(db_path=db_path, agent=agent, today=today, demo=demo, display_name=display_name)
+    # The start allocates tens of MB (Textual, the screen, the rows) and keeps nearly all of
+    # it: the cyclic garbage collector would scan it over and over (~40 ms of the first
+    # paint). Paused until the console has started (ConsoleApp turns it back on); not while
+    # a demo shop is built.
+    if not demo:
+        gc.disable()
+    try:
+        app = build_app(
+            db_path=db_path, agent=agent, today=today, demo=demo, display_name=display_name
+        )
+    except BaseException:
+        gc.enable()
+        raise
     try:
         app.run()
     finally:
+        gc.enable()
         app.session.close()
     if demo:
         click.echo(f"The demo database stays at {app.session.db_path} (open it with --db).")

@@ -43,6 +43,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -146,6 +147,19 @@ def bgnbd_log_likelihood(
     return np.asarray(a1 + a2 + np.logaddexp(a3, a4))
 
 
+def gamma_gamma_gradient(params: Sequence[float], x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The gradient of the summed :func:`gamma_gamma_log_likelihood` in ``(p, q, v)``."""
+    p, q, v = params
+    dg = special.digamma
+    px = p * x
+    log_xm_v = np.log(x * m + v)
+    both = dg(px + q)
+    d_p = np.sum(x * (both - dg(px) + np.log(m) + np.log(x) - log_xm_v))
+    d_q = np.sum(both - dg(q) + math.log(v) - log_xm_v)
+    d_v = np.sum(q / v - (px + q) / (x * m + v))
+    return np.array([d_p, d_q, d_v])
+
+
 def gamma_gamma_log_likelihood(params: Sequence[float], x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Each repeat customer's Gamma-Gamma log-likelihood of their average value ``m``."""
     p, q, v = params
@@ -162,35 +176,57 @@ def gamma_gamma_log_likelihood(params: Sequence[float], x: np.ndarray, m: np.nda
     )
 
 
-def _maximise(nll: Callable[[np.ndarray], float], start: Sequence[float]) -> np.ndarray:
+# Nelder-Mead's budget when it polishes where L-BFGS-B stopped: on a flat ridge (Gamma-Gamma's
+# q and v growing together when customers' order values hardly vary) an unbounded search
+# spent 40,000 evaluations, 3 minutes at 130k repeat customers, to move the likelihood in its
+# 12th digit.
+POLISH_EVALUATIONS = 600
+# Where L-BFGS-B gives up in its line search with a gradient this small (per customer, in the
+# parameters' logarithms) it stopped on the optimum or on such a ridge: nothing to polish.
+FLAT_GRADIENT = 1e-4
+
+
+Objective = Callable[[np.ndarray], Any]
+
+
+def _maximise(nll: Objective, start: Sequence[float], *, jac: bool = False) -> np.ndarray:
     """Minimise a negative log-likelihood over the logarithms of positive parameters.
 
-    L-BFGS-B with numerical gradients (about 100 evaluations on CDNOW); Nelder-Mead from where
-    it stopped when it reports no convergence.
+    L-BFGS-B, with the analytic gradient when ``jac`` (``nll`` then returns the value and
+    the gradient), else numerical gradients (about 100 evaluations on CDNOW); Nelder-Mead
+    from where it stopped, on a bounded budget, when it reports no convergence.
     """
     x0 = np.log(np.asarray(start, dtype=float))
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
     with np.errstate(all="ignore"):  # trial points far out give inf/nan: rejected, not noise
-        return _run(nll, x0, bounds)
+        return _run(nll, x0, bounds, jac)
 
 
 def _run(
-    nll: Callable[[np.ndarray], float], x0: np.ndarray, bounds: list[tuple[float, float]]
+    nll: Objective, x0: np.ndarray, bounds: list[tuple[float, float]], jac: bool
 ) -> np.ndarray:
     res = optimize.minimize(
         nll,
         x0,
+        jac=jac,
         method="L-BFGS-B",
         bounds=bounds,
         options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000},
     )
-    if not res.success:
+    flat = res.jac is not None and float(np.max(np.abs(res.jac))) <= FLAT_GRADIENT
+    if not res.success and not flat:
+        value = (lambda p: nll(p)[0]) if jac else nll
         res = optimize.minimize(
-            nll,
+            value,
             res.x,
             method="Nelder-Mead",
             bounds=bounds,
-            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000},
+            options={
+                "xatol": 1e-10,
+                "fatol": 1e-12,
+                "maxiter": POLISH_EVALUATIONS,
+                "maxfev": POLISH_EVALUATIONS,
+            },
         )
     return np.asarray(np.exp(res.x))
 
@@ -230,11 +266,15 @@ def fit_gamma_gamma(summaries: Sequence[Summary]) -> GammaGamma | None:
     scale = 1.0 / float(np.mean(m))  # values near 1: v is converted back below
     ms = m * scale
 
-    def nll(log_params: np.ndarray) -> float:
-        value = -float(np.sum(gamma_gamma_log_likelihood(np.exp(log_params), x, ms))) / len(x)
-        return value if math.isfinite(value) else math.inf
+    def nll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value = -float(np.sum(gamma_gamma_log_likelihood(params, x, ms))) / len(x)
+        if not math.isfinite(value):
+            return math.inf, np.zeros(3)
+        grad = -gamma_gamma_gradient(params, x, ms) * params / len(x)  # d/d log(param)
+        return value, grad
 
-    p, q, v = _maximise(nll, (1.0, 1.0, 1.0))
+    p, q, v = _maximise(nll, (1.0, 1.0, 1.0), jac=True)
     v_money = v / scale
     ll = float(np.sum(gamma_gamma_log_likelihood((p, q, v_money), x, m)))
     return GammaGamma(float(p), float(q), float(v_money), ll)

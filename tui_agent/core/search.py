@@ -38,8 +38,6 @@ from itertools import compress
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from tui_agent.core.models import Stage
 from tui_agent.core.phrases import Phrase, Variant
 
@@ -571,6 +569,10 @@ class PhraseIndex:
 
     def _fuzzy_scores(self, text: str, filtered: int, scores: dict[int, float]) -> None:
         """rapidfuzz partial_ratio over the prefiltered entries not already full hits."""
+        # Imported at the first fuzzy step: browsing and exact hits (the console's first
+        # paint) never need it (~6 ms of imports).
+        from rapidfuzz import fuzz, process
+
         idx = [i for i in self._candidates(text, filtered) if scores.get(i, 0.0) < 100.0]
         if not idx:
             return
@@ -684,6 +686,8 @@ class PhraseIndex:
             title = self._pinyin_spans(entry, text.replace(" ", ""))
         if not title and not body:
             # A typo: ask rapidfuzz where the best partial alignment lies.
+            from rapidfuzz import fuzz
+
             for target, is_title in ((entry.title, True), (entry.body, False)):
                 if not target:
                     continue

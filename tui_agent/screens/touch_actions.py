@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.markup import escape
 from textual.screen import Screen
 
-from tui_agent.screens.desk_dialogs import Confirm, OutcomePicker
 from tui_agent.store.outcomes import DeskError
 
 if TYPE_CHECKING:
@@ -52,6 +51,8 @@ class TouchActionsScreen(Screen[None]):
     # --- the shared flow -----------------------------------------------------------------------
 
     def action_outcome(self) -> None:
+        from tui_agent.screens.desk_dialogs import OutcomePicker  # not for the first paint
+
         touch_id, who = self._last_touch()
         if touch_id is None:
             self._touch_status(self.NO_TOUCH)
@@ -76,6 +77,8 @@ class TouchActionsScreen(Screen[None]):
         self._outcome_recorded(touch_id, outcome, note)
 
     def action_undo(self) -> None:
+        from tui_agent.screens.desk_dialogs import Confirm
+
         self.app.push_screen(
             Confirm("[b]撤回 Undo[/b] your last touch? (it stays on record, marked retracted)"),
             self._undo_confirmed,

@@ -16,7 +16,8 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.geometry import Size
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from tui_agent.core import clipboard
@@ -25,30 +26,27 @@ from tui_agent.core.phrases import Phrase
 from tui_agent.core.queue_filter import QueueFilter
 from tui_agent.messages import PhraseChosen, PhraseHighlighted, TouchLogged
 from tui_agent.phrasing import Filled
-from tui_agent.screens.customer import CustomerScreen, FindCustomer
-from tui_agent.screens.desk_dialogs import FilterForm
-from tui_agent.screens.modals import (
-    ConfirmOptOut,
-    EditResult,
-    EditText,
-    MissingValuesForm,
-    SkipReason,
-    SnoozePicker,
-)
 from tui_agent.screens.touch_actions import TouchActionsScreen
-from tui_agent.session import Opened, QueueState, Session
+from tui_agent.session import Opened, Opening, QueueState, Session
 from tui_agent.store.followups import ClaimLost
 from tui_agent.store.outcomes import DeskError, Undone
 from tui_agent.widgets.customer_card import CustomerCardView
 from tui_agent.widgets.due_list import DueList
+from tui_agent.widgets.footer import KeyFooter
 from tui_agent.widgets.phrase_search import PhraseSearch
 from tui_agent.widgets.preview import Preview
 
 if TYPE_CHECKING:
     from tui_agent.app import ConsoleApp
 
+# The dialogs and the customer screens are imported when first opened: the first paint (this
+# screen) never needs them (~10 ms of imports, TextArea among them).
+
 REFRESH_SECONDS = 5.0
 GENERATION_POLL_SECONDS = 0.2  # how often the day's generation process is checked
+# How long the screen's mount waits for the prefetched first frame's rows (~0.03 s of reading)
+# before it shows "Loading" and lets a worker wait for them instead (a database stalled).
+OPENING_WAIT_SECONDS = 0.3
 MIN_WIDTH, MIN_HEIGHT = 80, 24  # the smallest terminal the layout supports
 WRITE_RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 600  # ten minutes of a locked database before the write is given up
@@ -90,6 +88,9 @@ class WorkQueueScreen(TouchActionsScreen):
         self._notice_due = False  # look for it once the first card (or an empty day) shows
         self._first_shown = False  # the first card (or an empty day) is on screen
         self._generate_pending = False  # today's generation process waits for that
+        self._resumed = False  # shown once: the first show's queue is on_mount's load
+        # The first follow-up's card, read with the first queue load (one frame shows both).
+        self._preloaded: tuple[Opened, str | None] | None = None
         # The follow-up this screen holds a claim on (opened for work), shown as "me".
         self.claimed: int | None = None
         self._previewing: int | None = None  # the preview worker in flight
@@ -125,12 +126,24 @@ class WorkQueueScreen(TouchActionsScreen):
             "Nothing is copied until the window is larger.",
             id="too-small",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = f"tui-agent · {self.session.agent} · {self.session.today}"
         self.query_one(DueList).focus()
-        self.load_queue(generate=True)
+        self._fit(self.app.size)
+        main = self is getattr(self.app, "work_screen", None)
+        # The console's prefetch read it while Textual loaded: in the very first frame. Its
+        # last rows may still be coming (the UI thread held the interpreter lock meanwhile).
+        opening = self.session.take_opening(OPENING_WAIT_SECONDS) if main else None
+        if opening is None:
+            self.load_queue(generate=True)
+        else:
+            self._apply_opening(opening)
+            if self.session.rules_file is not None and not opening.generated:
+                self._generation_due()
+            else:
+                self.generate_here()
         self.set_interval(REFRESH_SECONDS, self.load_queue)
 
     def on_screen_resume(self) -> None:
@@ -141,15 +154,25 @@ class WorkQueueScreen(TouchActionsScreen):
             # Looked for once the first card is shown: it imports the holidays package and
             # builds a year's calendar (~0.15 s of CPU the first paint should not share).
             self._notice_due = True
+            if self._first_shown:  # shown already, at mount (the console's prefetch)
+                self._first_card_shown()
         if self.claimed is not None and self.claimed != self.session.held:
             self.query_one(DueList).mark_claim(self.claimed, Text(""))
             self.claimed = None
             if self.opened is not None:
                 self.opened = replace(self.opened, claimed=False, holder=None)
+        if not self._resumed:
+            self._resumed = True  # first shown: on_mount's load is under way, not a second
+            return
         self.load_queue()
 
     def on_resize(self, event: events.Resize) -> None:
-        width, height = event.size
+        self._fit(event.size)
+
+    def _fit(self, size: Size) -> None:
+        """Lay the screen out for a terminal of ``size`` (on mount too: the first frame is
+        laid out right, not re-laid and painted again at the first resize event)."""
+        width, height = size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(small, "-too-small")
         if small:
@@ -174,11 +197,14 @@ class WorkQueueScreen(TouchActionsScreen):
     def load_queue(self, generate: bool = False) -> None:
         """Reload the queue (others' claims, work done elsewhere); generate today's on start."""
         try:
-            state = self._load_state()
-            self.app.call_from_thread(self._apply_queue, state)
-            if generate:
-                self.session.load_usage()
-                if self.session.rules_file is not None and not self.session.generated_today():
+            if not generate:
+                self.app.call_from_thread(self._apply_queue, self._load_state())
+            else:
+                # The first load: the agent's phrase ranking and the first card come with
+                # the list, so the first full frame is one update, not three.
+                opening = self.session.take_opening() or self.session.opening()
+                self.app.call_from_thread(self._apply_opening, opening)
+                if self.session.rules_file is not None and not opening.generated:
                     # In a process of its own, started once the first card is shown.
                     self.app.call_from_thread(self._generation_due)
                     return
@@ -187,6 +213,15 @@ class WorkQueueScreen(TouchActionsScreen):
             self.app.call_from_thread(
                 self._waiting, f"waiting for the database ({_why(exc)}); the list may be old"
             )
+
+    def _apply_opening(self, opening: Opening) -> None:
+        """The first load: the list, and the card of its first row read with it."""
+        if opening.first is not None:
+            self._preloaded = (opening.first, opening.capped)
+        try:
+            self._apply_queue(opening.state)
+        finally:
+            self._preloaded = None
 
     def _generate_here(self) -> None:
         """Generate today's follow-ups in this process (a worker thread) and show them."""
@@ -248,12 +283,13 @@ class WorkQueueScreen(TouchActionsScreen):
     def _first_card_shown(self) -> None:
         """After the first paint: what start-up work was put off until then."""
         self._first_shown = True
+        # Once that frame is out: the card may have been shown at mount, before any paint.
         if self._generate_pending:
             self._generate_pending = False
-            self.start_generation()
+            self.call_after_refresh(self.start_generation)
         if self._notice_due:
             self._notice_due = False
-            self.load_notice()
+            self.call_after_refresh(self.load_notice)
 
     def _show_notice(self, notice: str) -> None:
         self._note = escape(notice)
@@ -345,7 +381,10 @@ class WorkQueueScreen(TouchActionsScreen):
         if self.claimed is not None and self.claimed != fid:
             self._release_claim()
         self._previewing = fid
-        self.preview_follow_up(fid)
+        if self._preloaded is not None and self._preloaded[0].follow_up.id == fid:
+            self._show_opened(*self._preloaded)
+        else:
+            self.preview_follow_up(fid)
 
     def _release_claim(self) -> None:
         if self.claimed is None:
@@ -365,18 +404,14 @@ class WorkQueueScreen(TouchActionsScreen):
     def preview_follow_up(self, follow_up_id: int) -> None:
         """Load the card of the follow-up under the cursor (claims nothing)."""
         try:
-            opened = self.session.preview(follow_up_id)
-            cap = None
-            if opened is not None:
-                cap = self.session.cap_status(opened.follow_up.customer_id, reply=False)
+            # A touch now would break the frequency cap (a manual touch earlier today): why.
+            found = self.session.preview_for_work(follow_up_id)
         except (sqlite3.Error, DeskError) as exc:
             self.app.call_from_thread(self._waiting, f"could not load the card ({_why(exc)})")
             return
-        if get_current_worker().is_cancelled or opened is None:
+        if get_current_worker().is_cancelled or found is None:
             return
-        # A touch now would break the frequency cap (a manual touch earlier today): say why.
-        capped = cap.message if cap is not None and cap.blocked else None
-        self.app.call_from_thread(self._show_opened, opened, capped)
+        self.app.call_from_thread(self._show_opened, *found)
 
     def _show_opened(self, opened: Opened, capped: str | None = None) -> None:
         if self.query_one(DueList).current_id() != opened.follow_up.id:
@@ -577,6 +612,8 @@ class WorkQueueScreen(TouchActionsScreen):
         if self.phrase is None or self.filled is None or self.too_small:
             return
         if self.filled.missing:
+            from tui_agent.screens.modals import MissingValuesForm
+
             helps = self.session.phrases.placeholder_help()
             form = MissingValuesForm(self.filled.missing, helps, self.remembered)
             self.app.push_screen(form, self._got_values)
@@ -602,10 +639,14 @@ class WorkQueueScreen(TouchActionsScreen):
     def _open_editor(self, opened: Opened) -> None:
         if self.filled is None:
             return
+        from tui_agent.screens.modals import EditText
+
         text = self.draft if self.draft is not None else self.filled.text
         self.app.push_screen(EditText(text, self.filled.missing), self._edited)
 
     def _edited(self, result: object) -> None:
+        from tui_agent.screens.modals import EditResult
+
         if not isinstance(result, EditResult) or self.opened is None:
             return
         self.draft = result.text  # an edit survives a cancel: e brings it back
@@ -694,11 +735,15 @@ class WorkQueueScreen(TouchActionsScreen):
         self.query_one("#search").focus()
 
     def action_find_customer(self) -> None:
+        from tui_agent.screens.customer import FindCustomer
+
         self.app.push_screen(FindCustomer(self.session), self._found)
 
     def _found(self, customer_id: object) -> None:
         if isinstance(customer_id, str):
             self._release_claim()  # working someone else now: the follow-up goes back
+            from tui_agent.screens.customer import CustomerScreen
+
             self.app.push_screen(CustomerScreen(self.session, customer_id))
 
     def _touch_status(self, text: str) -> None:
@@ -725,6 +770,8 @@ class WorkQueueScreen(TouchActionsScreen):
         self.load_queue()
 
     def action_filter(self) -> None:
+        from tui_agent.screens.desk_dialogs import FilterForm
+
         self.app.push_screen(FilterForm(self.filter_text, self.session.agent), self._filtered)
 
     def _filtered(self, chosen: object) -> None:
@@ -751,6 +798,8 @@ class WorkQueueScreen(TouchActionsScreen):
             self._select_from(index % len(table.order))
 
     def action_snooze(self) -> None:
+        from tui_agent.screens.modals import SnoozePicker
+
         self._with_claim(
             lambda _o: self.app.push_screen(SnoozePicker(self.session.today), self._snoozed)
         )
@@ -760,6 +809,8 @@ class WorkQueueScreen(TouchActionsScreen):
             self.close_follow_up(self.opened, "snooze", until)
 
     def action_skip(self) -> None:
+        from tui_agent.screens.modals import SkipReason
+
         presets = self.session.config.skip_presets
         self._with_claim(lambda _o: self.app.push_screen(SkipReason(presets), self._skipped))
 
@@ -768,6 +819,8 @@ class WorkQueueScreen(TouchActionsScreen):
             self.close_follow_up(self.opened, "skip", reason)
 
     def action_opt_out(self) -> None:
+        from tui_agent.screens.modals import ConfirmOptOut
+
         def ask(opened: Opened) -> None:
             name = opened.card.customer.name or opened.card.customer.customer_id
             self.app.push_screen(ConfirmOptOut(name), self._opted_out)

@@ -20,7 +20,6 @@ from tui_agent.core.dates import from_db_date, to_db
 from tui_agent.core.models import FollowUp
 from tui_agent.core.rules import RuleSet
 from tui_agent.store import followups as fu
-from tui_agent.store.analytics import segments_for
 from tui_agent.store.db import write_tx
 
 DEFAULT_WINDOW_DAYS = 14
@@ -83,6 +82,8 @@ def select_audience(
         listed = set(audience.customer_ids)
         rows = [r for r in rows if r.customer_id in listed]
     if audience.segment is not None:
+        from tui_agent.store.analytics import segments_for  # scoring needs the analytics code
+
         seg = segments_for(db, [r.customer_id for r in rows], today)
         rows = [r for r in rows if seg.get(r.customer_id) == audience.segment]
     return rows

@@ -229,8 +229,11 @@ def excluded_counts(
             [lo, hi],
         ).fetchall()
     }
+    # One pass over the table (20 ms at 500k orders), not a row lookup per order of the
+    # period through idx_orders_ordered (300 ms): few orders are partly refunded.
     partly = db.execute(
-        f"SELECT count(*) FROM orders WHERE status = 'partially_refunded' AND {where}", [lo, hi]
+        f"SELECT count(*) FROM orders NOT INDEXED WHERE status = 'partially_refunded' AND {where}",
+        [lo, hi],
     ).fetchone()[0]
     if partly:
         counts["partially_refunded"] = partly

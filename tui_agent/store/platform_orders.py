@@ -31,6 +31,7 @@ from tui_agent.core.formats import (
     unescape,
 )
 from tui_agent.store import importer
+from tui_agent.store.csvread import sniff_delimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +45,25 @@ class PlatformImport:
     side_path: Path | None = None
 
 
-def _rows(path: Path, encoding: str) -> list[list[str]]:
+def _rows(path: Path, encoding: str, delimiter: str | None = None) -> list[list[str]]:
     try:
+        sep = sniff_delimiter(delimiter, path, encoding)
         with open(path, encoding=encoding, newline="") as f:
-            return [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+            return [r for r in csv.reader(f, delimiter=sep) if r and any(c.strip() for c in r)]
     except (UnicodeDecodeError, LookupError):
         raise CsvFileError("cannot be read (try --encoding utf-8 or gbk)") from None
     except csv.Error as exc:
         raise CsvFileError(f"broken CSV: {exc}") from None
 
 
-def read_header(path: Path, encoding: str | None = None) -> list[str]:
-    """The file's first non-blank row (for recognising the format)."""
+def read_header(path: Path, encoding: str | None = None, delimiter: str | None = None) -> list[str]:
+    """The file's first non-blank row (for recognising the format), its cells separated as
+    the import will read them (a tab-separated "Unicode text" export from Excel too)."""
     try:
-        with open(path, encoding=importer.normalise_encoding(encoding, path), newline="") as f:
-            for row in csv.reader(f):
+        enc = importer.normalise_encoding(encoding, path)
+        sep = sniff_delimiter(delimiter, path, enc)
+        with open(path, encoding=enc, newline="") as f:
+            for row in csv.reader(f, delimiter=sep):
                 if row and any(c.strip() for c in row):
                     return row
     except (UnicodeDecodeError, LookupError):
@@ -68,9 +73,11 @@ def read_header(path: Path, encoding: str | None = None) -> list[str]:
     raise CsvFileError("the file is empty (no header row)")
 
 
-def identify(path: Path, encoding: str | None = None) -> Preset | None:
+def identify(
+    path: Path, encoding: str | None = None, delimiter: str | None = None
+) -> Preset | None:
     """The platform export the file's header names, or None."""
-    return recognise(read_header(path, encoding))
+    return recognise(read_header(path, encoding, delimiter))
 
 
 class SideFileError(Exception):
@@ -101,7 +108,7 @@ def import_platform_orders(
     SideFileError, BadRowsError as :func:`importer.import_orders`."""
     # Each file's encoding is settled once (detecting it reads the whole file) and handed on.
     encodings = {f: importer.normalise_encoding(encoding, f) for f in files}
-    presets = [identify(f, encodings[f]) for f in files]
+    presets = [identify(f, encodings[f], delimiter) for f in files]
     main, preset = files[0], presets[0]
     if fmt == "canonical":
         preset = None
@@ -120,7 +127,7 @@ def import_platform_orders(
         i = presets.index(taobao.LINES)
         main, side_path = files[i], files[1 - i]
         preset = taobao.LINES
-        side = _orders_by_id(side_path, encodings[side_path])
+        side = _orders_by_id(side_path, encodings[side_path], delimiter)
     elif preset is taobao.LINES:
         raise CsvFileError(
             "a 宝贝报表 alone has no buyer or order time: give its 订单报表 too "
@@ -196,9 +203,11 @@ def _canonical_times(
     return start
 
 
-def _orders_by_id(path: Path, encoding: str) -> dict[str, tuple[Sequence[str], Sequence[str]]]:
+def _orders_by_id(
+    path: Path, encoding: str, delimiter: str | None
+) -> dict[str, tuple[Sequence[str], Sequence[str]]]:
     try:
-        rows = _rows(path, encoding)
+        rows = _rows(path, encoding, delimiter)
     except CsvFileError as exc:
         raise SideFileError(path, exc) from None
     if not rows:
