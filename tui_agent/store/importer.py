@@ -265,12 +265,21 @@ def _merge_orders(
         ]
     ):
         thread = order_figures.start(db, first_load=first_load)
+    try:
+        if not first_load:
+            _moved_orders(db, result)
+        if "sku" in plan.present:
+            _products_from_lines(db, fresh=not result.rejected)
+        _merge_lines(db, result, first_load=first_load)
+    finally:
+        done = thread is not None and thread.join()
     # A first load's purchase days (one grouping pass over the staged lines) likewise, in a
-    # thread of its own while the lines, customers and orders are written: the merge changes
-    # _stage only when it sets orders aside.
+    # thread of its own while the customers and orders are written (started once the figures
+    # thread is done, which the merge waits for): the merge changes _stage only when it sets
+    # orders aside.
     days = purchase_days.start(db) if first_load and not result.excluded else None
     try:
-        _write_orders(db, plan, result, first_load=first_load, thread=thread)
+        _write_orders(db, plan, result, first_load=first_load, figures_done=done)
     finally:
         if days is not None:
             days.join()  # before the scratch files go, on an error too
@@ -285,18 +294,11 @@ def _write_orders(
     result: ImportResult,
     *,
     first_load: bool,
-    thread: order_figures.ScratchThread | None,
+    figures_done: bool,
 ) -> None:
-    """The lines, the customers' figures and the orders (see :func:`_merge_orders`)."""
-    try:
-        if not first_load:
-            _moved_orders(db, result)
-        if "sku" in plan.present:
-            _products_from_lines(db, fresh=not result.rejected)
-        _merge_lines(db, result, first_load=first_load)
-    finally:
-        done = thread is not None and thread.join()
-    if not done:
+    """The customers' figures and the orders, once the lines are written (see
+    :func:`_merge_orders`); ``figures_done``: the figures thread computed them."""
+    if not figures_done:
         order_figures.compute(db.execute, first_load=first_load, create="CREATE TEMP TABLE")
     n_affected = db.execute("SELECT count(*) FROM _cust").fetchone()[0]
     figures = ("order_count", "total_spent", "first_order_at", "last_order_at")
