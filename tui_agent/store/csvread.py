@@ -12,14 +12,17 @@ import codecs
 import csv
 import gc
 import io
+import marshal
 import multiprocessing as mp
 import operator
 import os
+import pickle
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import chain, compress, islice, repeat
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -231,7 +234,7 @@ def converted(args: LoadArgs, progress: Progress | None) -> Iterator[Iterator[Ms
     def messages() -> Iterator[Msg]:
         while True:
             try:
-                msg: Msg = receiver.recv()
+                msg = _loads(receiver.recv_bytes())
             except EOFError:
                 raise CsvFileError("the file could not be read (the reader stopped)") from None
             kind = msg[0]
@@ -256,6 +259,27 @@ def converted(args: LoadArgs, progress: Progress | None) -> Iterator[Iterator[Ms
         worker.join()
 
 
+def _send(sender: Connection, msg: Msg) -> None:
+    """A batch of rows marshalled (plain str, int, float and None: about twice as fast as
+    pickle both ways, ~0.2 s of the worker's CPU at 1M lines), anything else pickled."""
+    if msg[0] == "rows":
+        try:
+            data = marshal.dumps(cast("tuple[Any, ...]", msg))
+        except ValueError:  # a value marshal does not know
+            pass
+        else:
+            sender.send_bytes(data)
+            return
+    sender.send(msg)
+
+
+def _loads(data: bytes) -> Msg:
+    """What :func:`_send` sent: a pickle (``Connection.send``) starts with its PROTO opcode
+    (0x80), which never starts a marshalled tuple."""
+    msg: Msg = pickle.loads(data) if data[:1] == b"\x80" else marshal.loads(data)
+    return msg
+
+
 def _convert_worker(args: LoadArgs, sender: Connection) -> None:  # pragma: no cover - forked
     """The worker's side: send each message; an error is sent too (the parent raises it). A
     parent gone (killed) closes the pipe, and the next send ends this process."""
@@ -266,7 +290,7 @@ def _convert_worker(args: LoadArgs, sender: Connection) -> None:  # pragma: no c
 
     try:
         for msg in _convert_file(*args, progress):
-            sender.send(msg)
+            _send(sender, msg)
     except CsvFileError as exc:
         sender.send(("csv_error", exc.message, exc.line, exc.column))
     except BrokenPipeError:
