@@ -355,8 +355,13 @@ def _merge_lines(db: sqlite_utils.Database, result: ImportResult, *, first_load:
     """The order lines: upserted from the staged lines, the stale ones removed."""
     # Lines are keyed by their ordinal within the order in the file; see README.
     if first_load:
-        inserted = total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
-        unchanged = 0
+        # Every line read is staged and nothing left _stage unless lines were rejected or
+        # orders set aside: the count is known without a pass under the lock.
+        if result.rejected or result.excluded:
+            total = db.execute("SELECT count(*) FROM _stage").fetchone()[0]
+        else:
+            total = result.rows_read
+        inserted, unchanged = total, 0
     else:
         # A line is unchanged only if its order still belongs to the same customer.
         same = " AND ".join(f"l.{c} IS s.{c}" for c in _LINE_COLS)
