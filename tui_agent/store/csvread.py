@@ -330,16 +330,11 @@ def _convert_file(
         key_col = plan.columns[field_names(kind).index(key_field)] if key_field else None
         yield ("plan", plan)
         rows = 0
-        numbering = _Numbering() if kind is Kind.ORDERS else None
         for lines, batch in batches:
             rows += len(batch)
             if batch_fn is not None:
                 batch = batch_fn(batch)
             good, errors = convert_rows(plan, batch, lines)
-            if numbering is not None:
-                # Each line's ordinal within its order and whether its sku repeats there,
-                # appended to its record: (line, *values, line_no, dup_sku).
-                good = list(map(operator.add, good, numbering.number(good)))
             rejected: list[tuple[object, ...]] = []
             if errors:
                 by_line = dict(zip(lines, batch, strict=True))
