@@ -20,7 +20,7 @@ import sqlite_utils
 
 from tui_agent.core import metrics as mt
 from tui_agent.core.segments import Segment, segment_for
-from tui_agent.store.analytics.common import _beside, _in_parts, _Windows, _windows
+from tui_agent.store.analytics.common import _in_parts, _Windows, _windows, beside
 from tui_agent.store.analytics.ltv import _year_revenue, _year_sums
 from tui_agent.store.analytics.repurchase import _months_of
 from tui_agent.store.analytics.rfm import _rfm_codes
@@ -265,7 +265,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     # The year's revenue reads beside this pass on big shops. The pass itself stays on this
     # connection: split over threads it cost more CPU than it saved wall time on 2 loaded
     # cores (the threads fight for the GIL while they build the rows).
-    year_revenue = _beside(db, lambda d: _year_revenue(d, w)) if ends_today else None
+    year_revenue = beside(db, lambda d: _year_revenue(d, w)) if ends_today else None
     rows = db.execute(_derived_rows_sql(est, whole), params).fetchall()
     period: dict[str, tuple[int, float, float]] = {}
     if not whole:
