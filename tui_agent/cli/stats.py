@@ -109,6 +109,10 @@ def stats_cmd(
     else:
         try:
             predictions.refresh(db, today)
+            if not analytics.stored_segments_current(db, today):
+                # Stored with the fit, as the console's background refresh does: later runs
+                # read each customer's scores instead of scoring everyone.
+                analytics.refresh_segments(db, today)
         except sqlite3.OperationalError as exc:  # read-only or busy: the figures still print
             clv_error = f"could not store the fit ({exc})"
         clv = predictions.clv_summary(db, today)
