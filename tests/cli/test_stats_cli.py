@@ -166,6 +166,14 @@ def test_stats_refresh_model_fits_a_big_enough_shop(
     assert clv["fitted"] and clv["missing"] == [] and not clv["stale"]
     assert all(clv[k] > 0 for k in ("r", "alpha", "a", "b", "p", "q", "v"))
     assert clv["customers"] == 600
+    # The segments are stored with the fit, as of the same day: the next run reads them.
+    from datetime import date
+
+    from tui_agent.store.analytics import stored_segments_current
+
+    assert stored_segments_current(db, date(2024, 3, 31))
+    code, again = _run("--db", str(db_path), "--today", "2024-03-31", "stats", "--json")
+    assert code == 0 and json.loads(again)["segments"] == json.loads(out)["segments"]
 
 
 def test_stats_leave_out_cancelled_and_refunded_orders(db_path: Path, tmp_path: Path) -> None:

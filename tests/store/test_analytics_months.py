@@ -167,3 +167,30 @@ def test_reading_beside_gives_the_same_figures(
     monkeypatch.setattr(common.os, "cpu_count", lambda: 4)
     assert len(common._split_customers(shop)) == 4
     assert an.shop_stats(shop, None, TODAY, TODAY) == serial
+
+
+def test_stored_scores_stand_in_for_scoring_everyone(
+    shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With today's segments stored (the console's background refresh, or the stats command
+    with its fit), the figures read each customer's stored scores instead of scoring every
+    customer again, and come out the same; stale or missing ones are not used."""
+    from tui_agent.store.analytics import rfm
+
+    scored = an.shop_stats(shop, None, TODAY, TODAY)
+    an.refresh_segments(shop, TODAY)
+    used: list[bool] = []
+    real = rfm.stored_codes
+
+    def watched(*args: object) -> object:
+        codes = real(*args)  # type: ignore[arg-type]
+        used.append(codes is not None)
+        return codes
+
+    monkeypatch.setattr(passes, "stored_codes", watched)
+    assert an.shop_stats(shop, None, TODAY, TODAY) == scored
+    assert used == [True]
+    # Another day's scores are not today's: scored again, the same figures.
+    an.refresh_segments(shop, date(2025, 3, 1))
+    assert an.shop_stats(shop, None, TODAY, TODAY) == scored
+    assert used == [True, False]

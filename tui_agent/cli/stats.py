@@ -84,6 +84,15 @@ def stats_cmd(
     if start is not None and start > end:
         raise click.UsageError(f"--from {start} is after {until}")
     db = open_database(db_path, create=False)
+    from tui_agent.store.analytics.common import beside
+    from tui_agent.store.order_status import excluded_counts
+
+    # Two small reads of their own run beside the figures' pass on a big shop (SQLite steps
+    # without the GIL): the orders left out, and the stored predictions' summary unless the
+    # model is to be fitted first.
+    left_out_later = beside(db, lambda d: excluded_counts(d, start, end))
+    fit_first = refresh_model or predictions.model_summary(db) is None
+    clv_later = None if fit_first else beside(db, lambda d: predictions.clv_summary(d, today))
     s = analytics.shop_stats(
         db,
         start,
@@ -93,16 +102,20 @@ def stats_cmd(
         window_days=window_days,
         categories=categories,
     )
-    from tui_agent.store.order_status import excluded_counts
-
-    left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
+    left_out = left_out_later()  # no purchase: never in the figures above
     clv_error = None
-    if refresh_model or predictions.model_summary(db) is None:
+    if clv_later is not None:
+        clv = clv_later()
+    else:
         try:
             predictions.refresh(db, today)
+            if not analytics.stored_segments_current(db, today):
+                # Stored with the fit, as the console's background refresh does: later runs
+                # read each customer's scores instead of scoring everyone.
+                analytics.refresh_segments(db, today)
         except sqlite3.OperationalError as exc:  # read-only or busy: the figures still print
             clv_error = f"could not store the fit ({exc})"
-    clv = predictions.clv_summary(db, today)
+        clv = predictions.clv_summary(db, today)
     if clv_error:
         clv["missing"] = [*clv.get("missing", []), clv_error]
     if as_json:

@@ -49,18 +49,19 @@ def after_delivery_sql(
     first, last = after_delivery.window(rules, rule, today)
     kept, kept_params = kept_sql(rule, today, "o.order_id")
     d0, d1, o0, o1 = _delivered_between(first, last, rules.assumed_delivery_days)
-    vip = " WHERE seq >= :min_orders" if rule.kind == "vip" else ""
+    # a VIP's order count first: the checks after it are the costly part
+    vip = " AND o.seq >= :min_orders" if rule.kind == "vip" else ""
     db.execute(
         _INTO + "SELECT :prefix || order_id, customer_id, :ri, date(d, :plus), "
         ":label || CASE WHEN seq THEN 'order #' || seq ELSE 'order' END || ' ' || order_id "
         "|| ' ' || CASE WHEN assumed THEN 'delivery assumed ~' ELSE 'delivered ' END || d "
         "|| :suffix, order_id, ordered_at, NULL, NULL, assumed, 1 FROM ("
         "SELECT order_id, customer_id, ordered_at, seq, substr(delivered_at, 1, 10) AS d, "
-        f"0 AS assumed FROM orders o WHERE delivered_at >= :d0 AND delivered_at < :d1{kept} "
+        f"0 AS assumed FROM orders o WHERE delivered_at >= :d0 AND delivered_at < :d1{vip}{kept} "
         "UNION ALL "
         "SELECT order_id, customer_id, ordered_at, seq, "
         "date(substr(ordered_at, 1, 10), :assumed), 1 FROM orders o "
-        f"WHERE ordered_at >= :o0 AND ordered_at < :o1 AND +delivered_at IS NULL{kept}){vip}",
+        f"WHERE ordered_at >= :o0 AND ordered_at < :o1 AND +delivered_at IS NULL{vip}{kept})",
         {
             "ri": ri,
             "plus": f"+{rule.days} days",
@@ -91,18 +92,22 @@ def _category_cycles(db: sqlite_utils.Database, rules: RuleSet) -> None:
     db.conn.executemany("INSERT INTO _cat VALUES (?, ?)", rules.category_cycle_days.items())
 
 
-# A window's lines whose cycle (RuleSet.cycle_for: the product's, else its category's by key,
-# see _category_cycles) puts the reminder ``back`` days after delivery.
+# A line's cycle (RuleSet.cycle_for): the product's, else its category's by key (see
+# _category_cycles); coalesce() looks the category up only for a product without a cycle.
+_CYCLE = (
+    "coalesce(nullif(p.cycle_days, 0), (SELECT k.days FROM _cat k WHERE k.key = "
+    "CASE WHEN coalesce(l.category, p.category) GLOB '*[^ -~]*' "
+    "THEN tui_category_key(coalesce(l.category, p.category)) "
+    "ELSE lower(trim(coalesce(l.category, p.category))) END))"
+)
+# A window's lines whose cycle puts the reminder ``back`` days after delivery.
 _LINES = (
     "SELECT l.order_id, o.customer_id, l.line_no, l.product, o.ordered_at, {day} AS d, "
     "{assumed} AS assumed, coalesce(l.category, p.category) AS cat, "
-    "coalesce(nullif(p.cycle_days, 0), k.days) AS cycle "
+    f"{_CYCLE} AS cycle "
     "FROM orders o JOIN order_lines l ON l.order_id = o.order_id "
-    "LEFT JOIN _products p ON p.sku = l.sku LEFT JOIN _cat k ON k.key = "
-    "CASE WHEN coalesce(l.category, p.category) GLOB '*[^ -~]*' "
-    "THEN tui_category_key(coalesce(l.category, p.category)) "
-    "ELSE lower(trim(coalesce(l.category, p.category))) END "
-    "WHERE {where} AND max(1, coalesce(nullif(p.cycle_days, 0), k.days) - :lead) = :back"
+    "LEFT JOIN _products p ON p.sku = l.sku "
+    f"WHERE {{where}} AND max(1, {_CYCLE} - :lead) = :back"
 )
 
 

@@ -212,7 +212,7 @@ def _in_parts(
     return [row for chunk in chunks for row in chunk]
 
 
-def _beside(db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], R]) -> Callable[[], R]:
+def beside(db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], R]) -> Callable[[], R]:
     """Start ``fn`` on a read connection of its own, in a thread (SQLite releases the GIL
     while it steps), so it runs beside what the caller does next; returns a function that
     waits for its result. In memory or on small shops: run right here."""

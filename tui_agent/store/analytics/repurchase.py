@@ -14,11 +14,11 @@ from tui_agent.store.analytics import common
 from tui_agent.store.analytics.common import (
     NONE_KEY,
     REPURCHASE_MONTHS,
-    _beside,
     _hi,
     _lo,
     _months_lo,
     _scan,
+    beside,
 )
 
 
@@ -89,10 +89,10 @@ def _by_month_in_background(
     db: sqlite_utils.Database, today: date
 ) -> Callable[[], tuple[mt.MonthRepurchase, ...]]:
     """Start :func:`repurchase_by_month` beside the rest of the stats (on big shops, on a read
-    connection of its own: see :func:`.common._beside`); returns a function that waits for it.
+    connection of its own: see :func:`.common.beside`); returns a function that waits for it.
     The path that reads every order uses it; the derived columns' path folds the months in
     its own pass (:func:`_months_of`)."""
-    return _beside(db, lambda d: repurchase_by_month(d, today))
+    return beside(db, lambda d: repurchase_by_month(d, today))
 
 
 @_scan

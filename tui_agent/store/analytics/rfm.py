@@ -198,3 +198,16 @@ def segment_of(db: sqlite_utils.Database, customer_id: str, today: date) -> str 
     """The segment of one customer, None without orders: one row when the stored segments
     are current, else see :func:`segments_for` for the cost."""
     return segments_for(db, [customer_id], today).get(customer_id)
+
+
+def stored_codes(
+    db: sqlite_utils.Database, today: date, count: int
+) -> list[tuple[int, ...]] | None:
+    """The stored (R, F, M) scores of every customer with an order, in customer id order,
+    when ``customer_segments`` holds today's scores of the current orders for ``count``
+    customers: what :func:`_rfm_codes` would compute from the customers' derived columns
+    (:func:`refresh_segments` computed them so), read instead of scored. None otherwise."""
+    if not stored_segments_current(db, today):
+        return None
+    codes = db.execute("SELECT r, f, m FROM customer_segments ORDER BY customer_id").fetchall()
+    return codes if len(codes) == count else None

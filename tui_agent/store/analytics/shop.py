@@ -9,7 +9,7 @@ import sqlite_utils
 
 from tui_agent.core import metrics as mt
 from tui_agent.store.analytics import common
-from tui_agent.store.analytics.common import _beside, _month_end, _scan, _windows
+from tui_agent.store.analytics.common import _month_end, _scan, _windows, beside
 from tui_agent.store.analytics.ltv import _established
 from tui_agent.store.analytics.passes import _fold_derived, _fold_orders
 from tui_agent.store.analytics.repurchase import _by_month_in_background, category_stats
@@ -40,7 +40,7 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
-    touches = _beside(
+    touches = beside(
         db,
         lambda d: (
             attribution(d, start, end, window_days, today=today),
