@@ -253,15 +253,7 @@ def test_stats_pass_reads_only_the_covering_index(
 ) -> None:
     """The per-customer pass reads orders from one index and never touches the table."""
     w = common._windows(shop, start, TODAY, TODAY)
-    params = {
-        "lo": w.lo,
-        "hi": w.hi,
-        "today_hi": w.today_hi,
-        "end_hi": w.end_hi,
-        "year_lo": w.year_lo,
-        "base_lo": w.base_lo,
-        "mid": w.mid,
-    }
+    params = w.params()
     sql = passes._customer_pass_sql(w, start is None)
     steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert "SCAN o USING COVERING INDEX idx_orders_customer_amount" in steps

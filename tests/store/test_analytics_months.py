@@ -102,7 +102,7 @@ def test_the_derived_pass_streams_in_customer_order(shop: sqlite_utils.Database)
     the customers' primary key and the outer one reads it as a co-routine (no sort), and each
     customer's orders are sought in the covering index, never the table."""
     w = common._windows(shop, None, TODAY, TODAY)
-    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi, "month_lo": w.month_lo}
+    params = w.params()
     sql = passes._derived_rows_sql(estimate=True, whole=True)
     steps = [str(r[3]) for r in shop.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert "CO-ROUTINE x" in steps

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -94,6 +94,10 @@ class _Windows:
     mid: str | None
     estimate_days: int
     month_lo: str  # the repurchase by month: first day of its first month
+
+    def params(self) -> dict[str, Any]:
+        """Every bound by name, for a query's named parameters (each takes the ones it uses)."""
+        return asdict(self)
 
 
 def _windows(db: sqlite_utils.Database, start: date | None, end: date, today: date) -> _Windows:

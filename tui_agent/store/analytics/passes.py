@@ -80,15 +80,7 @@ def _customer_pass(
     """One row per customer with an order up to ``today`` (orders after today never count)."""
     w = w or _windows(db, start, end, today)
     whole = start is None and end >= today  # the same test shop_stats makes
-    params = {
-        "lo": w.lo,
-        "hi": w.hi,
-        "today_hi": w.today_hi,
-        "end_hi": w.end_hi,
-        "year_lo": w.year_lo,
-        "base_lo": w.base_lo,
-        "mid": w.mid,
-    }
+    params = w.params()
     return w, _in_parts(db, lambda c_lo, c_hi: _customer_pass_sql(w, whole, c_lo, c_hi), params)
 
 
@@ -261,7 +253,7 @@ def _fold_derived(db: sqlite_utils.Database, w: _Windows, whole: bool) -> _Fold:
     """
     ends_today = w.end_hi == w.today_hi
     est = w.mid is not None and ends_today
-    params = {"base_lo": w.base_lo, "mid": w.mid, "lo": w.lo, "hi": w.hi, "month_lo": w.month_lo}
+    params = w.params()
     # The year's revenue reads beside this pass on big shops. The pass itself stays on this
     # connection: split over threads it cost more CPU than it saved wall time on 2 loaded
     # cores (the threads fight for the GIL while they build the rows).
