@@ -31,6 +31,7 @@ from tui_agent.core.rules import Rule, RuleSet
 from tui_agent.store.db import get_meta, set_meta, write_tx
 from tui_agent.store.facts import FACTS, day_start
 from tui_agent.store.outcomes import live_touch
+from tui_agent.store.stale import cancel_stale
 
 DEFERRED = "deferred:"
 
@@ -462,49 +463,6 @@ def write_day(
 
         schedule_campaigns(db, today, rules, now=now)
     return GenerateResult(new - capped, merged, capped, cancelled, unsnoozed, deferred)
-
-
-def cancel_stale(
-    db: sqlite_utils.Database,
-    rules: RuleSet,
-    stamp: str | None,
-    today: date,
-    below: int | None = None,
-) -> int:
-    """Cancel open follow-ups of opted-out customers and of chains stopped by a new order
-    (with ``below``, only those with a lower id).
-
-    The same rule as :func:`core.lifecycle.stopped_by_repurchase`, in SQL so that only the
-    rows to cancel reach Python (times are ISO text, which compares in time order). Only an
-    order placed by the end of ``today`` stops a chain (planning a past day).
-    """
-    stop = [r.id for r in rules.rules if r.stop_on_repurchase]
-    marks = ",".join("?" * len(stop)) or "NULL"
-    end = day_start(today + timedelta(days=1))
-    rows = db.execute(
-        "SELECT f.id, c.opt_out, c.last_order_at FROM follow_ups f "
-        "JOIN customers c ON c.customer_id = f.customer_id "
-        "LEFT JOIN orders o ON o.order_id = f.order_id "
-        "WHERE f.status IN ('pending', 'snoozed') AND f.id < ? AND (c.opt_out = 1 OR "
-        f"(f.rule IN ({marks}) AND c.last_order_at > o.ordered_at AND (c.last_order_at < ? OR "
-        "EXISTS (SELECT 1 FROM orders n WHERE n.customer_id = f.customer_id "
-        "AND n.ordered_at > o.ordered_at AND n.ordered_at < ?))))",
-        [(1 << 62) if below is None else below, *stop, end, end],
-    ).fetchall()
-    cancels = [
-        (
-            "customer opted out" if opt_out else f"ordered again on {str(last)[:10]}",
-            stamp,
-            fid,
-        )
-        for fid, opt_out, last in rows
-    ]
-    db.conn.executemany(
-        "UPDATE follow_ups SET status = 'cancelled', status_reason = ?, updated_at = ?, "
-        "claimed_by = NULL WHERE id = ?",
-        cancels,
-    )
-    return len(cancels)
 
 
 def _defer_over_capacity(
