@@ -4,7 +4,9 @@ purchase days; the scratch files go."""
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,31 @@ def test_a_first_loads_purchase_days_are_the_same_from_their_thread(
         ("C1", "sku:S1", 2, "2026-01-02,2026-01-05"),
         ("C2", "sku:S2", 2, "2026-01-06,2026-01-09"),
     ]
+
+
+@pytest.mark.parametrize("fails", ["before its first commit", "after its first commit"])
+def test_a_first_load_whose_figures_thread_fails_is_finished_by_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """The thread commits each customer's orders first, and the import aggregates the
+    customers from them while the thread numbers the orders: wherever the thread fails, the
+    import computes what is missing and the database is the one without a thread."""
+    first = tmp_path / "first.csv"
+    first.write_text(FIRST, encoding="utf-8")
+    calls: list[str] = []
+
+    def failing(execute: Callable[[str], object], ready: Callable[[], None]) -> None:
+        calls.append(fails)
+        if fails.startswith("after"):
+            execute(f"CREATE TABLE {order_figures._ALL}")
+            execute(f"INSERT INTO _all {order_figures._ALL_FIRST_LOAD}")
+            ready()
+        raise sqlite3.OperationalError("disk I/O error (the test's)")
+
+    monkeypatch.setattr(order_figures, "_first_load_split", failing)
+    failed = import_orders(connect(tmp_path / "failed.db"), first).summary()
+    monkeypatch.setattr(order_figures, "start", lambda *a, **k: None)
+    plain = import_orders(connect(tmp_path / "plain.db"), first).summary()
+    assert calls == [fails]
+    assert failed == plain
+    assert snapshot(tmp_path / "failed.db") == snapshot(tmp_path / "plain.db")

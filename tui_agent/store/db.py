@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 MMAP_BYTES = 1 << 30
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -392,6 +392,10 @@ MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
             INSERT INTO stale_check VALUES (new.customer_id);
         END;
     """,
+    # 14: no query looks order lines up by sku (each statement the test suite runs was
+    # explained on the 1M-line shop: only count(*) took the index), and rebuilding it was
+    # 0.6 s of a 1M-line import's 10 s.
+    "DROP INDEX IF EXISTS idx_order_lines_sku",
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -8,6 +8,10 @@ connection of its own into a scratch file attached to the import's connection. T
 reads ``_orders`` from the other scratch file (staging put it there) and, on a re-import, the
 shop's orders as last committed: it is started only when the merge has changed neither
 (``store.importer`` checks), so both ways give the same rows.
+
+On a first load the thread commits ``_all`` first and then writes ``_seq`` into a scratch
+file of its own (``numbers``): the import's connection aggregates ``_cust`` from ``_all`` and
+writes the customers meanwhile (:func:`customers_first_load`).
 """
 
 from __future__ import annotations
@@ -27,10 +31,30 @@ THREAD_CACHE_KB = 4096  # the thread's page cache (it also sizes its sorts)
 STAGE_CACHE_KB = 2048  # ``_orders`` is written and read in key order: a small cache will do
 
 
-def compute(execute: Callable[[str], object], *, first_load: bool, create: str) -> None:
-    """Fill ``_affected``, ``_all``, ``_seq`` and ``_cust`` from ``_orders`` (and, unless
-    ``first_load``, the shop's ``orders``). ``create``: ``CREATE TEMP TABLE`` or ``CREATE
-    TABLE``."""
+_ALL = (
+    "_all (customer_id TEXT, ordered_at TEXT, order_id TEXT, amount REAL, new INTEGER, "
+    "PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
+)
+_ALL_FIRST_LOAD = (
+    "SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
+    "ORDER BY customer_id, ordered_at, order_id"
+)
+# Keyed by order_id without a rowid and filled in key order: appending to the b-tree is far
+# cheaper than inserting the window's output (customer order) at random places.
+_SEQ = "_seq (order_id TEXT PRIMARY KEY, new INTEGER, rn INTEGER) WITHOUT ROWID"
+_SEQ_ROWS = (
+    "SELECT * FROM (SELECT order_id, new, row_number() OVER "
+    f"(PARTITION BY customer_id ORDER BY {SEQ_ORDER}) FROM _all) ORDER BY order_id"
+)
+
+
+def compute(
+    execute: Callable[[str], object], *, first_load: bool, create: str, customers: bool = True
+) -> None:
+    """Fill ``_affected``, ``_all``, ``_seq`` and, with ``customers``, ``_cust`` from
+    ``_orders`` (and, unless ``first_load``, the shop's ``orders``). ``create``: ``CREATE
+    TEMP TABLE`` or ``CREATE TABLE``. Without ``customers`` on a first load, ``_affected``
+    stays empty: only ``_cust`` reads it."""
     # Derived figures are computed before writing, so each row is written once with its
     # final values (an UPDATE pass afterwards would rewrite every order and customer again).
     # _all = every order of every customer involved, as it will be after this import.
@@ -38,16 +62,11 @@ def compute(execute: Callable[[str], object], *, first_load: bool, create: str) 
     # customer's orders in seq order to the window below and groups the customers' figures,
     # neither sorting again.
     execute(f"{create} _affected (customer_id TEXT PRIMARY KEY)")
-    execute(
-        f"{create} _all (customer_id TEXT, ordered_at TEXT, order_id TEXT, "
-        "amount REAL, new INTEGER, PRIMARY KEY (customer_id, ordered_at, order_id)) WITHOUT ROWID"
-    )
+    execute(f"{create} {_ALL}")
     if first_load:  # no older order: the file's orders are all there is
-        execute(
-            "INSERT INTO _all SELECT customer_id, ordered_at, order_id, amount, 1 FROM _orders "
-            "ORDER BY customer_id, ordered_at, order_id"
-        )
-        execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
+        execute(f"INSERT INTO _all {_ALL_FIRST_LOAD}")
+        if customers:
+            execute("INSERT INTO _affected SELECT DISTINCT customer_id FROM _all")
     else:
         execute(
             "INSERT OR IGNORE INTO _affected SELECT customer_id FROM _orders UNION "
@@ -64,19 +83,19 @@ def compute(execute: Callable[[str], object], *, first_load: bool, create: str) 
             ORDER BY 1, 2, 3
             """
         )
-    # Keyed by order_id without a rowid and filled in key order: appending to the b-tree is
-    # far cheaper than inserting the window's output (customer order) at random places.
-    execute(f"{create} _seq (order_id TEXT PRIMARY KEY, new INTEGER, rn INTEGER) WITHOUT ROWID")
-    execute(
-        f"INSERT INTO _seq SELECT * FROM (SELECT order_id, new, row_number() OVER "
-        f"(PARTITION BY customer_id ORDER BY {SEQ_ORDER}) FROM _all) ORDER BY order_id"
-    )
+    execute(f"{create} {_SEQ}")
+    execute(f"INSERT INTO _seq {_SEQ_ROWS}")
+    if customers:
+        _customers(execute, create)
+
+
+_CUST = "_cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, first TEXT, last TEXT)"
+
+
+def _customers(execute: Callable[[str], object], create: str) -> None:
     # Each involved customer's figures, aggregated once into a table in key order (the merge
     # then updates the customers that exist and inserts the new ones).
-    execute(
-        f"{create} _cust (customer_id TEXT PRIMARY KEY, n INTEGER, total REAL, "
-        "first TEXT, last TEXT) WITHOUT ROWID"
-    )
+    execute(f"{create} {_CUST} WITHOUT ROWID")
     execute(
         """
         INSERT INTO _cust
@@ -87,6 +106,29 @@ def compute(execute: Callable[[str], object], *, first_load: bool, create: str) 
             FROM _all GROUP BY customer_id) g ON g.customer_id = a.customer_id
         ORDER BY a.customer_id
         """
+    )
+
+
+def _first_load_split(execute: Callable[[str], object], ready: Callable[[], None]) -> None:
+    """The thread's work on a first load, in two steps: ``_all``, committed (``ready``: the
+    merge's connection then aggregates the customers from it, :func:`customers_first_load`),
+    then ``_seq`` into the ``numbers`` scratch file, so that the merge reading ``_all`` and
+    this thread writing never wait for each other's lock."""
+    execute(f"CREATE TABLE {_ALL}")
+    execute(f"INSERT INTO _all {_ALL_FIRST_LOAD}")
+    ready()
+    execute(f"CREATE TABLE numbers.{_SEQ}")
+    execute(f"INSERT INTO numbers._seq {_SEQ_ROWS}")
+
+
+def customers_first_load(execute: Callable[[str], object]) -> None:
+    """``_cust`` on a first load, by the merge's connection from the thread's ``_all`` (in
+    its key order: no sort, the amounts summed in the same order as :func:`compute`), while
+    the thread numbers the orders. Every customer there has an order."""
+    execute(f"CREATE TEMP TABLE {_CUST} WITHOUT ROWID")
+    execute(
+        "INSERT INTO _cust SELECT customer_id, count(*), round(sum(amount), 2), "
+        "min(ordered_at), max(ordered_at) FROM figures._all GROUP BY customer_id"
     )
 
 
@@ -111,11 +153,11 @@ def _sweep() -> None:
 class Scratch:
     """Three scratch files of one orders import, in a private temporary folder, attached to
     the import's connection: ``stage`` (``_stage`` and ``_orders``, written while staging),
-    ``figures`` (the figures thread's tables) and ``days`` (the purchase days thread's, see
+    ``figures`` and ``numbers`` (the figures thread's tables) and ``days`` (the purchase days thread's, see
     ``store.purchase_days``). Attach before any transaction; :meth:`close` after the last
     one."""
 
-    NAMES = ("stage", "figures", "days")
+    NAMES = ("stage", "figures", "numbers", "days")
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         _sweep()
@@ -153,9 +195,14 @@ def start(db: sqlite_utils.Database, *, first_load: bool) -> ScratchThread | Non
     attach = {"stage": files["stage"]}
     if not first_load:
         attach["shop"] = files["main"]
+    elif files.get("numbers"):
+        attach["numbers"] = files["numbers"]
 
-    def work(conn: sqlite3.Connection) -> None:
-        compute(conn.execute, first_load=first_load, create="CREATE TABLE")
+    def work(conn: sqlite3.Connection, ready: Callable[[], None]) -> None:
+        if "numbers" in attach:
+            _first_load_split(conn.execute, ready)
+        else:
+            compute(conn.execute, first_load=first_load, create="CREATE TABLE")
 
     return ScratchThread("order-figures", files["figures"], attach, work)
 
@@ -168,19 +215,24 @@ def scratch_files(db: sqlite_utils.Database) -> dict[str, str]:
 class ScratchThread:
     """``work`` on a connection of its own (SQLite releases the GIL while it works), inside
     one transaction on the scratch file ``target``, with ``attach`` (name: file) attached,
-    read only but for ``stage`` (the shop as last committed; the staged rows).
-    :meth:`join` says whether the work is done (else the caller does it itself)."""
+    read only but for ``stage`` and ``numbers`` (the shop as last committed; the staged rows).
+    ``work`` may call its second argument to commit what it wrote so far and tell
+    :meth:`wait_ready`. :meth:`join` says whether the work is done (else the caller does it
+    itself)."""
+
+    _WRITABLE = ("stage", "numbers")
 
     def __init__(
         self,
         name: str,
         target: str,
         attach: dict[str, str],
-        work: Callable[[sqlite3.Connection], None],
+        work: Callable[[sqlite3.Connection, Callable[[], None]], None],
         cache_kb: int = THREAD_CACHE_KB,
     ) -> None:
         self._args = (target, attach, work, cache_kb)
         self._error: BaseException | None = None
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -192,15 +244,31 @@ class ScratchThread:
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute(f"PRAGMA cache_size = -{cache_kb}")
             for name, file in attach.items():
-                uri = Path(file).as_uri() + ("" if name == "stage" else "?mode=ro")
+                uri = Path(file).as_uri() + ("" if name in self._WRITABLE else "?mode=ro")
                 conn.execute(f"ATTACH ? AS {name}", [uri])
+                if name == "numbers":
+                    conn.execute(f"PRAGMA {name}.journal_mode = OFF")
+                    conn.execute(f"PRAGMA {name}.synchronous = OFF")
+
+            def ready() -> None:
+                conn.execute("COMMIT")
+                self._ready.set()
+                conn.execute("BEGIN")
+
             conn.execute("BEGIN")
-            work(conn)
+            work(conn, ready)
             conn.execute("COMMIT")
         except BaseException as exc:  # the merge does the work itself
             self._error = exc
         finally:
             conn.close()
+
+    def wait_ready(self) -> bool:
+        """Wait until the work has committed its first part (True) or ended without (False)."""
+        while not self._ready.wait(0.02):
+            if not self._thread.is_alive():
+                return self._ready.is_set()
+        return True
 
     def join(self) -> bool:
         self._thread.join()

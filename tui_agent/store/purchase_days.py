@@ -132,7 +132,7 @@ def start(db: sqlite_utils.Database) -> ScratchThread | None:
     ).fetchone()[0]:
         return None
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: sqlite3.Connection, ready: Callable[[], None]) -> None:
         conn.execute(
             "CREATE TABLE _pd (customer_id TEXT, product_key TEXT, n_days INTEGER, days TEXT)"
         )
