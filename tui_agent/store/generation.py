@@ -30,6 +30,8 @@ from tui_agent.core.kinds import OCCURRENCES
 from tui_agent.core.rules import Rule, RuleSet
 from tui_agent.store.db import get_meta, set_meta, write_tx
 from tui_agent.store.facts import FACTS, day_start
+from tui_agent.store.occurrence_thread import INSERT as BESIDE_INSERT
+from tui_agent.store.occurrence_thread import OccurrenceThread, open_beside
 from tui_agent.store.outcomes import live_touch
 from tui_agent.store.stale import cancel_stale
 
@@ -189,21 +191,43 @@ def settle_occurrences(db: sqlite_utils.Database, rules: RuleSet, today: date) -
 SqlKind = Callable[[sqlite_utils.Database, RuleSet, Rule, int, date], None]
 
 
-def collect(db: sqlite_utils.Database, today: date, rules: RuleSet) -> None:
+BESIDE = frozenset({"replenish"})  # the kinds a second connection collects (occurrence_thread)
+
+
+def collect(
+    db: sqlite_utils.Database,
+    today: date,
+    rules: RuleSet,
+    beside: OccurrenceThread | None = None,
+) -> None:
     """Fill ``_occ`` with every rule's occurrences due in today's window (``rules`` with the
-    catch-up already shortened by :func:`look_back`), settled on do-not-disturb days."""
+    catch-up already shortened by :func:`look_back`), settled on do-not-disturb days. With
+    ``beside`` (opened before this snapshot began), the :data:`BESIDE` kinds are collected
+    on it meanwhile."""
     from tui_agent.store.occurrences import SQL_KINDS
 
     index = start_occurrences(db, rules)
     wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
+    there = [(i, SQL_KINDS[r.kind]) for i, r in enumerate(rules.rules) if r.kind in BESIDE]
+    if beside is not None and there:
+        beside.start(rules, wide, today, there, start_occurrences)
     for i, rule in enumerate(rules.rules):
         sql_kind = SQL_KINDS.get(rule.kind)
+        if beside is not None and there and rule.kind in BESIDE:
+            continue
         if sql_kind is not None:
             sql_kind(db, wide, rule, i, today)
             continue
         facts = FACTS[rule.kind](db, wide, rule, today, True)
         found = OCCURRENCES[rule.kind](wide, rule, facts, today)
         db.conn.executemany(OCC_INSERT, occurrence_rows(found, index))
+    if beside is not None and there:
+        rows = beside.rows()
+        if rows is None:  # not the same snapshot, or it failed: here, then
+            for i, sql_kind in there:
+                sql_kind(db, wide, rules.rules[i], i, today)
+        else:
+            db.conn.executemany(BESIDE_INSERT, rows)
     settle_occurrences(db, rules, today)
 
 
@@ -416,9 +440,10 @@ def generate(
     """
     stamp = to_db(now or datetime.now())
     assert stamp is not None
+    beside = open_beside(db) if any(r.kind in BESIDE for r in rules.rules) else None
     db.execute("BEGIN")
     try:
-        collect(db, today, look_back(db, today, rules))
+        collect(db, today, look_back(db, today, rules), beside)
         seen = int(db.execute("PRAGMA data_version").fetchone()[0])
     finally:
         db.execute("COMMIT")
