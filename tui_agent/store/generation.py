@@ -110,6 +110,10 @@ CREATE TEMP TABLE _occ (
     anchor TEXT,                -- when the anchoring order was placed (to_db)
     product TEXT, category TEXT, assumed INTEGER NOT NULL,
     checked INTEGER NOT NULL DEFAULT 0  -- opt-out and stopped chains already left out
+);
+DROP TABLE IF EXISTS temp._own;
+CREATE TEMP TABLE _own (        -- lines with the customer's own replenishment cycle
+    ri INTEGER, order_id TEXT, line_no INTEGER, PRIMARY KEY (ri, order_id, line_no)
 )
 """
 
@@ -191,9 +195,6 @@ def settle_occurrences(db: sqlite_utils.Database, rules: RuleSet, today: date) -
 SqlKind = Callable[[sqlite_utils.Database, RuleSet, Rule, int, date], None]
 
 
-BESIDE = frozenset({"replenish"})  # the kinds a second connection collects (occurrence_thread)
-
-
 def collect(
     db: sqlite_utils.Database,
     today: date,
@@ -202,32 +203,36 @@ def collect(
 ) -> None:
     """Fill ``_occ`` with every rule's occurrences due in today's window (``rules`` with the
     catch-up already shortened by :func:`look_back`), settled on do-not-disturb days. With
-    ``beside`` (opened before this snapshot began), the :data:`BESIDE` kinds are collected
-    on it meanwhile."""
-    from tui_agent.store.occurrences import SQL_KINDS
+    ``beside`` (opened before this snapshot began), a part of the kinds in
+    ``occurrences.SPLIT`` is collected on it meanwhile."""
+    from tui_agent.store.occurrences import SPLIT, SQL_KINDS
 
     index = start_occurrences(db, rules)
     wide = replace(rules, catch_up_days=lc.lookback_days(rules, today))
-    there = [(i, SQL_KINDS[r.kind]) for i, r in enumerate(rules.rules) if r.kind in BESIDE]
-    if beside is not None and there:
-        beside.start(rules, wide, today, there, start_occurrences)
+    split = {i: SPLIT[r.kind] for i, r in enumerate(rules.rules) if r.kind in SPLIT}
+    if beside is not None and split:
+        beside.start(
+            rules, wide, today, [(i, s.beside) for i, s in split.items()], start_occurrences
+        )
     for i, rule in enumerate(rules.rules):
         sql_kind = SQL_KINDS.get(rule.kind)
-        if beside is not None and there and rule.kind in BESIDE:
-            continue
-        if sql_kind is not None:
+        if beside is not None and i in split:
+            split[i].here(db, wide, rule, i, today)
+        elif sql_kind is not None:
             sql_kind(db, wide, rule, i, today)
-            continue
-        facts = FACTS[rule.kind](db, wide, rule, today, True)
-        found = OCCURRENCES[rule.kind](wide, rule, facts, today)
-        db.conn.executemany(OCC_INSERT, occurrence_rows(found, index))
-    if beside is not None and there:
-        rows = beside.rows()
-        if rows is None:  # not the same snapshot, or it failed: here, then
-            for i, sql_kind in there:
-                sql_kind(db, wide, rules.rules[i], i, today)
         else:
+            facts = FACTS[rule.kind](db, wide, rule, today, True)
+            found = OCCURRENCES[rule.kind](wide, rule, facts, today)
+            db.conn.executemany(OCC_INSERT, occurrence_rows(found, index))
+    if beside is not None and split:
+        rows = beside.rows()
+        if rows is not None:
             db.conn.executemany(BESIDE_INSERT, rows)
+        for i, s in split.items():
+            if rows is None:  # not the same snapshot, or it failed: here, then
+                s.alone(db, wide, rules.rules[i], i, today)
+            else:
+                s.join(db, rules.rules[i], i)
     settle_occurrences(db, rules, today)
 
 
@@ -440,7 +445,9 @@ def generate(
     """
     stamp = to_db(now or datetime.now())
     assert stamp is not None
-    beside = open_beside(db) if any(r.kind in BESIDE for r in rules.rules) else None
+    from tui_agent.store.occurrences import SPLIT
+
+    beside = open_beside(db) if any(r.kind in SPLIT for r in rules.rules) else None
     db.execute("BEGIN")
     try:
         collect(db, today, look_back(db, today, rules), beside)
