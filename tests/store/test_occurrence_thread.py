@@ -5,6 +5,7 @@ generation's connection collects them itself."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import sqlite_utils
 
 from tests.store.test_generate_identical import FOLLOW_UPS, REASONS
 from tests.store.test_reference import calendar_rules, random_shop
+from tui_agent.core.rules import RuleSet
 from tui_agent.store import generation, occurrence_thread
 from tui_agent.store.db import connect, write_tx
 from tui_agent.store.followups import generate
@@ -31,8 +33,16 @@ def _state(db: sqlite_utils.Database) -> tuple[list[Any], list[Any]]:
     return db.execute(FOLLOW_UPS).fetchall(), db.execute(REASONS).fetchall()
 
 
-def _days(db: sqlite_utils.Database) -> tuple[list[Any], list[Any]]:
+def _rules() -> RuleSet:
+    """Every kind, and a second replenishment rule (each keeps its own-cycle lines apart)."""
     rules = calendar_rules()
+    first = next(r for r in rules.rules if r.kind == "replenish")
+    refill = replace(first, id="refill", lead_days=2, own_cycle_min_orders=2)
+    return replace(rules, rules=(*rules.rules, refill))
+
+
+def _days(db: sqlite_utils.Database) -> tuple[list[Any], list[Any]]:
+    rules = _rules()
     for day in DAYS:
         generate(db, day, rules, now=datetime.combine(day, datetime.min.time()))
     return _state(db)
@@ -55,7 +65,9 @@ def test_the_thread_collects_what_the_connection_would(
     monkeypatch.setattr(generation, "open_beside", lambda db: None)
     alone = _days(_shop(tmp_path, "alone"))
     assert threaded == alone
-    assert any(r[2] == "replenish" for r in threaded[1])  # not vacuous
+    texts = [r[3] for r in threaded[1] if r[2] in ("replenish", "refill")]
+    assert any("own cycle" in t for t in texts) and any("-day cycle" in t for t in texts)
+    assert {r[2] for r in threaded[1]} >= {"replenish", "refill"}  # not vacuous
 
 
 def test_a_commit_between_the_snapshots_sends_the_work_back(
