@@ -9,9 +9,9 @@ reads ``_orders`` from the other scratch file (staging put it there) and, on a r
 shop's orders as last committed: it is started only when the merge has changed neither
 (``store.importer`` checks), so both ways give the same rows.
 
-On a first load the thread commits ``_all`` first and then writes ``_seq`` into a scratch
-file of its own (``numbers``): the import's connection aggregates ``_cust`` from ``_all`` and
-writes the customers meanwhile (:func:`customers_first_load`).
+On a first load the thread commits ``_all`` and ``_cust`` first, then writes ``_seq`` into a
+scratch file of its own (``numbers``): the import's connection writes the customers
+meanwhile (:func:`_first_load_split`).
 """
 
 from __future__ import annotations
@@ -110,26 +110,21 @@ def _customers(execute: Callable[[str], object], create: str) -> None:
 
 
 def _first_load_split(execute: Callable[[str], object], ready: Callable[[], None]) -> None:
-    """The thread's work on a first load, in two steps: ``_all``, committed (``ready``: the
-    merge's connection then aggregates the customers from it, :func:`customers_first_load`),
-    then ``_seq`` into the ``numbers`` scratch file, so that the merge reading ``_all`` and
-    this thread writing never wait for each other's lock."""
+    """The thread's work on a first load, in two steps. First ``_all`` and the customers'
+    figures ``_cust`` (from ``_all`` in its key order: no sort, the amounts summed in the same
+    order as :func:`compute`; every customer there has an order), committed: ``ready`` lets
+    the merge write the customers. Then ``_seq``, into the ``numbers`` scratch file, so that
+    the merge reading this file and the thread writing never wait for each other's lock."""
     execute(f"CREATE TABLE {_ALL}")
     execute(f"INSERT INTO _all {_ALL_FIRST_LOAD}")
+    execute(f"CREATE TABLE {_CUST} WITHOUT ROWID")
+    execute(
+        "INSERT INTO _cust SELECT customer_id, count(*), round(sum(amount), 2), "
+        "min(ordered_at), max(ordered_at) FROM _all GROUP BY customer_id"
+    )
     ready()
     execute(f"CREATE TABLE numbers.{_SEQ}")
     execute(f"INSERT INTO numbers._seq {_SEQ_ROWS}")
-
-
-def customers_first_load(execute: Callable[[str], object]) -> None:
-    """``_cust`` on a first load, by the merge's connection from the thread's ``_all`` (in
-    its key order: no sort, the amounts summed in the same order as :func:`compute`), while
-    the thread numbers the orders. Every customer there has an order."""
-    execute(f"CREATE TEMP TABLE {_CUST} WITHOUT ROWID")
-    execute(
-        "INSERT INTO _cust SELECT customer_id, count(*), round(sum(amount), 2), "
-        "min(ordered_at), max(ordered_at) FROM figures._all GROUP BY customer_id"
-    )
 
 
 _PREFIX = "tui-agent-import-"
