@@ -4,7 +4,8 @@ Two steps. On a read snapshot, without the write lock (agents keep logging touch
 rule's occurrences due in today's catch-up window go into a temporary table: the heavy kinds
 (after delivery, VIP, replenishment by product or category cycle, win-back) by one
 ``INSERT ... SELECT`` each (``store.occurrences``), the others through their facts query
-(``store.facts``) and pure function (``core.kinds``). Then, under the write lock, a few
+(``store.facts``) and pure function (``core.kinds``); replenishment's cycle windows on a
+second connection meanwhile (``store.occurrence_thread``). Then, under the write lock, a few
 statements plan and write them as ``core.lifecycle.plan_day`` plans: known keys, opted-out
 customers and chains stopped by a newer order dropped, one follow-up per customer led by the
 highest-priority rule, merged into the customer's open follow-up if there is one, the
@@ -454,6 +455,8 @@ def generate(
         seen = int(db.execute("PRAGMA data_version").fetchone()[0])
     finally:
         db.execute("COMMIT")
+        if beside is not None:
+            beside.close()  # on an error before it started
     return write_day(db, today, rules, stamp, now, plan_and_write, seen)
 
 

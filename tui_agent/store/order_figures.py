@@ -146,11 +146,11 @@ def _sweep() -> None:
 
 
 class Scratch:
-    """Three scratch files of one orders import, in a private temporary folder, attached to
+    """Four scratch files of one orders import, in a private temporary folder, attached to
     the import's connection: ``stage`` (``_stage`` and ``_orders``, written while staging),
-    ``figures`` and ``numbers`` (the figures thread's tables) and ``days`` (the purchase days thread's, see
-    ``store.purchase_days``). Attach before any transaction; :meth:`close` after the last
-    one."""
+    ``figures`` and ``numbers`` (the figures thread's tables) and ``days`` (the purchase days
+    thread's, see ``store.purchase_days``). Attach before any transaction; :meth:`close`
+    after the last one."""
 
     NAMES = ("stage", "figures", "numbers", "days")
 
