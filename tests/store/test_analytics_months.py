@@ -157,11 +157,11 @@ def test_every_figure_the_same_either_way(
     assert an.shop_stats(shop, start, end, TODAY, categories=True) == fast
 
 
-def test_reading_beside_gives_the_same_figures(
+def test_reading_in_parts_gives_the_same_figures(
     shop: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The LTV year's revenue, the attribution and the outcomes read beside the derived pass
-    on connections of their own, as on a big shop."""
+    """A pass split over customer id ranges on connections of their own, as on a big shop,
+    gives the figures of one connection."""
     serial = an.shop_stats(shop, None, TODAY, TODAY)
     monkeypatch.setattr(common, "PARALLEL_MIN_ORDERS", 0)
     monkeypatch.setattr(common.os, "cpu_count", lambda: 4)

@@ -84,15 +84,9 @@ def stats_cmd(
     if start is not None and start > end:
         raise click.UsageError(f"--from {start} is after {until}")
     db = open_database(db_path, create=False)
-    from tui_agent.store.analytics.common import beside
     from tui_agent.store.order_status import excluded_counts
 
-    # Two small reads of their own run beside the figures' pass on a big shop (SQLite steps
-    # without the GIL): the orders left out, and the stored predictions' summary unless the
-    # model is to be fitted first.
-    left_out_later = beside(db, lambda d: excluded_counts(d, start, end))
     fit_first = refresh_model or predictions.model_summary(db) is None
-    clv_later = None if fit_first else beside(db, lambda d: predictions.clv_summary(d, today))
     s = analytics.shop_stats(
         db,
         start,
@@ -102,10 +96,10 @@ def stats_cmd(
         window_days=window_days,
         categories=categories,
     )
-    left_out = left_out_later()  # no purchase: never in the figures above
+    left_out = excluded_counts(db, start, end)  # no purchase: never in the figures above
     clv_error = None
-    if clv_later is not None:
-        clv = clv_later()
+    if not fit_first:
+        clv = predictions.clv_summary(db, today)
     else:
         try:
             predictions.refresh(db, today)

@@ -146,7 +146,7 @@ def _db_file(db: sqlite_utils.Database) -> str | None:
 
 
 def _big(db: sqlite_utils.Database) -> bool:
-    """Whether reading beside the main connection pays: a shop file of PARALLEL_MIN_ORDERS
+    """Whether splitting a pass over connections in threads pays: a shop file of PARALLEL_MIN_ORDERS
     orders or more (the highest rowid: an index seek), and more than one core."""
     if (os.cpu_count() or 1) < 2 or _db_file(db) is None:
         return False
@@ -214,28 +214,6 @@ def _in_parts(
     with ThreadPoolExecutor(len(parts)) as pool:
         chunks = list(pool.map(run, parts))
     return [row for chunk in chunks for row in chunk]
-
-
-def beside(db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], R]) -> Callable[[], R]:
-    """Start ``fn`` on a read connection of its own, in a thread (SQLite releases the GIL
-    while it steps), so it runs beside what the caller does next; returns a function that
-    waits for its result. In memory or on small shops: run right here."""
-    path = _db_file(db)
-    if path is None or not _big(db):
-        result = fn(db)
-        return lambda: result
-
-    def run() -> R:
-        conn = _read_only(path)
-        try:
-            return fn(sqlite_utils.Database(conn))
-        finally:
-            conn.close()
-
-    pool = ThreadPoolExecutor(1)
-    future = pool.submit(run)
-    pool.shutdown(wait=False)
-    return future.result
 
 
 def _derived_current(db: sqlite_utils.Database, today_hi: str) -> bool:

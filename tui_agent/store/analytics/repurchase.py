@@ -4,7 +4,7 @@ the shop's average days between orders, and repurchase per category."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 
 import sqlite_utils
@@ -18,7 +18,6 @@ from tui_agent.store.analytics.common import (
     _lo,
     _months_lo,
     _scan,
-    beside,
 )
 
 
@@ -83,16 +82,6 @@ def _months_of(
     return tuple(
         mt.MonthRepurchase(m, customers[m], customers[m] - stayed[m]) for m in sorted(customers)
     )
-
-
-def _by_month_in_background(
-    db: sqlite_utils.Database, today: date
-) -> Callable[[], tuple[mt.MonthRepurchase, ...]]:
-    """Start :func:`repurchase_by_month` beside the rest of the stats (on big shops, on a read
-    connection of its own: see :func:`.common.beside`); returns a function that waits for it.
-    The path that reads every order uses it; the derived columns' path folds the months in
-    its own pass (:func:`_months_of`)."""
-    return beside(db, lambda d: repurchase_by_month(d, today))
 
 
 @_scan

@@ -9,10 +9,10 @@ import sqlite_utils
 
 from tui_agent.core import metrics as mt
 from tui_agent.store.analytics import common
-from tui_agent.store.analytics.common import _month_end, _scan, _windows, beside
+from tui_agent.store.analytics.common import _month_end, _scan, _windows
 from tui_agent.store.analytics.ltv import _established
 from tui_agent.store.analytics.passes import _fold_derived, _fold_orders
-from tui_agent.store.analytics.repurchase import _by_month_in_background, category_stats
+from tui_agent.store.analytics.repurchase import category_stats, repurchase_by_month
 from tui_agent.store.analytics.touch_stats import attribution, touch_outcomes
 
 
@@ -40,20 +40,12 @@ def shop_stats(
     """
     w = _windows(db, start, end, today)
     whole = start is None and end >= today
-    touches = beside(
-        db,
-        lambda d: (
-            attribution(d, start, end, window_days, today=today),
-            touch_outcomes(d, start, min(end, today)),
-        ),
-    )
     # Through the module, so that tests can take the path that reads every order.
     if common._derived_current(db, w.today_hi):
         f = _fold_derived(db, w, whole)
     else:
-        month_pass = _by_month_in_background(db, today)
         f = _fold_orders(db, w, whole, start, end, today)
-        f.by_month = month_pass()
+        f.by_month = repurchase_by_month(db, today)
     by_month = f.by_month
     assert by_month is not None  # both folds fill it in
 
@@ -79,7 +71,8 @@ def shop_stats(
         lifetime_years,
         _established(db, w) if f.established is None else f.established,
     )
-    attributed, outcomes = touches()  # read beside the customers' figures on big shops
+    attributed = attribution(db, start, end, window_days, today=today)
+    outcomes = touch_outcomes(db, start, min(end, today))
     by_segment = tuple(
         mt.SegmentRow(s, int(a[0]), int(a[1]), int(a[2]), a[3]) for s, a in f.seg_acc.items()
     )
