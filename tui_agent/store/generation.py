@@ -346,10 +346,16 @@ def plan_and_write(
     cap = rules.cap
     capped = (
         "CASE WHEN f.service THEN NULL "
-        "WHEN coalesce(n.n24, 0) >= :p24 THEN 'cap: ' || coalesce(n.n24, 0) "
-        "|| ' touch(es) in the last 24 h (limit ' || :p24 || ')' "
-        "WHEN coalesce(n.n7, 0) >= :p7 THEN 'cap: ' || coalesce(n.n7, 0) "
-        "|| ' touch(es) in the last 7 days (limit ' || :p7 || ')' END"
+        "WHEN n24 >= :p24 THEN 'cap: ' || n24 || ' touch(es) in the last 24 h (limit ' || :p24 "
+        "|| ')' WHEN n7 >= :p7 THEN 'cap: ' || n7 || ' touch(es) in the last 7 days (limit ' "
+        "|| :p7 || ')' END"
+    )
+    # The customer's proactive live touches in the 24 hours and 7 days before midnight (and
+    # after it): a look-up in idx_touches_customer_at per new follow-up, not a pass over
+    # every touch of the shop's history (which only grows).
+    touches = (
+        "(SELECT count(*) FROM touches t WHERE t.customer_id = f.customer_id AND t.at >= {since} "
+        f"AND t.reply = 0 AND {live_touch('t')})"
     )
     db.execute(
         "INSERT INTO follow_ups (id, customer_id, stage, rule, suggested_tags, due_date, status, "
@@ -357,11 +363,9 @@ def plan_and_write(
         "SELECT id, customer_id, stage, rule, tags, due, "
         "CASE WHEN capped IS NULL THEN 'pending' ELSE 'skipped' END, capped, order_id, "
         ":stamp, :stamp FROM (SELECT f.id, f.customer_id, r.stage, r.id AS rule, f.tags, f.due, "
-        f"f.order_id, {capped} AS capped FROM _fu f JOIN _rules r ON r.ri = f.ri "
-        # proactive live touches in the 24 hours and 7 days before midnight (and after it)
-        "LEFT JOIN (SELECT customer_id, sum(at >= :t24) AS n24, count(*) AS n7 FROM touches t "
-        f"WHERE at >= :t7 AND reply = 0 AND {live_touch('t')} GROUP BY customer_id) n "
-        "ON n.customer_id = f.customer_id ORDER BY f.id)",
+        f"f.order_id, {capped} AS capped FROM (SELECT *, {touches.format(since=':t24')} AS n24, "
+        f"{touches.format(since=':t7')} AS n7 FROM _fu f) f JOIN _rules r ON r.ri = f.ri "
+        "ORDER BY f.id)",
         {
             "stamp": stamp,
             "p24": cap.per_24h,
