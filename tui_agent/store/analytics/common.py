@@ -146,8 +146,9 @@ def _db_file(db: sqlite_utils.Database) -> str | None:
 
 
 def _big(db: sqlite_utils.Database) -> bool:
-    """Whether splitting a pass over connections in threads pays: a shop file of PARALLEL_MIN_ORDERS
-    orders or more (the highest rowid: an index seek), and more than one core."""
+    """Whether splitting a pass over connections in threads pays: a shop file of
+    PARALLEL_MIN_ORDERS orders or more (the highest rowid: an index seek), and more than one
+    core."""
     if (os.cpu_count() or 1) < 2 or _db_file(db) is None:
         return False
     top = db.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
